@@ -1,0 +1,123 @@
+# Makefile — lde: build, dependencies, tests, demo, benchmark.
+#
+#   make deps     install the Debian packages lde needs (quiet when all are present)
+#   make          build ./lde               (NATIVE=1 adds -march=native)
+#   make check    deps + build + every test (SAN=1: under ASan/UBSan)
+#   make demo     deps + build + the quickstart experiment on the built-in data
+#   make bench    flow and backbone throughput against this machine's SGEMM peak
+
+VERSION := 0.1.0
+MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+OPENBLAS_INC := /usr/include/$(MULTIARCH)/openblas-openmp
+OPENBLAS_LIB := /usr/lib/$(MULTIARCH)/openblas-openmp
+
+# Debian packages: libraries and tools lde builds against or runs (gnuplot for
+# figures, the Fashion-MNIST data set). python3-sklearn is only downloaded and
+# unpacked for its digits file, never installed (see fetch-digits below).
+DEB_PKGS := gcc make libyaml-dev libsqlite3-dev sqlite3 libopenblas-openmp-dev zlib1g-dev \
+            libxxhash-dev gnuplot-nox dataset-fashion-mnist
+DIGITS := results/cache/digits.csv.gz
+
+CC := gcc
+CFLAGS := -std=c11 -O2 -g -fopenmp -Wall -Wextra -Werror -D_GNU_SOURCE \
+          -Iflows -Iharness -I$(OPENBLAS_INC) -MMD -MP
+LDLIBS := -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -lopenblas -lyaml -lsqlite3 -lxxhash -lz -lm
+
+ifeq ($(NATIVE),1)
+CFLAGS += -march=native
+endif
+
+ifeq ($(SAN),1)
+BUILD := build/san
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+LDE_BIN := $(BUILD)/lde
+else
+BUILD := build/rel
+LDE_BIN := lde
+endif
+
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+LIB_SRC := $(wildcard flows/*.c) $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps check demo bench tests clean format install FORCE
+.DELETE_ON_ERROR:
+
+all: $(LDE_BIN)
+
+# The git revision is baked into lde; version.h is rewritten only when it changes.
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(@D)
+	@printf '#define LDE_VERSION "%s"\n#define LDE_GIT_REV "%s"\n' '$(VERSION)' \
+	  "$$(git describe --always --dirty 2>/dev/null || echo unknown)" > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/harness/main.o: harness/main.c $(BUILD)/version.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -include $(BUILD)/version.h -c $< -o $@
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/liblde.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LDE_BIN): $(BUILD)/harness/main.o $(BUILD)/liblde.a
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/tests/unit.o $(BUILD)/liblde.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Itests $< $(BUILD)/tests/unit.o $(BUILD)/liblde.a $(LDLIBS) -o $@
+
+tests: $(LDE_BIN) $(TEST_BIN)
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@[ -s $(DIGITS) ] || $(MAKE) --no-print-directory fetch-digits
+
+# The 1,797 sklearn digits: downloaded as the python3-sklearn .deb and unpacked
+# with dpkg -x; no Python is installed or run.
+.PHONY: fetch-digits
+fetch-digits:
+	@echo "make deps: fetching digits.csv.gz from Debian's python3-sklearn"
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; cd "$$tmp"; \
+	  apt-get download -qq python3-sklearn >/dev/null 2>&1 || \
+	    { $(SUDO) apt-get update -qq && apt-get download -qq python3-sklearn >/dev/null; }; \
+	  dpkg -x python3-sklearn_*.deb x; \
+	  f=$$(find x -path '*sklearn/datasets/data/digits.csv.gz' | head -n 1); \
+	  [ -n "$$f" ] || { echo "digits.csv.gz not found in python3-sklearn" >&2; exit 1; }; \
+	  cd - >/dev/null; mkdir -p $(dir $(DIGITS)); cp "$$tmp/$$f" $(DIGITS).tmp; mv $(DIGITS).tmp $(DIGITS)
+
+check: deps
+	@$(MAKE) --no-print-directory tests
+	@TEST_BIN_DIR=$(BUILD)/tests LDE=$(abspath $(LDE_BIN)) tests/run
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	./$(LDE_BIN) datasets
+
+clean:
+	rm -rf build lde
+
+format:
+	clang-format -i $(wildcard flows/*.[ch] harness/*.[ch] harness/*/*.[ch] tests/*.[ch])
+
+PREFIX ?= /usr/local
+install: $(LDE_BIN)
+	install -D -m 755 $(LDE_BIN) $(DESTDIR)$(PREFIX)/bin/lde
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/harness/main.d $(TEST_BIN:=.d)
+.SECONDARY:

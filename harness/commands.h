@@ -1,0 +1,23 @@
+/* commands.h — the subcommands of `lde`.
+ *
+ * Each command lives in the harness file named after it and exports one Command.
+ * run() gets argv with argv[0] = the command name; it returns LDE_OK or an exit
+ * code from err.h with e->msg filled, and main() prints the message. */
+#ifndef LDE_COMMANDS_H
+#define LDE_COMMANDS_H
+
+#include "err.h"
+
+typedef struct {
+    const char *name;
+    const char *summary; /* one line, for `lde --help` */
+    const char *usage;   /* the full text, for `lde NAME --help` */
+    int (*run)(int argc, char **argv, Err *e);
+} Command;
+
+
+/* Version and git revision baked in at build time (see Makefile). */
+extern const char lde_version[];
+extern const char lde_git_rev[];
+
+#endif

@@ -1,0 +1,70 @@
+/* main.c — the `lde` command line: dispatches to the subcommands of commands.h,
+ * prints their error message and exits with their code (0 ok, 1 a run failed,
+ * 2 bad input). */
+#include "commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifndef LDE_VERSION
+#define LDE_VERSION "unknown"
+#endif
+#ifndef LDE_GIT_REV
+#define LDE_GIT_REV "unknown"
+#endif
+
+const char lde_version[] = LDE_VERSION;
+const char lde_git_rev[] = LDE_GIT_REV;
+
+/* The commands, in the order `lde --help` lists them; NULL ends the list. */
+static const Command *const commands[] = {
+    NULL,
+};
+
+/* True when argv holds -h or --help: every command answers it with its usage. */
+static int wants_help(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) break;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return 1;
+    }
+    return 0;
+}
+
+static void print_help(FILE *f) {
+    fprintf(f, "lde %s — latent density estimation for out-of-distribution detection\n\n",
+            lde_version);
+    fprintf(f, "usage: lde COMMAND [options]    (lde COMMAND --help for its options)\n\n");
+    fprintf(f, "commands:\n");
+    for (int i = 0; commands[i]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+    fprintf(f, "\nexit codes: 0 success, 1 a run failed, 2 bad input\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        print_help(stderr);
+        return LDE_EINPUT;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        print_help(stdout);
+        return LDE_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("lde %s (git %s)\n", lde_version, lde_git_rev);
+        return LDE_OK;
+    }
+    for (int i = 0; commands[i]; i++) {
+        if (strcmp(argv[1], commands[i]->name) != 0) continue;
+        if (wants_help(argc - 1, argv + 1)) {
+            fputs(commands[i]->usage, stdout);
+            return LDE_OK;
+        }
+        Err e = {{0}};
+        int rc = commands[i]->run(argc - 1, argv + 1, &e);
+        if (rc != LDE_OK) fprintf(stderr, "lde %s: %s\n", argv[1], e.msg[0] ? e.msg : "failed");
+        return rc;
+    }
+    fprintf(stderr, "lde: unknown command '%s' (lde --help lists the commands)\n", argv[1]);
+    return LDE_EINPUT;
+}
