@@ -1,0 +1,70 @@
+/* flow.h — a normalizing flow on vectors: RealNVP, Glow or Residual Flow.
+ *
+ * x (data, d dims) -> z = f(x), with log p(x) = log N(z; 0, I) + log|det ∂f/∂x|.
+ *   realnvp  block = affine coupling (the conditioning half alternates block to block)
+ *   glow     block = ActNorm -> invertible linear (LU) -> affine coupling
+ *   resflow  block = ActNorm -> residual block x + g(x)
+ * Parameters live in one flat float buffer (Adam, save/load and the parameter count
+ * are one loop each); `state` holds what is not trained but must be saved with the
+ * model: ActNorm's "initialised" flags and the spectral-norm power-iteration
+ * vectors. Log densities are accumulated in double; arrays are float32.
+ *
+ * Contract for callers (harness, bench): this header. The layer files behind it
+ * (actnorm.c, invlinear.c, coupling.c, resblock.c) each own one layer. */
+#ifndef LDE_FLOW_H
+#define LDE_FLOW_H
+
+#include <stdint.h>
+
+typedef enum { FLOW_REALNVP, FLOW_GLOW, FLOW_RESFLOW } FlowArch;
+
+typedef struct {
+    FlowArch arch;
+    int d;           /* data dimension */
+    int blocks;      /* number of blocks (>= 1) */
+    int hidden;      /* width of the coupling nets / residual MLPs */
+    int bottleneck;  /* 0 = none; l > 0 inserts Linear(h->l) -> Linear(l->h) (Kirichenko §7) */
+    float lipschitz; /* resflow: spectral-norm coefficient, default 0.97 */
+} FlowConfig;
+
+typedef struct {
+    FlowConfig cfg;
+    long nparams;
+    float *params; /* trained, one flat buffer */
+    long nstate;
+    float *state; /* saved but not trained */
+} Flow;
+
+/* "realnvp" | "glow" | "resflow" <-> FlowArch; parse returns 0 on success, -1 if unknown. */
+const char *flow_arch_name(FlowArch arch);
+int flow_arch_parse(const char *name, FlowArch *arch);
+
+/* Defaults for the given arch and dimension: 10 blocks, hidden 2048, no bottleneck, 0.97. */
+FlowConfig flow_config_default(FlowArch arch, int d);
+
+/* Allocates and initialises a flow (random weights from seed; coupling output layers
+ * zero, so a new flow is the identity up to ActNorm). Returns 0, or -1 when cfg is
+ * invalid (d < 2, blocks < 1, hidden < 1, ...) or memory runs out. */
+int flow_create(Flow *f, const FlowConfig *cfg, uint64_t seed);
+void flow_destroy(Flow *f);
+
+/* Scratch for batches of up to max_batch rows (activations kept for backward).
+ * One FlowWork per thread of control; flows never allocate in the training loop. */
+typedef struct FlowWork FlowWork;
+FlowWork *flow_work_create(const Flow *f, int max_batch);
+void flow_work_destroy(FlowWork *w);
+
+/* Evaluation: x (B,d) -> log p(x) (B), natural log, exact log-determinants. */
+void flow_log_prob(const Flow *f, const float *x, double *logp, int B, FlowWork *w);
+
+/* Training: returns the mean negative log-likelihood in nats of x (B,d) and writes
+ * its gradient (nparams, overwritten) into grad. The first call initialises the
+ * ActNorms from this batch (data-dependent init; never again, not after a load).
+ * (seed, step) key the random numbers of stochastic log-det estimators. */
+double flow_loss_grad(Flow *f, const float *x, int B, float *grad, FlowWork *w, uint64_t seed,
+                      uint64_t step);
+
+/* z (B,d) -> x (B,d), the inverse of the flow. */
+void flow_inverse(const Flow *f, const float *z, float *x, int B, FlowWork *w);
+
+#endif
