@@ -2,7 +2,7 @@
  * blocks so the result does not depend on the thread count. */
 #include "linear.h"
 
-#include "blas.h"
+#include "gemm.h"
 #include "rng.h"
 
 #include <math.h>
@@ -21,8 +21,7 @@ void linear_forward(const float *params, const float *x, float *y, int B, int in
     for (int r = 0; r < B; r++)
         for (int o = 0; o < out; o++) y[(long)r * out + o] = b[o];
     /* y += x · Wᵀ   (B,in)·(in,out) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, out, in, 1.0f, x, in, W, in, 1.0f, y,
-                out);
+    gemm(0, 1, B, out, in, 1.0f, x, in, W, in, 1.0f, y, out);
 }
 
 void linear_backward(const float *params, const float *x, const float *dy, float *dx,
@@ -31,11 +30,9 @@ void linear_backward(const float *params, const float *x, const float *dy, float
     float *dW = dparams, *db = dparams + (long)out * in;
     /* dx = dy · W   (B,out)·(out,in) */
     if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, in, out, 1.0f, dy, out, W, in,
-                    0.0f, dx, in);
+        gemm(0, 0, B, in, out, 1.0f, dy, out, W, in, 0.0f, dx, in);
     /* dW (+)= dyᵀ · x   (out,B)·(B,in) */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, B, 1.0f, dy, out, x, in,
-                accumulate ? 1.0f : 0.0f, dW, in);
+    gemm(1, 0, out, in, B, 1.0f, dy, out, x, in, accumulate ? 1.0f : 0.0f, dW, in);
     /* db (+)= column sums of dy, each column summed over rows in order. */
 #pragma omp parallel for schedule(static) if ((long)B * out > 32768)
     for (int o = 0; o < out; o++) {

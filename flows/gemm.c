@@ -1,0 +1,36 @@
+/* gemm.c — fixed-tile, thread-count-independent SGEMM over OpenBLAS (see gemm.h). */
+#include "gemm.h"
+
+#include "blas.h"
+
+#include <omp.h>
+
+/* One tile: rows [i0, i0+m) and columns [j0, j0+n) of C. */
+static void gemm_tile(int transA, int transB, int i0, int j0, int m, int n, int K, float alpha,
+                      const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                      int ldc) {
+    /* op(A) rows i0.. start at row i0 of A, or at column i0 of A when transposed. */
+    const float *a = transA ? A + i0 : A + (long)i0 * lda;
+    /* op(B) columns j0.. start at column j0 of B, or at row j0 of B when transposed. */
+    const float *b = transB ? B + (long)j0 * ldb : B + j0;
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+                transB ? CblasTrans : CblasNoTrans, m, n, K, alpha, a, lda, b, ldb, beta,
+                C + (long)i0 * ldc + j0, ldc);
+}
+
+void gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+          const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    int tm = (M + GEMM_TILE_M - 1) / GEMM_TILE_M;
+    int tn = (N + GEMM_TILE_N - 1) / GEMM_TILE_N;
+    int ntiles = tm * tn;
+    /* Only tiny products stay serial; the tiling itself never depends on threads. */
+    int par = ntiles > 1 && !omp_in_parallel();
+#pragma omp parallel for schedule(static) if (par)
+    for (int t = 0; t < ntiles; t++) {
+        int i0 = (t / tn) * GEMM_TILE_M, j0 = (t % tn) * GEMM_TILE_N;
+        int m = M - i0 < GEMM_TILE_M ? M - i0 : GEMM_TILE_M;
+        int n = N - j0 < GEMM_TILE_N ? N - j0 : GEMM_TILE_N;
+        gemm_tile(transA, transB, i0, j0, m, n, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    }
+}
