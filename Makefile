@@ -4,6 +4,7 @@
 #   make          build ./lde               (NATIVE=1 adds -march=native)
 #   make check    deps + build + every test (SAN=1: under ASan/UBSan)
 #   make demo     deps + build + the quickstart experiment on the built-in data
+#   make valgrind the end-to-end tests under valgrind
 #   make bench    flow and backbone throughput against this machine's SGEMM peak
 
 VERSION := 0.1.0
@@ -45,7 +46,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check demo bench tests clean format install lint FORCE
+.PHONY: all deps check demo bench tests clean format install lint valgrind FORCE
 .DELETE_ON_ERROR:
 
 all: $(LDE_BIN)
@@ -105,6 +106,12 @@ fetch-digits:
 check: deps
 	@$(MAKE) --no-print-directory tests
 	@TEST_BIN_DIR=$(BUILD)/tests LDE=$(abspath $(LDE_BIN)) tests/run
+
+# The end-to-end tests with every lde invocation under valgrind (tests/valgrind-lde):
+# a memory error or a definite leak fails the test that ran it.
+valgrind: deps
+	@$(MAKE) --no-print-directory all
+	@LDE=$(abspath tests/valgrind-lde) tests/run e2e
 
 demo: deps
 	@$(MAKE) --no-print-directory all
