@@ -67,7 +67,7 @@ static void test_noise_sets_have_count_range_and_moments(void) {
     images_free(&u);
 }
 
-static void test_noise_sets_are_identical_on_rebuild(void) {
+static void test_noise_sets_are_identical_on_rebuild_and_golden(void) {
     Images a, b;
     Err e;
     const char *names[2] = {"gaussian", "uniform"};
@@ -82,6 +82,10 @@ static void test_noise_sets_are_identical_on_rebuild(void) {
         images_free(&b);
     }
     CHECK(h[0] != h[1]);
+    /* Golden values: the noise sets are data; a change to rng.c or to the seed would
+     * silently change every cached feature, so it must show here. */
+    CHECK(h[0] == 0xc0b5a0fe36679f9eULL);
+    CHECK(h[1] == 0x188060f3e0e2c41dULL);
 }
 
 static void test_digits_set_is_1797_images_with_zero_border(void) {
@@ -164,7 +168,7 @@ int main(int argc, char **argv) {
     static const struct unit_test tests[] = {
         UNIT(test_ood_names_lists_five_sets),
         UNIT(test_noise_sets_have_count_range_and_moments),
-        UNIT(test_noise_sets_are_identical_on_rebuild),
+        UNIT(test_noise_sets_are_identical_on_rebuild_and_golden),
         UNIT(test_digits_set_is_1797_images_with_zero_border),
         UNIT(test_vflip_reverses_rows_of_id_classes),
         UNIT(test_heldout_is_the_complement_of_id_classes_keep),
