@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack: hashing cannot fail */
 #include <xxhash.h>
 
 int images_alloc(Images *im, long n, int h, int w, int with_labels, const char *what, Err *e) {
@@ -26,16 +27,14 @@ void images_free(Images *im) {
 }
 
 uint64_t images_checksum(const Images *im) {
-    XXH3_state_t *st = XXH3_createState();
-    if (!st) return 0;
+    XXH3_state_t st;
     int64_t shape[3] = {im->n, im->h, im->w};
-    XXH3_64bits_reset(st);
-    XXH3_64bits_update(st, shape, sizeof shape);
-    XXH3_64bits_update(st, im->pix, (size_t)im->n * (size_t)im->h * (size_t)im->w * sizeof(float));
-    if (im->labels) XXH3_64bits_update(st, im->labels, (size_t)im->n * sizeof(int64_t));
-    uint64_t h = XXH3_64bits_digest(st);
-    XXH3_freeState(st);
-    return h;
+    XXH3_INITSTATE(&st);
+    XXH3_64bits_reset(&st);
+    XXH3_64bits_update(&st, shape, sizeof shape);
+    XXH3_64bits_update(&st, im->pix, (size_t)im->n * (size_t)im->h * (size_t)im->w * sizeof(float));
+    if (im->labels) XXH3_64bits_update(&st, im->labels, (size_t)im->n * sizeof(int64_t));
+    return XXH3_64bits_digest(&st);
 }
 
 /* Source coordinate of destination index i: centres aligned, clamped to [0, n-1];
