@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 int atomic_open(AtomicFile *a, const char *path, Err *e) {
-    if (strlen(path) >= sizeof a->path)
-        return fail(e, LDE_EINPUT, "%.200s...: path too long", path);
-    strcpy(a->path, path);
+    size_t n = strlen(path);
+    if (n >= sizeof a->path) return fail(e, LDE_EINPUT, "%.200s...: path too long", path);
+    memcpy(a->path, path, n + 1);
     snprintf(a->tmp, sizeof a->tmp, "%s.tmp.%ld", path, (long)getpid());
     a->f = fopen(a->tmp, "wb");
     if (!a->f) return fail(e, LDE_ERUN, "%s: cannot write: %s", path, strerror(errno));
