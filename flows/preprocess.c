@@ -217,7 +217,10 @@ int preprocess_deserialize(Preprocess *p, const unsigned char *buf, long size, c
     if (drop) {
         p->kept = malloc(sizeof(int) * (size_t)dk);
         if (!p->kept) return *why = "out of memory", -1;
-        get(&c, p->kept, 4 * (size_t)dk);
+        if (get(&c, p->kept, 4 * (size_t)dk)) {
+            preprocess_free(p);
+            return *why = "serialized preprocessing is truncated", -1;
+        }
         for (int j = 0; j < dk; j++)
             if (p->kept[j] < 0 || p->kept[j] >= din || (j > 0 && p->kept[j] <= p->kept[j - 1])) {
                 preprocess_free(p);
@@ -229,9 +232,12 @@ int preprocess_deserialize(Preprocess *p, const unsigned char *buf, long size, c
             preprocess_free(p);
             return *why = "out of memory", -1;
         }
-        get(&c, p->pca.mean, 4 * (size_t)dk);
-        get(&c, p->pca.components, 4 * (size_t)pca * (size_t)dk);
-        get(&c, p->pca.eigenvalues, 8 * (size_t)pca);
+        if (get(&c, p->pca.mean, 4 * (size_t)dk) ||
+            get(&c, p->pca.components, 4 * (size_t)pca * (size_t)dk) ||
+            get(&c, p->pca.eigenvalues, 8 * (size_t)pca)) {
+            preprocess_free(p);
+            return *why = "serialized preprocessing is truncated", -1;
+        }
     }
     return 0;
 }

@@ -154,7 +154,7 @@ static int show_experiment(Store *s, const char *name, FILE *f, Err *e) {
     Table t = {0};
     if ((rc = store_experiment_runs(s, name, &runs, &nruns, e))) return rc;
     if ((rc = store_varying_params(s, name, &params, &np, e))) goto out;
-    evs = calloc((size_t)nruns + 1, sizeof *evs);
+    evs = calloc((size_t)nruns + 1, sizeof(StoreEval *));
     nev = calloc((size_t)nruns + 1, sizeof *nev);
     if (!evs || !nev) {
         rc = fail(e, LDE_ERUN, "out of memory");

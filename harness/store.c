@@ -153,12 +153,15 @@ static int migrate(Store *s, Err *e) {
 static int open_db(const char *path, int flags, Store **out, Err *e) {
     *out = NULL;
     Store *s = calloc(1, sizeof *s);
-    if (!s) return fail(e, LDE_ERUN, "%s: out of memory", path);
+    if (!s) {
+        fail(e, LDE_ERUN, "%s: out of memory", path);
+        return LDE_ERUN;
+    }
     snprintf(s->path, sizeof s->path, "%s", path);
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
-        int rc = sql_fail(s, e, "cannot open the database");
+        sql_fail(s, e, "cannot open the database");
         store_close(s);
-        return rc;
+        return LDE_ERUN;
     }
     sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
     *out = s;
