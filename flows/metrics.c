@@ -47,7 +47,12 @@ int metrics_ood(const float *id, long nid, const float *ood, long nood, OodMetri
     int have_fpr95 = 0;
     for (long i = 0; i < n;) {
         long j = i, dtp = 0, dfp = 0;
-        for (; j < n && v[j].s == v[i].s; j++) v[j].ood ? dtp++ : dfp++;
+        for (; j < n && v[j].s == v[i].s; j++) {
+            if (v[j].ood)
+                dtp++;
+            else
+                dfp++;
+        }
         tp += dtp, fp += dfp;
         u += (double)dtp * (double)(nid - fp) + 0.5 * (double)dtp * (double)dfp;
         /* AP with OOD positive: recall step Δtp/nood times precision at this threshold. */
@@ -64,7 +69,12 @@ int metrics_ood(const float *id, long nid, const float *ood, long nood, OodMetri
     long tn = 0, fn = 0; /* ID / OOD samples with bpd <= the current group's value */
     for (long i = n - 1; i >= 0;) {
         long j = i, dtn = 0, dfn = 0;
-        for (; j >= 0 && v[j].s == v[i].s; j--) v[j].ood ? dfn++ : dtn++;
+        for (; j >= 0 && v[j].s == v[i].s; j--) {
+            if (v[j].ood)
+                dfn++;
+            else
+                dtn++;
+        }
         tn += dtn, fn += dfn;
         if (dtn) ap_in += ((double)dtn / (double)nid) * ((double)tn / (double)(tn + fn));
         i = j;

@@ -12,6 +12,12 @@ enum { PREP_CHUNK = 4096 };
 
 static const char PREP_MAGIC[8] = {'L', 'D', 'E', 'P', 'R', 'E', 'P', '1'};
 
+/* Sets the reason a fit or deserialization failed and returns -1. */
+static int refuse(const char **why, const char *reason) {
+    *why = reason;
+    return -1;
+}
+
 PreprocessConfig preprocess_config_default(void) {
     return (PreprocessConfig){
         .drop_constant = 0, .normalize = 0, .pca = 0, .epsilon = 1.0f / 1024.0f};
@@ -67,16 +73,16 @@ int preprocess_fit(Preprocess *p, const PreprocessConfig *cfg, const float *trai
     memset(p, 0, sizeof *p);
     p->cfg = *cfg;
     p->d_in = p->d_kept = d;
-    if (n < 2 || d < 1) return *why = "need at least 2 training rows and 1 dimension", -1;
-    if (!(cfg->epsilon > 0)) return *why = "dequantization epsilon must be positive", -1;
-    if (cfg->pca < 0) return *why = "pca must be 0 (off) or a positive number of components", -1;
+    if (n < 2 || d < 1) return refuse(why, "need at least 2 training rows and 1 dimension");
+    if (!(cfg->epsilon > 0)) return refuse(why, "dequantization epsilon must be positive");
+    if (cfg->pca < 0) return refuse(why, "pca must be 0 (off) or a positive number of components");
     if (cfg->drop_constant) {
         unsigned char *flags = malloc((size_t)d);
         p->kept = malloc(sizeof(int) * (size_t)d);
         if (!flags || !p->kept || preprocess_health(train, n, d, flags) < 0) {
             free(flags);
             preprocess_free(p);
-            return *why = "out of memory", -1;
+            return refuse(why, "out of memory");
         }
         p->d_kept = 0;
         for (int j = 0; j < d; j++)
@@ -84,26 +90,26 @@ int preprocess_fit(Preprocess *p, const PreprocessConfig *cfg, const float *trai
         free(flags);
         if (p->d_kept == 0) {
             preprocess_free(p);
-            return *why = "every feature dimension is constant over the training set", -1;
+            return refuse(why, "every feature dimension is constant over the training set");
         }
     }
     p->d_out = p->d_kept;
     if (cfg->pca > p->d_kept) {
         preprocess_free(p);
-        return *why = "pca asks for more components than there are feature dimensions", -1;
+        return refuse(why, "pca asks for more components than there are feature dimensions");
     }
     if (cfg->pca == 0) return 0;
     float *z = malloc(sizeof(float) * (size_t)n * (size_t)p->d_kept);
     if (!z) {
         preprocess_free(p);
-        return *why = "out of memory", -1;
+        return refuse(why, "out of memory");
     }
     gather_normalize(p, train, z, n);
     int rc = pca_fit(&p->pca, z, n, p->d_kept, cfg->pca);
     free(z);
     if (rc != 0) {
         preprocess_free(p);
-        return *why = "PCA failed (out of memory or the eigensolver did not converge)", -1;
+        return refuse(why, "PCA failed (out of memory or the eigensolver did not converge)");
     }
     p->d_out = cfg->pca;
     return 0;
@@ -199,44 +205,44 @@ int preprocess_deserialize(Preprocess *p, const unsigned char *buf, long size, c
     int32_t h[6];
     float eps;
     if (get(&c, magic, 8) || memcmp(magic, PREP_MAGIC, 8) != 0)
-        return *why = "not a serialized preprocessing (bad magic)", -1;
+        return refuse(why, "not a serialized preprocessing (bad magic)");
     if (get(&c, h, sizeof h) || get(&c, &eps, 4))
-        return *why = "serialized preprocessing is truncated", -1;
+        return refuse(why, "serialized preprocessing is truncated");
     int drop = h[0], pca = h[2], din = h[3], dk = h[4], dout = h[5];
     int shapes_ok = (drop == 0 || drop == 1) && (h[1] == 0 || h[1] == 1) && din >= 1 && dk >= 1 &&
                     dk <= din && (drop || dk == din) && pca >= 0 && pca <= dk &&
                     dout == (pca ? pca : dk) && eps > 0;
-    if (!shapes_ok) return *why = "serialized preprocessing has inconsistent shapes", -1;
+    if (!shapes_ok) return refuse(why, "serialized preprocessing has inconsistent shapes");
     p->cfg =
         (PreprocessConfig){.drop_constant = drop, .normalize = h[1], .pca = pca, .epsilon = eps};
     p->d_in = din, p->d_kept = dk, p->d_out = dout;
     if (size != serialized_size(drop, dk, pca)) {
         memset(p, 0, sizeof *p);
-        return *why = "serialized preprocessing has the wrong length", -1;
+        return refuse(why, "serialized preprocessing has the wrong length");
     }
     if (drop) {
         p->kept = malloc(sizeof(int) * (size_t)dk);
-        if (!p->kept) return *why = "out of memory", -1;
+        if (!p->kept) return refuse(why, "out of memory");
         if (get(&c, p->kept, 4 * (size_t)dk)) {
             preprocess_free(p);
-            return *why = "serialized preprocessing is truncated", -1;
+            return refuse(why, "serialized preprocessing is truncated");
         }
         for (int j = 0; j < dk; j++)
             if (p->kept[j] < 0 || p->kept[j] >= din || (j > 0 && p->kept[j] <= p->kept[j - 1])) {
                 preprocess_free(p);
-                return *why = "serialized preprocessing has invalid kept dimensions", -1;
+                return refuse(why, "serialized preprocessing has invalid kept dimensions");
             }
     }
     if (pca > 0) {
         if (pca_alloc(&p->pca, dk, pca) != 0) {
             preprocess_free(p);
-            return *why = "out of memory", -1;
+            return refuse(why, "out of memory");
         }
         if (get(&c, p->pca.mean, 4 * (size_t)dk) ||
             get(&c, p->pca.components, 4 * (size_t)pca * (size_t)dk) ||
             get(&c, p->pca.eigenvalues, 8 * (size_t)pca)) {
             preprocess_free(p);
-            return *why = "serialized preprocessing is truncated", -1;
+            return refuse(why, "serialized preprocessing is truncated");
         }
     }
     return 0;

@@ -196,8 +196,9 @@ int store_run_evals(Store *s, const char *id, StoreEval **out, int *n, Err *e) {
 static float *column_floats(sqlite3_stmt *st, int i, long *n) {
     long bytes = sqlite3_column_bytes(st, i);
     const void *p = sqlite3_column_blob(st, i);
+    *n = 0;
+    if (!p || bytes < (long)sizeof(float)) return NULL;
     *n = bytes / (long)sizeof(float);
-    if (!p || *n == 0) return *n = 0, NULL;
     float *v = malloc((size_t)bytes);
     if (v)
         memcpy(v, p, (size_t)*n * sizeof(float));
