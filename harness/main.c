@@ -20,6 +20,7 @@ const char lde_git_rev[] = LDE_GIT_REV;
 static const Command *const commands[] = {
     &cmd_datasets,
     &cmd_inspect,
+    &cmd_status,
     NULL,
 };
 

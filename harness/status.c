@@ -1,0 +1,242 @@
+/* status.c — `lde status [--db PATH] [EXPERIMENT]`: one line per run of an
+ * experiment (or of every experiment): its short id, the parameters that vary
+ * across the experiment's runs, its status, the AUROC per OOD set at its latest
+ * evaluation point, and its wall time. Reads the database only. */
+#include "commands.h"
+#include "store.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char STATUS_USAGE[] =
+    "usage: lde status [--db PATH] [EXPERIMENT]\n"
+    "\n"
+    "One line per run of EXPERIMENT (default: every experiment in the database):\n"
+    "the run id (first 8 characters), the parameters that differ between the\n"
+    "experiment's runs, the status (pending, running, done, failed, diverged), the\n"
+    "AUROC of each OOD set against val at the run's latest evaluation, and the wall\n"
+    "time. Failed and diverged runs show their error.\n"
+    "\n"
+    "  --db PATH   the database (default results/lde.db)\n";
+
+enum { CELL = 48, ID_SHORT = 8 };
+
+/* A table of text cells, printed with every column padded to its widest cell. */
+typedef struct {
+    int ncols, nrows, cap;
+    char (*cells)[CELL]; /* nrows × ncols */
+    char **notes;        /* one optional line under each row (errors), malloc'd */
+} Table;
+
+static char *table_cell(Table *t, int row, int col) {
+    return t->cells[(long)row * t->ncols + col];
+}
+
+/* Appends an empty row; -1 when out of memory. */
+static int table_add_row(Table *t) {
+    if (t->nrows == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 16;
+        void *c = realloc(t->cells, sizeof *t->cells * (size_t)cap * (size_t)t->ncols);
+        if (!c) return -1;
+        t->cells = c;
+        void *n = realloc(t->notes, sizeof *t->notes * (size_t)cap);
+        if (!n) return -1;
+        t->notes = n;
+        t->cap = cap;
+    }
+    memset(table_cell(t, t->nrows, 0), 0, sizeof *t->cells * (size_t)t->ncols);
+    t->notes[t->nrows] = NULL;
+    return t->nrows++;
+}
+
+static void table_print(const Table *t, FILE *f) {
+    int *w = calloc((size_t)t->ncols, sizeof(int));
+    if (!w) return;
+    for (int r = 0; r < t->nrows; r++)
+        for (int c = 0; c < t->ncols; c++) {
+            int len = (int)strlen(t->cells[(long)r * t->ncols + c]);
+            if (len > w[c]) w[c] = len;
+        }
+    for (int r = 0; r < t->nrows; r++) {
+        fputs("  ", f);
+        for (int c = 0; c < t->ncols; c++) {
+            const char *cell = t->cells[(long)r * t->ncols + c];
+            if (c == t->ncols - 1)
+                fprintf(f, "%s\n", cell);
+            else
+                fprintf(f, "%-*s  ", w[c], cell);
+        }
+        if (t->notes[r]) fprintf(f, "    %s\n", t->notes[r]);
+    }
+    free(w);
+}
+
+static void table_free(Table *t) {
+    for (int r = 0; r < t->nrows; r++) free(t->notes[r]);
+    free(t->cells), free(t->notes);
+}
+
+/* 3.2s, 4m05s, 2h03m; "-" when unknown. */
+static void format_wall(double s, char *buf, size_t n) {
+    if (isnan(s))
+        snprintf(buf, n, "-");
+    else if (s < 60)
+        snprintf(buf, n, "%.1fs", s);
+    else if (s < 3600)
+        snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else
+        snprintf(buf, n, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
+}
+
+/* A column header for a parameter path: its last component ("preprocess.pca" ->
+ * "pca") unless another varying path ends the same way, then the whole path. */
+static const char *param_header(char **paths, int n, int i) {
+    const char *dot = strrchr(paths[i], '.'), *last = dot ? dot + 1 : paths[i];
+    for (int j = 0; j < n; j++) {
+        if (j == i) continue;
+        const char *d2 = strrchr(paths[j], '.');
+        if (strcmp(d2 ? d2 + 1 : paths[j], last) == 0) return paths[i];
+    }
+    return last;
+}
+
+/* The OOD splits (evals rows with an AUROC) of any run, in first-seen order. */
+static int collect_ood_sets(const StoreEval *ev, int nev, char (*sets)[64], int *nsets, int max) {
+    for (int i = 0; i < nev; i++) {
+        if (isnan(ev[i].auroc)) continue;
+        int seen = 0;
+        for (int k = 0; k < *nsets; k++) seen |= strcmp(sets[k], ev[i].split) == 0;
+        if (!seen && *nsets < max) snprintf(sets[(*nsets)++], 64, "%s", ev[i].split);
+    }
+    return 0;
+}
+
+enum { MAX_OOD = 32 };
+
+/* Fills the table rows of one run; the OOD columns come after the parameters. */
+static int run_row(Store *s, Table *t, const StoreRun *run, char **params, int np, char (*ood)[64],
+                   int nood, const StoreEval *ev, int nev, Err *e) {
+    int r = table_add_row(t);
+    if (r < 0) return fail(e, LDE_ERUN, "out of memory");
+    snprintf(table_cell(t, r, 0), CELL, "%.*s", ID_SHORT, run->id);
+    for (int p = 0; p < np; p++) {
+        int rc = store_run_param(s, run->id, params[p], table_cell(t, r, 1 + p), CELL, e);
+        if (rc) return rc;
+    }
+    snprintf(table_cell(t, r, 1 + np), CELL, "%s", store_status_name(run->status));
+    long last = -1;
+    for (int i = 0; i < nev; i++) last = ev[i].step > last ? ev[i].step : last;
+    for (int k = 0; k < nood; k++) {
+        char *cell = table_cell(t, r, 2 + np + k);
+        snprintf(cell, CELL, "-");
+        for (int i = 0; i < nev; i++)
+            if (ev[i].step == last && strcmp(ev[i].split, ood[k]) == 0 && !isnan(ev[i].auroc))
+                snprintf(cell, CELL, "%.3f", ev[i].auroc);
+    }
+    format_wall(run->wall_s, table_cell(t, r, 2 + np + nood), CELL);
+    if (run->error && (run->status == RUN_FAILED || run->status == RUN_DIVERGED)) {
+        size_t len = strlen(run->error) + 8;
+        t->notes[r] = malloc(len);
+        if (t->notes[r]) snprintf(t->notes[r], len, "error: %s", run->error);
+    }
+    return LDE_OK;
+}
+
+/* Prints one experiment: a summary line, then the table of its runs. */
+static int show_experiment(Store *s, const char *name, FILE *f, Err *e) {
+    StoreRun *runs = NULL;
+    char **params = NULL;
+    StoreEval **evs = NULL;
+    int nruns = 0, np = 0, *nev = NULL, rc, nood = 0;
+    char ood[MAX_OOD][64];
+    Table t = {0};
+    if ((rc = store_experiment_runs(s, name, &runs, &nruns, e))) return rc;
+    if ((rc = store_varying_params(s, name, &params, &np, e))) goto out;
+    evs = calloc((size_t)nruns + 1, sizeof(StoreEval *));
+    nev = calloc((size_t)nruns + 1, sizeof *nev);
+    if (!evs || !nev) {
+        rc = fail(e, LDE_ERUN, "out of memory");
+        goto out;
+    }
+    int count[RUN_DIVERGED + 1] = {0};
+    for (int i = 0; i < nruns; i++) {
+        if ((rc = store_run_evals(s, runs[i].id, &evs[i], &nev[i], e))) goto out;
+        collect_ood_sets(evs[i], nev[i], ood, &nood, MAX_OOD);
+        if (runs[i].status >= RUN_PENDING) count[runs[i].status]++;
+    }
+    fprintf(f, "%s: %d run%s", name, nruns, nruns == 1 ? "" : "s");
+    for (int k = RUN_PENDING; k <= RUN_DIVERGED; k++)
+        if (count[k]) fprintf(f, ", %d %s", count[k], store_status_name((RunStatus)k));
+    fputc('\n', f);
+    t.ncols = 1 + np + 1 + nood + 1;
+    int h = table_add_row(&t);
+    if (h < 0) {
+        rc = fail(e, LDE_ERUN, "out of memory");
+        goto out;
+    }
+    snprintf(table_cell(&t, h, 0), CELL, "run");
+    for (int p = 0; p < np; p++)
+        snprintf(table_cell(&t, h, 1 + p), CELL, "%s", param_header(params, np, p));
+    snprintf(table_cell(&t, h, 1 + np), CELL, "status");
+    for (int k = 0; k < nood; k++)
+        snprintf(table_cell(&t, h, 2 + np + k), CELL, "%.*s", CELL - 1, ood[k]);
+    snprintf(table_cell(&t, h, 2 + np + nood), CELL, "wall");
+    for (int i = 0; i < nruns; i++)
+        if ((rc = run_row(s, &t, &runs[i], params, np, ood, nood, evs[i], nev[i], e))) goto out;
+    table_print(&t, f);
+out:
+    for (int i = 0; evs && i < nruns; i++) free(evs[i]);
+    free(evs), free(nev);
+    table_free(&t);
+    store_strings_free(params, np);
+    store_runs_free(runs, nruns);
+    return rc;
+}
+
+static int status_run(int argc, char **argv, Err *e) {
+    const char *db = "results/lde.db", *experiment = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--db") == 0) {
+            if (i + 1 == argc) return fail(e, LDE_EINPUT, "--db needs a PATH");
+            db = argv[++i];
+        } else if (strncmp(argv[i], "--db=", 5) == 0) {
+            db = argv[i] + 5;
+        } else if (argv[i][0] == '-') {
+            return fail(e, LDE_EINPUT, "unknown option '%s' (lde status --help)", argv[i]);
+        } else if (experiment) {
+            return fail(e, LDE_EINPUT, "one EXPERIMENT at most, got '%s' and '%s'", experiment,
+                        argv[i]);
+        } else {
+            experiment = argv[i];
+        }
+    }
+    Store *s;
+    int rc = store_open_readonly(db, &s, e);
+    if (rc) return rc;
+    char **names = NULL;
+    int n = 0;
+    if ((rc = store_experiments(s, &names, &n, e)) == LDE_OK) {
+        int found = 0;
+        for (int i = 0; i < n && rc == LDE_OK; i++) {
+            if (experiment && strcmp(names[i], experiment) != 0) continue;
+            if (found++) putchar('\n');
+            rc = show_experiment(s, names[i], stdout, e);
+        }
+        if (rc == LDE_OK && experiment && !found)
+            rc = fail(e, LDE_EINPUT, "%s: no experiment '%s' (lde status lists them)", db,
+                      experiment);
+        if (rc == LDE_OK && !experiment && n == 0) printf("%s: no experiments yet\n", db);
+    }
+    store_strings_free(names, n);
+    store_close(s);
+    return rc;
+}
+
+const Command cmd_status = {
+    .name = "status",
+    .summary = "show the runs of an experiment: parameters, status, AUROC, wall time",
+    .usage = STATUS_USAGE,
+    .run = status_run,
+};
