@@ -15,7 +15,7 @@ void actnorm_init(float *params, int d) {
 
 void actnorm_init_from_data(float *params, const float *x, int B, int d) {
     float *b = params, *logs = params + d;
-#pragma omp parallel for schedule(static) if ((long)B * d > 65536)
+#pragma omp parallel for schedule(static) if ((long)B * d > 8192)
     for (int j = 0; j < d; j++) {
         double s = 0.0, ss = 0.0;
         for (int r = 0; r < B; r++) s += x[(long)r * d + j];
@@ -33,7 +33,7 @@ void actnorm_forward(const float *params, const float *x, float *y, double *logd
     const float *b = params, *logs = params + d;
     double sum_logs = 0.0;
     for (int j = 0; j < d; j++) sum_logs += logs[j];
-#pragma omp parallel for schedule(static) if ((long)B * d > 65536)
+#pragma omp parallel for schedule(static) if ((long)B * d > 8192)
     for (int r = 0; r < B; r++) {
         const float *xr = x + (long)r * d;
         float *yr = y + (long)r * d;
@@ -47,7 +47,7 @@ void actnorm_backward(const float *params, const float *x, const float *dy, floa
     const float *b = params, *logs = params + d;
     float *db = dparams, *dlogs = dparams + d;
     /* y = (x + b)·e^logs:  ∂y/∂x = ∂y/∂b = e^logs,  ∂y/∂logs = y,  ∂logdet/∂logs = 1. */
-#pragma omp parallel for schedule(static) if ((long)B * d > 65536)
+#pragma omp parallel for schedule(static) if ((long)B * d > 8192)
     for (int j = 0; j < d; j++) {
         float scale = expf(logs[j]);
         double sdy = 0.0, sdyy = 0.0;
@@ -64,7 +64,7 @@ void actnorm_backward(const float *params, const float *x, const float *dy, floa
 
 void actnorm_inverse(const float *params, const float *y, float *x, int B, int d) {
     const float *b = params, *logs = params + d;
-#pragma omp parallel for schedule(static) if ((long)B * d > 65536)
+#pragma omp parallel for schedule(static) if ((long)B * d > 8192)
     for (int r = 0; r < B; r++) {
         const float *yr = y + (long)r * d;
         float *xr = x + (long)r * d;

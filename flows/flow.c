@@ -254,7 +254,7 @@ static void forward(Flow *f, const float *x, int B, FlowWork *w, int init_actnor
     /* log N(z; 0, I) = -½|z|² - (d/2)·log 2π, in double */
     const float *z = w->acts[L];
     double c = 0.5 * d * log(2.0 * M_PI);
-#pragma omp parallel for schedule(static) if ((long)B * d > 65536)
+#pragma omp parallel for schedule(static) if ((long)B * d > 8192)
     for (int r = 0; r < B; r++) {
         double ss = 0.0;
         for (int j = 0; j < d; j++) ss += (double)z[(long)r * d + j] * z[(long)r * d + j];
