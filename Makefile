@@ -112,6 +112,11 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	./$(LDE_BIN) datasets
 
+# Throughput against the SGEMM peak (about a minute); results vary with machine load.
+bench: deps
+	@$(MAKE) --no-print-directory all
+	./$(LDE_BIN) bench
+
 # Static analysis of flows/ and harness/: cppcheck and clang-tidy (.clang-tidy lists
 # the checks and why any is off). clang-tidy runs one file per process: clang 14
 # carries analyzer state between files of one invocation and then reports a false
