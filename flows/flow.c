@@ -83,7 +83,7 @@ static int flow_build(const FlowConfig *cfg, FlowLayer *ls, int *n, long *np, lo
             add_layer(ls, n, FLOW_LAYER_INVLINEAR, cfg, 0, np, ns);
             add_layer(ls, n, FLOW_LAYER_COUPLING, cfg, k % 2, np, ns);
             break;
-        case FLOW_RESFLOW: return -1; /* wired by the residual-flow layer */
+        case FLOW_RESFLOW: /* wired by the residual-flow layer */
         default: return -1;
         }
     }

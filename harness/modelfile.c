@@ -118,6 +118,7 @@ static int slurp(const char *path, unsigned char **buf, size_t *n, Err *e) {
     *buf = malloc((size_t)size + 1);
     if (!*buf || fread(*buf, 1, (size_t)size, fp) != (size_t)size) {
         free(*buf);
+        *buf = NULL;
         fclose(fp);
         return fail(e, LDE_EINPUT, "%s: cannot read model file", path);
     }
