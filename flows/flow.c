@@ -213,17 +213,24 @@ static LayerBuf layer_buf(const Flow *f, int i, const FlowWork *w, int train) {
     return b;
 }
 
+/* What a pass is for: training (keep internals; stochastic estimators keyed by
+ * seed and step) or evaluation (exact, nothing kept). */
+typedef struct {
+    int train;
+    uint64_t seed, step;
+} Pass;
+
 /* Layer i on x (B,d) -> y (B,d), adding to logdet. When training, an ActNorm that has
  * not been initialised is initialised from x first (data-dependent init: each ActNorm
  * sees the data as it arrives at it, Glow §3.1). */
 static void layer_forward(Flow *f, int i, const float *x, float *y, double *logdet, int B,
-                          LayerBuf b, int train) {
+                          LayerBuf b, Pass pass) {
     const FlowLayer *l = &f->layers[i];
     float *p = f->params + l->poff, *s = f->state + l->soff;
     int d = f->cfg.d;
     switch (l->kind) {
     case FLOW_LAYER_ACTNORM:
-        if (train && s[0] == 0.0f) {
+        if (pass.train && s[0] == 0.0f) {
             actnorm_init_from_data(p, x, B, d);
             s[0] = 1.0f;
         }
@@ -239,7 +246,8 @@ static void layer_forward(Flow *f, int i, const float *x, float *y, double *logd
 
 /* Layer i backward: dy (B,d) (may be overwritten) -> dx (B,d) and its slice of grad. */
 static void layer_backward(const Flow *f, int i, const float *x, float *dy, float dlogdet,
-                           float *dx, float *grad, int B, FlowWork *w) {
+                           float *dx, float *grad, int B, FlowWork *w, Pass pass) {
+    (void)pass; /* the couplings' backward is deterministic */
     const FlowLayer *l = &f->layers[i];
     const float *p = f->params + l->poff, *s = f->state + l->soff;
     LayerBuf b = layer_buf(f, i, w, 1);
@@ -284,12 +292,12 @@ static void base_logp(const float *z, const double *logdet, double *logp, int B,
 }
 
 /* x (B,d), B <= max_batch -> w->acts (every layer's input, then z) and w->logp. */
-static void forward_train(Flow *f, const float *x, int B, FlowWork *w) {
+static void forward_train(Flow *f, const float *x, int B, FlowWork *w, Pass pass) {
     int d = f->cfg.d, L = f->nlayers;
     memcpy(w->acts[0], x, sizeof(float) * (size_t)B * d);
     for (int r = 0; r < B; r++) w->logdet[r] = 0.0;
     for (int i = 0; i < L; i++)
-        layer_forward(f, i, w->acts[i], w->acts[i + 1], w->logdet, B, layer_buf(f, i, w, 1), 1);
+        layer_forward(f, i, w->acts[i], w->acts[i + 1], w->logdet, B, layer_buf(f, i, w, 1), pass);
     base_logp(w->acts[L], w->logdet, w->logp, B, d);
 }
 
@@ -297,10 +305,11 @@ static void forward_train(Flow *f, const float *x, int B, FlowWork *w) {
 static const float *forward_eval(const Flow *f, const float *x, int B, FlowWork *w) {
     const float *in = x;
     float *out = w->ev_a;
+    Pass eval = {0, 0, 0};
     for (int r = 0; r < B; r++) w->logdet[r] = 0.0;
     for (int i = 0; i < f->nlayers; i++) {
         /* train = 0: evaluation never changes the flow, so the cast is safe */
-        layer_forward((Flow *)f, i, in, out, w->logdet, B, layer_buf(f, i, w, 0), 0);
+        layer_forward((Flow *)f, i, in, out, w->logdet, B, layer_buf(f, i, w, 0), eval);
         in = out;
         out = out == w->ev_a ? w->ev_b : w->ev_a;
     }
@@ -328,9 +337,9 @@ void flow_forward(const Flow *f, const float *x, float *z, double *logdet, int B
 
 double flow_loss_grad_input(Flow *f, const float *x, int B, float *grad, float *dx, FlowWork *w,
                             uint64_t seed, uint64_t step) {
-    (void)seed, (void)step; /* no stochastic estimator in couplings; resflow's uses them */
     int d = f->cfg.d, L = f->nlayers;
-    forward_train(f, x, B, w);
+    Pass pass = {1, seed, step};
+    forward_train(f, x, B, w, pass);
     double loss = 0.0;
     for (int r = 0; r < B; r++) loss -= w->logp[r];
     loss /= B;
@@ -339,7 +348,7 @@ double flow_loss_grad_input(Flow *f, const float *x, int B, float *grad, float *
     float inv_b = 1.0f / (float)B;
     for (long i = 0; i < (long)B * d; i++) w->dy[i] = z[i] * inv_b;
     for (int i = L - 1; i >= 0; i--) {
-        layer_backward(f, i, w->acts[i], w->dy, -inv_b, w->dx, grad, B, w);
+        layer_backward(f, i, w->acts[i], w->dy, -inv_b, w->dx, grad, B, w, pass);
         float *t = w->dy;
         w->dy = w->dx, w->dx = t;
     }
