@@ -17,9 +17,12 @@
 
 const char *flow_arch_name(FlowArch arch) {
     switch (arch) {
-    case FLOW_REALNVP: return "realnvp";
-    case FLOW_GLOW: return "glow";
-    case FLOW_RESFLOW: return "resflow";
+    case FLOW_REALNVP:
+        return "realnvp";
+    case FLOW_GLOW:
+        return "glow";
+    case FLOW_RESFLOW:
+        return "resflow";
     }
     return "?";
 }
@@ -40,8 +43,8 @@ FlowConfig flow_config_default(FlowArch arch, int d) {
 }
 
 /* Appends one layer of the given kind, computing its sizes. */
-static void add_layer(FlowLayer *ls, int *n, FlowLayerKind kind, const FlowConfig *cfg,
-                      int parity, long *np, long *ns) {
+static void add_layer(FlowLayer *ls, int *n, FlowLayerKind kind, const FlowConfig *cfg, int parity,
+                      long *np, long *ns) {
     FlowLayer l;
     memset(&l, 0, sizeof l);
     int d = cfg->d;
@@ -54,9 +57,9 @@ static void add_layer(FlowLayer *ls, int *n, FlowLayerKind kind, const FlowConfi
     case FLOW_LAYER_INVLINEAR:
         l.np = invlinear_nparams(d);
         l.ns = invlinear_nstate(d);
-        l.saved_row = d;                      /* a = (P x)·Uᵀ */
-        l.saved_once = (long)d * d;           /* the packed factors T */
-        l.scratch_row = 0;                    /* + 2·d·d once, see flow_work_create */
+        l.saved_row = d;            /* a = (P x)·Uᵀ */
+        l.saved_once = (long)d * d; /* the packed factors T */
+        l.scratch_row = 0;          /* + 2·d·d once, see flow_work_create */
         break;
     case FLOW_LAYER_COUPLING:
         l.c = coupling_make(d, cfg->hidden, cfg->bottleneck, parity);
@@ -77,14 +80,17 @@ static int flow_build(const FlowConfig *cfg, FlowLayer *ls, int *n, long *np, lo
     *n = 0, *np = 0, *ns = 0;
     for (int k = 0; k < cfg->blocks; k++) {
         switch (cfg->arch) {
-        case FLOW_REALNVP: add_layer(ls, n, FLOW_LAYER_COUPLING, cfg, k % 2, np, ns); break;
+        case FLOW_REALNVP:
+            add_layer(ls, n, FLOW_LAYER_COUPLING, cfg, k % 2, np, ns);
+            break;
         case FLOW_GLOW:
             add_layer(ls, n, FLOW_LAYER_ACTNORM, cfg, 0, np, ns);
             add_layer(ls, n, FLOW_LAYER_INVLINEAR, cfg, 0, np, ns);
             add_layer(ls, n, FLOW_LAYER_COUPLING, cfg, k % 2, np, ns);
             break;
         case FLOW_RESFLOW: /* wired by the residual-flow layer */
-        default: return -1;
+        default:
+            return -1;
         }
     }
     return 0;
@@ -116,9 +122,15 @@ int flow_create(Flow *f, const FlowConfig *cfg, uint64_t seed) {
         float *p = f->params + l->poff, *s = f->state + l->soff;
         uint64_t stream = 16u * (uint64_t)i; /* each layer owns streams 16i .. 16i+15 */
         switch (l->kind) {
-        case FLOW_LAYER_ACTNORM: actnorm_init(p, cfg->d), s[0] = 0.0f; break;
-        case FLOW_LAYER_INVLINEAR: invlinear_init(p, s, cfg->d, seed, stream); break;
-        case FLOW_LAYER_COUPLING: coupling_init(&l->c, p, seed, stream); break;
+        case FLOW_LAYER_ACTNORM:
+            actnorm_init(p, cfg->d), s[0] = 0.0f;
+            break;
+        case FLOW_LAYER_INVLINEAR:
+            invlinear_init(p, s, cfg->d, seed, stream);
+            break;
+        case FLOW_LAYER_COUPLING:
+            coupling_init(&l->c, p, seed, stream);
+            break;
         }
     }
     return 0;
@@ -240,7 +252,9 @@ static void layer_forward(Flow *f, int i, const float *x, float *y, double *logd
         invlinear_factors(p, b.T, d);
         invlinear_forward(p, s, b.T, x, b.saved, y, logdet, B, d);
         break;
-    case FLOW_LAYER_COUPLING: coupling_forward(&l->c, p, x, y, logdet, b.saved, B); break;
+    case FLOW_LAYER_COUPLING:
+        coupling_forward(&l->c, p, x, y, logdet, b.saved, B);
+        break;
     }
 }
 
@@ -254,7 +268,9 @@ static void layer_backward(const Flow *f, int i, const float *x, float *dy, floa
     float *g = grad + l->poff;
     int d = f->cfg.d;
     switch (l->kind) {
-    case FLOW_LAYER_ACTNORM: actnorm_backward(p, x, dy, dlogdet, dx, g, B, d); break;
+    case FLOW_LAYER_ACTNORM:
+        actnorm_backward(p, x, dy, dlogdet, dx, g, B, d);
+        break;
     case FLOW_LAYER_INVLINEAR:
         invlinear_backward(s, b.T, x, b.saved, dy, dlogdet, dx, g, w->scratch, B, d);
         break;
@@ -271,12 +287,16 @@ static void layer_inverse(const Flow *f, int i, const float *y, float *x, int B,
     LayerBuf b = layer_buf(f, i, w, 0);
     int d = f->cfg.d;
     switch (l->kind) {
-    case FLOW_LAYER_ACTNORM: actnorm_inverse(p, y, x, B, d); break;
+    case FLOW_LAYER_ACTNORM:
+        actnorm_inverse(p, y, x, B, d);
+        break;
     case FLOW_LAYER_INVLINEAR:
         invlinear_factors(p, b.T, d);
         invlinear_inverse(s, b.T, y, x, b.saved, B, d);
         break;
-    case FLOW_LAYER_COUPLING: coupling_inverse(&l->c, p, y, x, b.saved, B); break;
+    case FLOW_LAYER_COUPLING:
+        coupling_inverse(&l->c, p, y, x, b.saved, B);
+        break;
     }
 }
 
@@ -419,11 +439,14 @@ double flow_flops(const FlowConfig *cfg, int B, int train) {
     double flops = 0.0;
     if (ls && flow_build(cfg, ls, &n, &np, &ns) == 0)
         for (int i = 0; i < n; i++) switch (ls[i].kind) {
-            case FLOW_LAYER_ACTNORM: break; /* elementwise, not counted */
+            case FLOW_LAYER_ACTNORM:
+                break; /* elementwise, not counted */
             case FLOW_LAYER_INVLINEAR:
                 flops += 2.0 * B * cfg->d * cfg->d; /* two triangular products, B·d²/2 MACs each */
                 break;
-            case FLOW_LAYER_COUPLING: flops += coupling_flops(&ls[i].c, B); break;
+            case FLOW_LAYER_COUPLING:
+                flops += coupling_flops(&ls[i].c, B);
+                break;
             }
     free(ls);
     return train ? 3.0 * flops : flops;

@@ -68,9 +68,9 @@ void invlinear_forward(const float *params, const float *state, const float *T, 
     for (int r = 0; r < B; r++) logdet[r] += ld;
 }
 
-void invlinear_backward(const float *state, const float *T, const float *x,
-                        const float *a, float *dy, float dlogdet, float *dx, float *dparams,
-                        float *scratch, int B, int d) {
+void invlinear_backward(const float *state, const float *T, const float *x, const float *a,
+                        float *dy, float dlogdet, float *dx, float *dparams, float *scratch, int B,
+                        int d) {
     float *gL = scratch, *gU = scratch + (long)d * d;
     /* gL = dYᵀ·A   (d,B)·(B,d) */
     gemm(1, 0, d, d, B, 1.0f, dy, d, a, d, 0.0f, gL, d);
@@ -92,10 +92,10 @@ void invlinear_backward(const float *state, const float *T, const float *x,
         dlogs[i] = gU[(long)i * d + (int)state[i]] * T[(long)i * d + i] + dlogdet * (float)B;
 }
 
-void invlinear_inverse(const float *state, const float *T, const float *y, float *x,
-                       float *scratch, int B, int d) {
+void invlinear_inverse(const float *state, const float *T, const float *y, float *x, float *scratch,
+                       int B, int d) {
     memcpy(scratch, y, sizeof(float) * (size_t)B * d);
-    tri_right(1, CblasLower, CblasTrans, CblasUnit, T, scratch, B, d);     /* a = y·L⁻ᵀ */
+    tri_right(1, CblasLower, CblasTrans, CblasUnit, T, scratch, B, d);    /* a = y·L⁻ᵀ */
     tri_right(1, CblasUpper, CblasTrans, CblasNonUnit, T, scratch, B, d); /* v = a·U⁻ᵀ */
 #pragma omp parallel for schedule(static) if ((long)B * d > 8192)
     for (int r = 0; r < B; r++)

@@ -28,9 +28,8 @@ static const BenchCase full_cases[] = {
     {FLOW_RESFLOW, 512, 2048, 10, 64}, {FLOW_RESFLOW, 512, 2048, 10, 256},
 };
 static const BenchCase quick_cases[] = {
-    {FLOW_GLOW, 16, 32, 2, 8},    {FLOW_GLOW, 16, 32, 2, 16},
-    {FLOW_REALNVP, 16, 32, 2, 8}, {FLOW_REALNVP, 16, 32, 2, 16},
-    {FLOW_RESFLOW, 16, 32, 2, 8},
+    {FLOW_GLOW, 16, 32, 2, 8},     {FLOW_GLOW, 16, 32, 2, 16},   {FLOW_REALNVP, 16, 32, 2, 8},
+    {FLOW_REALNVP, 16, 32, 2, 16}, {FLOW_RESFLOW, 16, 32, 2, 8},
 };
 
 /* Other modules' measurements, run after the flows (the backbone's goes here). */
@@ -108,8 +107,8 @@ static void report(const BenchContext *ctx, const BenchCase *bc, int train, doub
                flow_arch_name(bc->arch), bc->d, bc->hidden, bc->blocks, bc->batch, mode, rate,
                gflops, ctx->peak_gflops);
     else
-        printf("%-8s %5d %6d %6d %5d  %-5s %12.1f %9.1f %6.0f%%\n", flow_arch_name(bc->arch),
-               bc->d, bc->hidden, bc->blocks, bc->batch, mode, rate, gflops,
+        printf("%-8s %5d %6d %6d %5d  %-5s %12.1f %9.1f %6.0f%%\n", flow_arch_name(bc->arch), bc->d,
+               bc->hidden, bc->blocks, bc->batch, mode, rate, gflops,
                100.0 * gflops / ctx->peak_gflops);
     fflush(stdout);
 }
@@ -122,13 +121,11 @@ static int bench_run(int argc, char **argv, Err *e) {
         else if (strcmp(argv[i], "--quick") == 0)
             ctx.quick = 1;
         else
-            return fail(e, LDE_EINPUT, "unknown option '%s' (expected --json or --quick)",
-                        argv[i]);
+            return fail(e, LDE_EINPUT, "unknown option '%s' (expected --json or --quick)", argv[i]);
     }
     ctx.peak_gflops = ctx.quick ? sgemm_peak(256, 3) : sgemm_peak(4096, 3);
     if (!ctx.json) {
-        printf("SGEMM peak (%d threads): %.1f GFLOP/s\n\n", omp_get_max_threads(),
-               ctx.peak_gflops);
+        printf("SGEMM peak (%d threads): %.1f GFLOP/s\n\n", omp_get_max_threads(), ctx.peak_gflops);
         printf("%-8s %5s %6s %6s %5s  %-5s %12s %9s %7s\n", "arch", "d", "hidden", "blocks",
                "batch", "mode", "samples/s", "GFLOP/s", "peak");
     }
