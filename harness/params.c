@@ -1,0 +1,671 @@
+/* params.c — the parameter table, value parsing and validation, canonical JSON. */
+#include "params.h"
+
+#include "npyhead.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const flow_archs[] = {"realnvp", "glow", "resflow", NULL};
+static const char *const backbone_archs[] = {"cnn", "mlp", NULL};
+static const char *const ood_sets[] = {"digits", "gaussian", "uniform", "vflip", "heldout", NULL};
+
+#define OFF(field) offsetof(RunSpec, field)
+
+/* Ranges are what the code can run, not what is sensible: a user may try odd values. */
+const Param params[] = {
+    {"seed", PT_LONG, OFF(seed), "0", 0, 4294967295.0, 0, 0, NULL, 0,
+     "flow initialisation, batch order and dequantization noise"},
+    {"data.features", PT_FEATURES, OFF(data.features), "fashion-mnist", 0, 0, 0, 0, NULL, 0,
+     "`fashion-mnist` (built-in backbone) or {train, val, ood: {name: path}, head: {W, b}, "
+     "train_labels, val_labels} .npy files"},
+    {"data.ood", PT_ENUM_LIST, OFF(data.ood), "[digits, gaussian, uniform, vflip]", 0, 0, 0,
+     OOD_COUNT, ood_sets, 1, "built-in OOD sets: digits, gaussian, uniform, vflip, heldout"},
+    {"data.id_classes", PT_INT_LIST, OFF(data.id_classes), "[]", 0, 9, 0, 9, NULL, 1,
+     "Fashion-MNIST classes kept in-distribution ([] = all); `heldout` is the others"},
+    {"data.backbone.arch", PT_ENUM, OFF(data.backbone.arch), "cnn", 0, 0, 0, 0, backbone_archs, 1,
+     "built-in classifier: cnn (conv stages + global pooling) or mlp"},
+    {"data.backbone.channels", PT_INT_LIST, OFF(data.backbone.channels), "[32, 64, 128, 256]", 1,
+     4096, 0, 8, NULL, 1, "widths of the conv stages (mlp: hidden layers); the last is d"},
+    {"data.backbone.epochs", PT_FLOAT, OFF(data.backbone.epochs), "4", 0, 1000, 1, 0, NULL, 1,
+     "backbone training epochs"},
+    {"data.backbone.seed", PT_LONG, OFF(data.backbone.seed), "0", 0, 4294967295.0, 0, 0, NULL, 1,
+     "backbone initialisation and batch order"},
+    {"data.backbone.augment", PT_BOOL, OFF(data.backbone.augment), "false", 0, 0, 0, 0, NULL, 1,
+     "random shifts and flips while training the backbone"},
+    {"data.backbone.batch_size", PT_INT, OFF(data.backbone.batch_size), "128", 1, 65536, 0, 0, NULL,
+     1, "backbone batch size"},
+    {"data.backbone.lr", PT_FLOAT, OFF(data.backbone.lr), "0.001", 0, 10, 1, 0, NULL, 1,
+     "backbone Adam learning rate"},
+    {"preprocess.normalize", PT_BOOL, OFF(preprocess.normalize), "true", 0, 0, 0, 0, NULL, 0,
+     "divide each latent by its L2 norm (LDE paper 6.3)"},
+    {"preprocess.pca", PT_INT, OFF(preprocess.pca), "0", 0, 1000000, 0, 0, NULL, 0,
+     "keep the top-k principal components; 0 = off (LDE paper 6.1)"},
+    {"preprocess.epsilon", PT_FLOAT, OFF(preprocess.epsilon), "0.0009765625", 0, 1, 1, 0, NULL, 0,
+     "dequantization noise width: U(-eps/2, eps/2) on training batches"},
+    {"preprocess.drop_constant", PT_BOOL, OFF(preprocess.drop_constant), "false", 0, 0, 0, 0, NULL,
+     0, "remove dimensions constant over the training set first"},
+    {"flow.arch", PT_ENUM, OFF(flow.arch), "glow", 0, 0, 0, 0, flow_archs, 0,
+     "realnvp, glow or resflow"},
+    {"flow.blocks", PT_INT, OFF(flow.blocks), "10", 1, 1000, 0, 0, NULL, 0, "number of blocks"},
+    {"flow.hidden", PT_INT, OFF(flow.hidden), "2048", 1, 65536, 0, 0, NULL, 0,
+     "width of the coupling nets / residual MLPs"},
+    {"flow.bottleneck", PT_INT, OFF(flow.bottleneck), "0", 0, 65536, 0, 0, NULL, 0,
+     "0 = none; l inserts Linear(h->l) -> Linear(l->h) (Kirichenko 7)"},
+    {"flow.lipschitz", PT_FLOAT, OFF(flow.lipschitz), "0.97", 0, 1, 1, 0, NULL, 0,
+     "resflow: spectral-norm bound of each residual branch, < 1"},
+    {"train.epochs", PT_FLOAT, OFF(train.epochs), "1", 0, 10000, 1, 0, NULL, 0,
+     "flow training epochs, fractional allowed"},
+    {"train.batch_size", PT_INT, OFF(train.batch_size), "64", 1, 1 << 20, 0, 0, NULL, 0,
+     "flow batch size"},
+    {"train.lr", PT_FLOAT, OFF(train.lr), "0.0001", 0, 10, 1, 0, NULL, 0, "Adam learning rate"},
+    {"train.weight_decay", PT_FLOAT, OFF(train.weight_decay), "0", 0, 10, 0, 0, NULL, 0,
+     "decoupled weight decay"},
+    {"train.clip_grad", PT_FLOAT, OFF(train.clip_grad), "0", 0, 1e30, 0, 0, NULL, 0,
+     "gradient-norm clipping bound; 0 = off"},
+    {"train.eval_every", PT_FLOAT, OFF(train.eval_every), NULL, 0, 10000, 1, 0, NULL, 0,
+     "epochs between evaluations (default: only at the start and the end)"},
+    {"train.eval_train_samples", PT_INT, OFF(train.eval_train_samples), "10000", 1, 100000000, 0, 0,
+     NULL, 0, "size of the fixed training subset evaluated"},
+    {"train.diverge_bpd", PT_FLOAT, OFF(train.diverge_bpd), "10000", 0, 1e300, 1, 0, NULL, 0,
+     "mean training bpd beyond which a run is marked diverged"},
+};
+const int n_params = (int)(sizeof params / sizeof params[0]);
+
+const char *ood_set_name(int set) {
+    return set >= 0 && set < OOD_COUNT ? ood_sets[set] : "?";
+}
+
+const Param *param_find(const char *path) {
+    for (int i = 0; i < n_params; i++)
+        if (strcmp(params[i].path, path) == 0) return &params[i];
+    return NULL;
+}
+
+/* Levenshtein distance with one row of the DP table (names are short). */
+static int edit_distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63) return 64;
+    int row[64];
+    for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *nearest_name(const char *key, const char *const *cands, int n) {
+    const char *best = NULL;
+    int bestd = INT_MAX;
+    for (int i = 0; i < n; i++) {
+        int d = edit_distance(key, cands[i]);
+        if (d < bestd) bestd = d, best = cands[i];
+    }
+    int allowed = (int)strlen(key) / 3;
+    if (allowed < 2) allowed = 2;
+    return bestd <= allowed ? best : NULL;
+}
+
+/* ---- scalars ---- */
+
+static int type_error(const Param *p, const YtNode *n, const char *file, const char *want, Err *e) {
+    char got[64];
+    return fail(e, LDE_EINPUT, "%s:%d:%d: %s: expected %s, got %s", file, n->line, n->col, p->path,
+                want, yt_describe(n, got, sizeof got));
+}
+
+static int parse_bool(const Param *p, const YtNode *n, const char *file, long long *out, Err *e) {
+    static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
+    if (n->kind == YT_SCALAR && !n->quoted) {
+        for (int i = 0; i < 3; i++) {
+            if (strcasecmp(n->str, yes[i]) == 0) return *out = 1, LDE_OK;
+            if (strcasecmp(n->str, no[i]) == 0) return *out = 0, LDE_OK;
+        }
+    }
+    return type_error(p, n, file, "true or false", e);
+}
+
+/* A plain scalar that is a finite number (decimal, exponent allowed). */
+static int scalar_number(const YtNode *n, double *out) {
+    if (n->kind != YT_SCALAR || n->quoted || !n->str[0]) return -1;
+    const char *s = n->str;
+    /* strtod also takes "inf", "nan" and hex: a config number is plain decimal. */
+    if (strspn(s, "+-0123456789.eE_") != strlen(s) || strchr(s, '_')) return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*end || end == s || !isfinite(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+static int range_error(const Param *p, const YtNode *n, const char *file, const char *what,
+                       Err *e) {
+    char lo[32], hi[32];
+    snprintf(lo, sizeof lo, "%.17g", p->min);
+    snprintf(hi, sizeof hi, "%.17g", p->max);
+    return fail(e, LDE_EINPUT, "%s:%d:%d: %s: %s is out of range; expected %s %s %s and <= %s",
+                file, n->line, n->col, p->path, n->str, what, p->min_open ? ">" : ">=", lo, hi);
+}
+
+/* Integer-valued number (1e4 is fine, 1.5 is not) within [min, max]. */
+static int parse_integer(const Param *p, const YtNode *n, const char *file, long long *out,
+                         Err *e) {
+    double v;
+    if (scalar_number(n, &v) != 0 || v != floor(v)) return type_error(p, n, file, "an integer", e);
+    if (v < p->min || v > p->max) return range_error(p, n, file, "an integer", e);
+    *out = (long long)v;
+    return LDE_OK;
+}
+
+static int parse_float(const Param *p, const YtNode *n, const char *file, double *out, Err *e) {
+    double v;
+    if (scalar_number(n, &v) != 0) return type_error(p, n, file, "a number", e);
+    if (v < p->min || (p->min_open && v == p->min) || v > p->max)
+        return range_error(p, n, file, "a number", e);
+    *out = v;
+    return LDE_OK;
+}
+
+static int parse_choice(const Param *p, const YtNode *n, const char *file, long long *out, Err *e) {
+    char want[160] = "one of:";
+    int k = 0;
+    for (; p->choices[k]; k++) {
+        if (n->kind == YT_SCALAR && strcmp(n->str, p->choices[k]) == 0) return *out = k, LDE_OK;
+        size_t l = strlen(want);
+        snprintf(want + l, sizeof want - l, " %s", p->choices[k]);
+    }
+    if (n->kind == YT_SCALAR && !yt_is_null(n)) {
+        const char *near = nearest_name(n->str, p->choices, k);
+        if (near)
+            return fail(e, LDE_EINPUT, "%s:%d:%d: %s: unknown value `%s` — did you mean `%s`?",
+                        file, n->line, n->col, p->path, n->str, near);
+        return fail(e, LDE_EINPUT, "%s:%d:%d: %s: unknown value `%s`; expected %s", file, n->line,
+                    n->col, p->path, n->str, want);
+    }
+    return type_error(p, n, file, want, e);
+}
+
+static int parse_list(const Param *p, const YtNode *n, const char *file, IntList *out, Err *e) {
+    if (n->kind != YT_SEQ) return type_error(p, n, file, "a list", e);
+    if (n->n > p->max_len)
+        return fail(e, LDE_EINPUT, "%s:%d:%d: %s: %d items; at most %d", file, n->line, n->col,
+                    p->path, n->n, p->max_len);
+    out->n = n->n;
+    for (int i = 0; i < n->n; i++) {
+        long long v;
+        int rc = p->type == PT_ENUM_LIST ? parse_choice(p, n->vals[i], file, &v, e)
+                                         : parse_integer(p, n->vals[i], file, &v, e);
+        if (rc != LDE_OK) return rc;
+        for (int j = 0; j < i; j++)
+            if (out->v[j] == (int)v)
+                return fail(e, LDE_EINPUT, "%s:%d:%d: %s: `%s` is listed twice", file,
+                            n->vals[i]->line, n->vals[i]->col, p->path, n->vals[i]->str);
+        out->v[i] = (int)v;
+    }
+    return LDE_OK;
+}
+
+/* ---- user features ---- */
+
+/* Resolves a path written in the config against dir, checks its .npy header and
+ * stores the absolute path (an interned copy, owned by fs via strs). */
+typedef struct {
+    FeatureSource *fs;
+    const char *file, *dir;
+    Err *e;
+} FeatCtx;
+
+static int feat_path(FeatCtx *c, const char *key, const YtNode *n, const char **out, NpyHead *h) {
+    if (n->kind != YT_SCALAR || yt_is_null(n)) {
+        char got[64];
+        return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.%s: expected a .npy path, got %s",
+                    c->file, n->line, n->col, key, yt_describe(n, got, sizeof got));
+    }
+    char joined[8192];
+    if (n->str[0] == '/')
+        snprintf(joined, sizeof joined, "%s", n->str);
+    else
+        snprintf(joined, sizeof joined, "%s/%s", c->dir, n->str);
+    Err inner;
+    if (npy_head_read(joined, h, &inner) != LDE_OK)
+        return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.%s: %s", c->file, n->line, n->col,
+                    key, inner.msg);
+    char *abs = realpath(joined, NULL);
+    if (!abs) return fail(c->e, LDE_EINPUT, "%s: cannot resolve", joined);
+    *out = abs;
+    return LDE_OK;
+}
+
+static int shape_error(FeatCtx *c, const YtNode *n, const char *key, const NpyHead *h,
+                       const char *want) {
+    char got[96] = "(";
+    for (int i = 0; i < h->ndim; i++) {
+        size_t l = strlen(got);
+        snprintf(got + l, sizeof got - l, "%s%lld", i ? ", " : "", h->shape[i]);
+    }
+    strcat(got, ")");
+    return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.%s: %s has shape %s, expected %s",
+                c->file, n->line, n->col, key, n->str, got, want);
+}
+
+/* Checks h is (rows, cols) or (rows) when cols < 0; -1 in rows/cols = any. */
+static int feat_shape(FeatCtx *c, const YtNode *n, const char *key, const NpyHead *h,
+                      long long rows, long long cols) {
+    int ndim = cols < 0 ? 1 : 2;
+    char want[96];
+    if (cols < 0)
+        snprintf(want, sizeof want, "(%lld)", rows);
+    else if (rows < 0)
+        snprintf(want, sizeof want, "(N, %lld)", cols);
+    else
+        snprintf(want, sizeof want, "(%lld, %lld)", rows, cols);
+    if (h->ndim != ndim || (rows >= 0 && h->shape[0] != rows) ||
+        (cols >= 0 && h->shape[1] != cols) || h->shape[0] == 0)
+        return shape_error(c, n, key, h, want);
+    return LDE_OK;
+}
+
+static int unknown_key(const char *file, const YtNode *k, const char *where,
+                       const char *const *cands, int nc, Err *e) {
+    const char *near = nearest_name(k->str, cands, nc);
+    if (near)
+        return fail(e, LDE_EINPUT, "%s:%d:%d: unknown key `%s` in %s — did you mean `%s`?", file,
+                    k->line, k->col, k->str, where, near);
+    char list[256] = "";
+    for (int i = 0; i < nc; i++) {
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", cands[i]);
+    }
+    return fail(e, LDE_EINPUT, "%s:%d:%d: unknown key `%s` in %s; valid keys: %s", file, k->line,
+                k->col, k->str, where, list);
+}
+
+static int parse_features_map(FeatCtx *c, const YtNode *m) {
+    static const char *const keys[] = {"train", "val", "ood", "head", "train_labels", "val_labels"};
+    FeatureSource *fs = c->fs;
+    for (int i = 0; i < m->n; i++) {
+        int known = 0;
+        for (int k = 0; k < 6; k++) known |= strcmp(m->keys[i]->str, keys[k]) == 0;
+        if (!known) return unknown_key(c->file, m->keys[i], "data.features", keys, 6, c->e);
+    }
+    const YtNode *tr = yt_get(m, "train"), *va = yt_get(m, "val");
+    if (!tr || !va)
+        return fail(c->e, LDE_EINPUT,
+                    "%s:%d:%d: data.features: `%s` is missing (user features "
+                    "need train and val .npy files)",
+                    c->file, m->line, m->col, tr ? "val" : "train");
+    NpyHead ht, h;
+    int rc = feat_path(c, "train", tr, &fs->train, &ht);
+    if (rc != LDE_OK) return rc;
+    if (ht.ndim != 2 || ht.shape[0] < 1 || ht.shape[1] < 1 || ht.shape[1] > 1 << 20)
+        return shape_error(c, tr, "train", &ht, "(N, d)");
+    long long N = ht.shape[0], d = ht.shape[1];
+    fs->d = (int)d;
+    rc = feat_path(c, "val", va, &fs->val, &h);
+    if (rc == LDE_OK) rc = feat_shape(c, va, "val", &h, -1, d);
+    if (rc != LDE_OK) return rc;
+    long long M = h.shape[0];
+    const YtNode *ood = yt_get(m, "ood");
+    if (ood && (ood->kind != YT_MAP || ood->n == 0)) {
+        char got[64];
+        return fail(c->e, LDE_EINPUT,
+                    "%s:%d:%d: data.features.ood: expected a mapping {name: path.npy}, got %s",
+                    c->file, ood->line, ood->col, yt_describe(ood, got, sizeof got));
+    }
+    for (int i = 0; ood && i < ood->n; i++) {
+        if (i == FEAT_MAX_OOD)
+            return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.ood: more than %d OOD sets",
+                        c->file, ood->line, ood->col, FEAT_MAX_OOD);
+        const char *name = ood->keys[i]->str;
+        if (!name[0] || strlen(name) > 32 ||
+            strspn(name, "abcdefghijklmnopqrstuvwxyz"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != strlen(name))
+            return fail(c->e, LDE_EINPUT,
+                        "%s:%d:%d: data.features.ood: bad OOD set name `%s` "
+                        "(letters, digits, _ - . and at most 32)",
+                        c->file, ood->keys[i]->line, ood->keys[i]->col, name);
+        char key[64];
+        snprintf(key, sizeof key, "ood.%s", name);
+        fs->ood[i].name = strdup(name);
+        fs->n_ood = i + 1;
+        rc = feat_path(c, key, ood->vals[i], &fs->ood[i].path, &h);
+        if (rc == LDE_OK) rc = feat_shape(c, ood->vals[i], key, &h, -1, d);
+        if (rc != LDE_OK) return rc;
+    }
+    const YtNode *head = yt_get(m, "head");
+    if (head) {
+        static const char *const hk[] = {"W", "b"};
+        if (head->kind != YT_MAP)
+            return fail(c->e, LDE_EINPUT,
+                        "%s:%d:%d: data.features.head: expected {W: C×d.npy, "
+                        "b: C.npy}",
+                        c->file, head->line, head->col);
+        for (int i = 0; i < head->n; i++)
+            if (strcmp(head->keys[i]->str, "W") && strcmp(head->keys[i]->str, "b"))
+                return unknown_key(c->file, head->keys[i], "data.features.head", hk, 2, c->e);
+        const YtNode *w = yt_get(head, "W"), *b = yt_get(head, "b");
+        if (!w || !b)
+            return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.head: needs both W and b",
+                        c->file, head->line, head->col);
+        rc = feat_path(c, "head.W", w, &fs->head_W, &h);
+        if (rc == LDE_OK) rc = feat_shape(c, w, "head.W", &h, -1, d);
+        long long C = h.shape[0];
+        if (rc == LDE_OK) rc = feat_path(c, "head.b", b, &fs->head_b, &h);
+        if (rc == LDE_OK) rc = feat_shape(c, b, "head.b", &h, C, -1);
+        if (rc != LDE_OK) return rc;
+    }
+    const YtNode *tl = yt_get(m, "train_labels"), *vl = yt_get(m, "val_labels");
+    if (tl) {
+        rc = feat_path(c, "train_labels", tl, &fs->train_labels, &h);
+        if (rc == LDE_OK) rc = feat_shape(c, tl, "train_labels", &h, N, -1);
+        if (rc != LDE_OK) return rc;
+    }
+    if (vl) {
+        rc = feat_path(c, "val_labels", vl, &fs->val_labels, &h);
+        if (rc == LDE_OK) rc = feat_shape(c, vl, "val_labels", &h, M, -1);
+        if (rc != LDE_OK) return rc;
+    }
+    return LDE_OK;
+}
+
+static void features_free(FeatureSource *fs) {
+    if (!fs) return;
+    free((char *)fs->train);
+    free((char *)fs->val);
+    for (int i = 0; i < fs->n_ood; i++) {
+        free((char *)fs->ood[i].name);
+        free((char *)fs->ood[i].path);
+    }
+    free((char *)fs->head_W);
+    free((char *)fs->head_b);
+    free((char *)fs->train_labels);
+    free((char *)fs->val_labels);
+    free(fs);
+}
+
+static int parse_features(const Param *p, const YtNode *n, const char *file, const char *dir,
+                          ParamValue *v, Err *e) {
+    if (n->kind == YT_SCALAR && strcmp(n->str, "fashion-mnist") != 0)
+        return fail(e, LDE_EINPUT,
+                    "%s:%d:%d: %s: unknown feature set `%s`; expected "
+                    "`fashion-mnist` or a mapping {train: a.npy, val: b.npy, ood: {name: c.npy}}",
+                    file, n->line, n->col, p->path, n->str);
+    if (n->kind == YT_SEQ) return type_error(p, n, file, "`fashion-mnist` or a mapping", e);
+    v->features = calloc(1, sizeof *v->features);
+    if (!v->features) return fail(e, LDE_EINPUT, "%s: out of memory", file);
+    if (n->kind == YT_SCALAR) {
+        v->features->builtin = 1;
+        v->features->d = 0;
+        return LDE_OK;
+    }
+    FeatCtx c = {v->features, file, dir, e};
+    int rc = parse_features_map(&c, n);
+    if (rc != LDE_OK) {
+        features_free(v->features);
+        v->features = NULL;
+    }
+    return rc;
+}
+
+/* ---- the public entry points ---- */
+
+int param_parse(const Param *p, const YtNode *node, const char *file, const char *dir,
+                ParamValue *v, Err *e) {
+    memset(v, 0, sizeof *v);
+    switch (p->type) {
+    case PT_BOOL:
+        return parse_bool(p, node, file, &v->i, e);
+    case PT_INT:
+    case PT_LONG:
+        return parse_integer(p, node, file, &v->i, e);
+    case PT_FLOAT:
+        return parse_float(p, node, file, &v->f, e);
+    case PT_ENUM:
+        return parse_choice(p, node, file, &v->i, e);
+    case PT_INT_LIST:
+    case PT_ENUM_LIST:
+        return parse_list(p, node, file, &v->list, e);
+    case PT_FEATURES:
+        return parse_features(p, node, file, dir, v, e);
+    }
+    return fail(e, LDE_EINPUT, "%s: %s: unknown parameter type", file, p->path);
+}
+
+void param_value_free(const Param *p, ParamValue *v) {
+    if (p->type == PT_FEATURES) features_free(v->features);
+    v->features = NULL;
+}
+
+void param_apply(const Param *p, const ParamValue *v, RunSpec *s) {
+    char *field = (char *)s + p->offset;
+    switch (p->type) {
+    case PT_BOOL:
+    case PT_INT:
+        *(int *)field = (int)v->i;
+        break;
+    case PT_ENUM:
+        *(int *)field = (int)v->i;
+        break;
+    case PT_LONG:
+        *(long long *)field = v->i;
+        break;
+    case PT_FLOAT:
+        *(double *)field = v->f;
+        break;
+    case PT_INT_LIST:
+    case PT_ENUM_LIST:
+        *(IntList *)field = v->list;
+        break;
+    case PT_FEATURES:
+        *(const FeatureSource **)field = v->features;
+        break;
+    }
+}
+
+/* The built-in feature source every default RunSpec points at (no allocation). */
+static const FeatureSource builtin_features = {.builtin = 1};
+
+int runspec_defaults(RunSpec *s, Err *e) {
+    memset(s, 0, sizeof *s);
+    for (int i = 0; i < n_params; i++) {
+        const Param *p = &params[i];
+        if (!p->dflt) continue;
+        if (p->type == PT_FEATURES) {
+            s->data.features = &builtin_features;
+            continue;
+        }
+        YtNode *root;
+        ParamValue v;
+        int rc = yt_parse(p->dflt, strlen(p->dflt), "<default>", &root, e);
+        if (rc == LDE_OK) rc = param_parse(p, root, "<default>", ".", &v, e);
+        yt_free(root);
+        if (rc != LDE_OK) return rc;
+        param_apply(p, &v, s);
+    }
+    return LDE_OK;
+}
+
+/* An error about path's value: at the node that set it, or "(default)". */
+static int at(Err *e, const YtNode *const *src, const char *path, const char *file,
+              const char *detail) {
+    const Param *p = param_find(path);
+    const YtNode *n = src[p - params];
+    if (n) return fail(e, LDE_EINPUT, "%s:%d:%d: %s: %s", file, n->line, n->col, path, detail);
+    return fail(e, LDE_EINPUT, "%s: %s (default): %s", file, path, detail);
+}
+
+int runspec_finish(RunSpec *s, const YtNode *const *src, const char *file, Err *e) {
+    char msg[256];
+    if (s->train.eval_every == 0) s->train.eval_every = s->train.epochs;
+    if (s->train.epochs / s->train.eval_every > 100000) {
+        snprintf(msg, sizeof msg,
+                 "%g epochs with an evaluation every %g is more than 100000 "
+                 "evaluations",
+                 s->train.epochs, s->train.eval_every);
+        return at(e, src, "train.eval_every", file, msg);
+    }
+    const FeatureSource *fs = s->data.features;
+    int d = fs->builtin ? s->data.backbone.channels.v[s->data.backbone.channels.n - 1] : fs->d;
+    if (fs->builtin && s->data.backbone.channels.n == 0)
+        return at(e, src, "data.backbone.channels", file, "needs at least one width");
+    if (s->preprocess.pca > d) {
+        snprintf(msg, sizeof msg, "%d components are more than the feature dimension %d",
+                 s->preprocess.pca, d);
+        return at(e, src, "preprocess.pca", file, msg);
+    }
+    if (s->preprocess.pca == 1)
+        return at(e, src, "preprocess.pca", file, "a flow needs at least 2 dimensions (0 = off)");
+    if (s->flow.bottleneck >= s->flow.hidden) {
+        snprintf(msg, sizeof msg, "bottleneck %d must be smaller than hidden %d (0 = none)",
+                 s->flow.bottleneck, s->flow.hidden);
+        return at(e, src, "flow.bottleneck", file, msg);
+    }
+    if (!fs->builtin) {
+        if (src[param_find("data.ood") - params])
+            return at(e, src, "data.ood", file,
+                      "built-in OOD sets need the built-in "
+                      "features; list user OOD files under data.features.ood");
+        if (src[param_find("data.id_classes") - params])
+            return at(e, src, "data.id_classes", file, "needs the built-in features");
+        if (fs->n_ood == 0)
+            return at(e, src, "data.features", file,
+                      "user features need at least one OOD "
+                      "set: ood: {name: path.npy}");
+        s->data.ood.n = 0;
+        s->data.id_classes.n = 0;
+        return LDE_OK;
+    }
+    if (s->data.ood.n == 0) return at(e, src, "data.ood", file, "needs at least one OOD set");
+    int heldout = 0;
+    for (int i = 0; i < s->data.ood.n; i++) heldout |= s->data.ood.v[i] == OOD_HELDOUT;
+    if (heldout && s->data.id_classes.n == 0)
+        return at(e, src, "data.ood", file,
+                  "`heldout` needs data.id_classes (the classes "
+                  "kept in-distribution; the others are held out)");
+    if (s->data.id_classes.n == 1 || s->data.id_classes.n == 10)
+        return at(e, src, "data.id_classes", file, "keep between 2 and 9 of the 10 classes");
+    return LDE_OK;
+}
+
+/* ---- canonical JSON ---- */
+
+static int put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int put(char *buf, size_t cap, size_t *len, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *len, *len < cap ? cap - *len : 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || *len + (size_t)n >= cap) return -1;
+    *len += (size_t)n;
+    return 0;
+}
+
+/* Shortest %.Ng that reads back as the same double: one text per number. */
+static int put_double(char *buf, size_t cap, size_t *len, double v) {
+    char t[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(t, sizeof t, "%.*g", prec, v);
+        if (strtod(t, NULL) == v) break;
+    }
+    return put(buf, cap, len, "%s", t);
+}
+
+static int put_string(char *buf, size_t cap, size_t *len, const char *s) {
+    if (put(buf, cap, len, "\"") != 0) return -1;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        int rc = *c == '"' || *c == '\\' ? put(buf, cap, len, "\\%c", *c)
+                 : *c < 0x20             ? put(buf, cap, len, "\\u%04x", *c)
+                                         : put(buf, cap, len, "%c", *c);
+        if (rc != 0) return -1;
+    }
+    return put(buf, cap, len, "\"");
+}
+
+/* {"head":{"W":..,"b":..},"ood":{..},"train":..,...}: keys in sorted order. */
+static int put_features(char *buf, size_t cap, size_t *len, const FeatureSource *fs) {
+    if (fs->builtin) return put_string(buf, cap, len, "fashion-mnist");
+    int rc = put(buf, cap, len, "{");
+    if (fs->head_W) {
+        rc |= put(buf, cap, len, "\"head\":{\"W\":");
+        rc |= put_string(buf, cap, len, fs->head_W);
+        rc |= put(buf, cap, len, ",\"b\":");
+        rc |= put_string(buf, cap, len, fs->head_b);
+        rc |= put(buf, cap, len, "},");
+    }
+    /* OOD names sorted: the id must not depend on the order a file lists them. */
+    int order[FEAT_MAX_OOD];
+    for (int i = 0; i < fs->n_ood; i++) {
+        int j = i;
+        for (; j > 0 && strcmp(fs->ood[order[j - 1]].name, fs->ood[i].name) > 0; j--)
+            order[j] = order[j - 1];
+        order[j] = i;
+    }
+    rc |= put(buf, cap, len, "\"ood\":{");
+    for (int i = 0; i < fs->n_ood; i++) {
+        rc |= put(buf, cap, len, i ? "," : "");
+        rc |= put_string(buf, cap, len, fs->ood[order[i]].name);
+        rc |= put(buf, cap, len, ":");
+        rc |= put_string(buf, cap, len, fs->ood[order[i]].path);
+    }
+    rc |= put(buf, cap, len, "},\"train\":");
+    rc |= put_string(buf, cap, len, fs->train);
+    if (fs->train_labels) {
+        rc |= put(buf, cap, len, ",\"train_labels\":");
+        rc |= put_string(buf, cap, len, fs->train_labels);
+    }
+    rc |= put(buf, cap, len, ",\"val\":");
+    rc |= put_string(buf, cap, len, fs->val);
+    if (fs->val_labels) {
+        rc |= put(buf, cap, len, ",\"val_labels\":");
+        rc |= put_string(buf, cap, len, fs->val_labels);
+    }
+    rc |= put(buf, cap, len, "}");
+    return rc ? -1 : 0;
+}
+
+int param_json(const Param *p, const RunSpec *s, char *buf, size_t cap, size_t *len) {
+    const char *field = (const char *)s + p->offset;
+    switch (p->type) {
+    case PT_BOOL:
+        return put(buf, cap, len, "%s", *(const int *)field ? "true" : "false");
+    case PT_INT:
+        return put(buf, cap, len, "%d", *(const int *)field);
+    case PT_LONG:
+        return put(buf, cap, len, "%lld", *(const long long *)field);
+    case PT_FLOAT:
+        return put_double(buf, cap, len, *(const double *)field);
+    case PT_ENUM:
+        return put_string(buf, cap, len, p->choices[*(const int *)field]);
+    case PT_INT_LIST:
+    case PT_ENUM_LIST: {
+        const IntList *l = (const IntList *)field;
+        int rc = put(buf, cap, len, "[");
+        for (int i = 0; i < l->n; i++) {
+            rc |= put(buf, cap, len, i ? "," : "");
+            rc |= p->type == PT_INT_LIST ? put(buf, cap, len, "%d", l->v[i])
+                                         : put_string(buf, cap, len, p->choices[l->v[i]]);
+        }
+        return rc | put(buf, cap, len, "]");
+    }
+    case PT_FEATURES:
+        return put_features(buf, cap, len, *(const FeatureSource *const *)field);
+    }
+    return -1;
+}
