@@ -144,6 +144,7 @@ install: $(LDE_BIN)
 FUZZ_SECONDS ?= 60
 FUZZ_PKGS := clang libclang-rt-14-dev
 FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
+               -fno-sanitize-recover=undefined \
                -D_GNU_SOURCE -Iflows -Iharness
 FUZZ_TARGETS := config
 FUZZ_config_SRC := harness/yamltree.c harness/npyhead.c harness/params.c harness/config.c \

@@ -521,9 +521,10 @@ int runspec_finish(RunSpec *s, const YtNode *const *src, const char *file, Err *
         return at(e, src, "train.eval_every", file, msg);
     }
     const FeatureSource *fs = s->data.features;
-    int d = fs->builtin ? s->data.backbone.channels.v[s->data.backbone.channels.n - 1] : fs->d;
-    if (fs->builtin && s->data.backbone.channels.n == 0)
+    const IntList *ch = &s->data.backbone.channels;
+    if (fs->builtin && ch->n == 0)
         return at(e, src, "data.backbone.channels", file, "needs at least one width");
+    int d = fs->builtin ? ch->v[ch->n - 1] : fs->d; /* the backbone's last width is d */
     if (s->preprocess.pca > d) {
         snprintf(msg, sizeof msg, "%d components are more than the feature dimension %d",
                  s->preprocess.pca, d);
