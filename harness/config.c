@@ -25,12 +25,10 @@ typedef struct {
 } Loader;
 
 void config_free(Config *c) {
-    for (int i = 0; i < c->n_fixed; i++)
-        param_value_free(&params[c->fixed[i].param], &c->fixed[i].value);
+    for (int i = 0; i < c->n_fixed; i++) param_value_free(&c->fixed[i].value);
     for (int a = 0; a < c->n_axes; a++) {
         Axis *ax = &c->axes[a];
-        for (int i = 0; i < ax->n_keys * ax->n_values; i++)
-            param_value_free(&params[ax->values[i].param], &ax->values[i].value);
+        for (int i = 0; i < ax->n_keys * ax->n_values; i++) param_value_free(&ax->values[i].value);
         free(ax->values);
     }
     free(c->fixed);
@@ -256,7 +254,7 @@ static int baseline_options(Loader *L, BaselineSpec *b, const YtNode *opts) {
                                         {"percentile", "T"}, {NULL, NULL}, {"k", NULL}};
     for (int i = 0; i < opts->n; i++) {
         const char *key = opts->keys[i]->str;
-        const char *cands[2];
+        const char *cands[2] = {NULL, NULL};
         int nc = 0;
         for (int j = 0; j < 2; j++)
             if (allowed[b->method][j]) cands[nc++] = allowed[b->method][j];
@@ -359,7 +357,7 @@ static int parse_name(Loader *L, const YtNode *v) {
 /* No parameter may be set twice (e.g. in its section and in zip). */
 static int check_set_once(Loader *L) {
     const Config *c = L->c;
-    const YtNode **first = calloc((size_t)n_params, sizeof *first);
+    const YtNode **first = calloc((size_t)n_params, sizeof(const YtNode *));
     if (!first) return fail(L->e, LDE_EINPUT, "%s: out of memory", c->path);
     int rc = LDE_OK;
     for (int i = 0; i < c->n_fixed + c->n_axes; i++) {

@@ -89,7 +89,7 @@ int npy_head_read(const char *path, NpyHead *h, Err *e) {
     if (rc != LDE_OK) return rc;
     /* The data must fit in the file: refuse a shape the file cannot hold before any
      * reader allocates for it. Item size is the digits of the descr ("<f4" -> 4). */
-    long long item = atoll(h->descr + 1 + strspn(h->descr + 1, "fiubc")), need = item;
+    long long item = strtoll(h->descr + 1 + strspn(h->descr + 1, "fiubc"), NULL, 10), need = item;
     for (int i = 0; i < h->ndim && need > 0; i++) {
         if (h->shape[i] > 0 && need > (long long)st.st_size / h->shape[i] + 1)
             need = -1;

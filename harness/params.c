@@ -208,7 +208,7 @@ static int parse_list(const Param *p, const YtNode *n, const char *file, IntList
                     p->path, n->n, p->max_len);
     out->n = n->n;
     for (int i = 0; i < n->n; i++) {
-        long long v;
+        long long v = 0;
         int rc = p->type == PT_ENUM_LIST ? parse_choice(p, n->vals[i], file, &v, e)
                                          : parse_integer(p, n->vals[i], file, &v, e);
         if (rc != LDE_OK) return rc;
@@ -242,7 +242,7 @@ static int feat_path(FeatCtx *c, const char *key, const YtNode *n, const char **
         snprintf(joined, sizeof joined, "%s", n->str);
     else
         snprintf(joined, sizeof joined, "%s/%s", c->dir, n->str);
-    Err inner;
+    Err inner = {{0}};
     if (npy_head_read(joined, h, &inner) != LDE_OK)
         return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.%s: %s", c->file, n->line, n->col,
                     key, inner.msg);
@@ -259,7 +259,8 @@ static int shape_error(FeatCtx *c, const YtNode *n, const char *key, const NpyHe
         size_t l = strlen(got);
         snprintf(got + l, sizeof got - l, "%s%lld", i ? ", " : "", h->shape[i]);
     }
-    strcat(got, ")");
+    size_t gl = strlen(got);
+    snprintf(got + gl, sizeof got - gl, ")");
     return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.%s: %s has shape %s, expected %s",
                 c->file, n->line, n->col, key, n->str, got, want);
 }
@@ -310,7 +311,7 @@ static int parse_features_map(FeatCtx *c, const YtNode *m) {
                     "%s:%d:%d: data.features: `%s` is missing (user features "
                     "need train and val .npy files)",
                     c->file, m->line, m->col, tr ? "val" : "train");
-    NpyHead ht, h;
+    NpyHead ht = {0}, h = {0};
     int rc = feat_path(c, "train", tr, &fs->train, &ht);
     if (rc != LDE_OK) return rc;
     if (ht.ndim != 2 || ht.shape[0] < 1 || ht.shape[1] < 1 || ht.shape[1] > 1 << 20)
@@ -357,7 +358,7 @@ static int parse_features_map(FeatCtx *c, const YtNode *m) {
                         "b: C.npy}",
                         c->file, head->line, head->col);
         for (int i = 0; i < head->n; i++)
-            if (strcmp(head->keys[i]->str, "W") && strcmp(head->keys[i]->str, "b"))
+            if (strcmp(head->keys[i]->str, "W") != 0 && strcmp(head->keys[i]->str, "b") != 0)
                 return unknown_key(c->file, head->keys[i], "data.features.head", hk, 2, c->e);
         const YtNode *w = yt_get(head, "W"), *b = yt_get(head, "b");
         if (!w || !b)
@@ -447,33 +448,34 @@ int param_parse(const Param *p, const YtNode *node, const char *file, const char
     return fail(e, LDE_EINPUT, "%s: %s: unknown parameter type", file, p->path);
 }
 
-void param_value_free(const Param *p, ParamValue *v) {
-    if (p->type == PT_FEATURES) features_free(v->features);
+void param_value_free(ParamValue *v) {
+    features_free(v->features);
     v->features = NULL;
 }
 
+/* Fields are written and read with memcpy at the table's offset: the same bytes
+ * as a typed store, without casting a char pointer to another object type. */
 void param_apply(const Param *p, const ParamValue *v, RunSpec *s) {
     char *field = (char *)s + p->offset;
+    int i = (int)v->i;
     switch (p->type) {
     case PT_BOOL:
     case PT_INT:
-        *(int *)field = (int)v->i;
-        break;
     case PT_ENUM:
-        *(int *)field = (int)v->i;
+        memcpy(field, &i, sizeof i);
         break;
     case PT_LONG:
-        *(long long *)field = v->i;
+        memcpy(field, &v->i, sizeof v->i);
         break;
     case PT_FLOAT:
-        *(double *)field = v->f;
+        memcpy(field, &v->f, sizeof v->f);
         break;
     case PT_INT_LIST:
     case PT_ENUM_LIST:
-        *(IntList *)field = v->list;
+        memcpy(field, &v->list, sizeof v->list);
         break;
-    case PT_FEATURES:
-        *(const FeatureSource **)field = v->features;
+    case PT_FEATURES: /* one parameter has this type: data.features */
+        s->data.features = v->features;
         break;
     }
 }
@@ -497,6 +499,7 @@ int runspec_defaults(RunSpec *s, Err *e) {
         yt_free(root);
         if (rc != LDE_OK) return rc;
         param_apply(p, &v, s);
+        param_value_free(&v);
     }
     return LDE_OK;
 }
@@ -643,30 +646,39 @@ static int put_features(char *buf, size_t cap, size_t *len, const FeatureSource 
 
 int param_json(const Param *p, const RunSpec *s, char *buf, size_t cap, size_t *len) {
     const char *field = (const char *)s + p->offset;
+    int i;
+    long long l;
+    double f;
+    IntList list;
     switch (p->type) {
     case PT_BOOL:
-        return put(buf, cap, len, "%s", *(const int *)field ? "true" : "false");
+        memcpy(&i, field, sizeof i);
+        return put(buf, cap, len, "%s", i ? "true" : "false");
     case PT_INT:
-        return put(buf, cap, len, "%d", *(const int *)field);
+        memcpy(&i, field, sizeof i);
+        return put(buf, cap, len, "%d", i);
     case PT_LONG:
-        return put(buf, cap, len, "%lld", *(const long long *)field);
+        memcpy(&l, field, sizeof l);
+        return put(buf, cap, len, "%lld", l);
     case PT_FLOAT:
-        return put_double(buf, cap, len, *(const double *)field);
+        memcpy(&f, field, sizeof f);
+        return put_double(buf, cap, len, f);
     case PT_ENUM:
-        return put_string(buf, cap, len, p->choices[*(const int *)field]);
+        memcpy(&i, field, sizeof i);
+        return put_string(buf, cap, len, p->choices[i]);
     case PT_INT_LIST:
     case PT_ENUM_LIST: {
-        const IntList *l = (const IntList *)field;
+        memcpy(&list, field, sizeof list);
         int rc = put(buf, cap, len, "[");
-        for (int i = 0; i < l->n; i++) {
-            rc |= put(buf, cap, len, i ? "," : "");
-            rc |= p->type == PT_INT_LIST ? put(buf, cap, len, "%d", l->v[i])
-                                         : put_string(buf, cap, len, p->choices[l->v[i]]);
+        for (int k = 0; k < list.n; k++) {
+            rc |= put(buf, cap, len, k ? "," : "");
+            rc |= p->type == PT_INT_LIST ? put(buf, cap, len, "%d", list.v[k])
+                                         : put_string(buf, cap, len, p->choices[list.v[k]]);
         }
         return rc | put(buf, cap, len, "]");
     }
     case PT_FEATURES:
-        return put_features(buf, cap, len, *(const FeatureSource *const *)field);
+        return put_features(buf, cap, len, s->data.features);
     }
     return -1;
 }

@@ -126,7 +126,7 @@ typedef struct {
  * against dir (the config's directory). Errors name file:line:col and the key. */
 int param_parse(const Param *p, const YtNode *node, const char *file, const char *dir,
                 ParamValue *v, Err *e);
-void param_value_free(const Param *p, ParamValue *v);
+void param_value_free(ParamValue *v);
 
 /* Writes v into its field of s. */
 void param_apply(const Param *p, const ParamValue *v, RunSpec *s);

@@ -34,6 +34,10 @@ typedef struct {
  * first bad point is an LDE_EINPUT naming file:line:col. More than PLAN_MAX_RUNS
  * points is an error. */
 int plan_build(const Config *c, Plan *p, Err *e);
+
+/* The canonical JSON text of params[param] in run, or NULL when it is left out
+ * (built-in-only parameters of a run on user features). */
+const char *plan_value(const PlanRun *run, int param);
 void plan_free(Plan *p);
 
 #endif

@@ -83,7 +83,7 @@ static void print_table(const Config *c, const Plan *p, sqlite3_stmt *q) {
     for (int v = 0; v < p->n_varying && v < 64; v++) {
         width[v] = (int)strlen(title(p, v));
         for (int r = 0; r < p->n_runs; r++) {
-            cell(p->runs[r].values[p->varying[v]], val, sizeof val);
+            cell(plan_value(&p->runs[r], p->varying[v]), val, sizeof val);
             if ((int)strlen(val) > width[v]) width[v] = (int)strlen(val);
         }
     }
@@ -95,7 +95,7 @@ static void print_table(const Config *c, const Plan *p, sqlite3_stmt *q) {
         run_status(q, p->runs[r].id, status, sizeof status);
         printf("%.12s  %-8s", p->runs[r].id, status);
         for (int v = 0; v < p->n_varying && v < 64; v++) {
-            cell(p->runs[r].values[p->varying[v]], val, sizeof val);
+            cell(plan_value(&p->runs[r], p->varying[v]), val, sizeof val);
             printf("  %-*s", width[v], val);
         }
         printf("\n");

@@ -53,6 +53,12 @@ static int attach(Builder *b, YtNode *child) {
         return rc;
     }
     if (b->depth == 0) {
+        if (b->root) { /* libyaml gives one root per document; be safe anyway */
+            int rc = fail(b->e, LDE_EINPUT, "%s:%d:%d: a second YAML document; a config is one",
+                          b->file, child->line, child->col);
+            yt_free(child);
+            return rc;
+        }
         b->root = child;
         return LDE_OK;
     }
@@ -78,9 +84,10 @@ static int attach(Builder *b, YtNode *child) {
         }
     }
     /* Grow to n+1 slots (+1 spare so keys[n] can be tested for a pending key). */
-    YtNode **vals = realloc(p->vals, (size_t)(p->n + 2) * sizeof *vals);
+    YtNode **vals = realloc(p->vals, (size_t)(p->n + 2) * sizeof(YtNode *));
     if (vals) p->vals = vals;
-    YtNode **keys = p->kind == YT_MAP ? realloc(p->keys, (size_t)(p->n + 2) * sizeof *keys) : NULL;
+    YtNode **keys =
+        p->kind == YT_MAP ? realloc(p->keys, (size_t)(p->n + 2) * sizeof(YtNode *)) : NULL;
     if (keys) p->keys = keys;
     if (!vals || (p->kind == YT_MAP && !keys)) {
         yt_free(child);
@@ -147,7 +154,7 @@ static int on_event(Builder *b, const yaml_event_t *ev, int *documents) {
     }
     case YAML_SEQUENCE_END_EVENT:
     case YAML_MAPPING_END_EVENT:
-        b->depth--;
+        if (b->depth > 0) b->depth--;
         return LDE_OK;
     default:
         return LDE_OK;
