@@ -42,7 +42,7 @@ typedef struct {
     int n_ood;
     NamedPath ood[FEAT_MAX_OOD];
     const char *head_W, *head_b, *train_labels, *val_labels;
-    int d; /* feature dimension (user features: from train's header) */
+    int d; /* user features: d from train's header; built-in: 0 (the last backbone width is d) */
 } FeatureSource;
 
 /* One grid point. Names and units follow the YAML keys (DESIGN.md, Configs). */
