@@ -48,31 +48,22 @@ static int is_list_param(const Param *p) {
 static int unknown_key(Loader *L, const YtNode *k, const char *where, const char *const *cands,
                        int nc) {
     const char *file = L->c->path;
-    const char *near = nearest_name(k->str, cands, nc);
-    if (near)
-        return fail(L->e, LDE_EINPUT, "%s:%d:%d: unknown key `%s` in %s — did you mean `%s`?", file,
-                    k->line, k->col, k->str, where, near);
-    for (int i = 0; i < n_params; i++) {
-        const char *dot = strrchr(params[i].path, '.');
-        if (dot && strcmp(dot + 1, k->str) == 0)
+    if (!nearest_name(k->str, cands, nc)) {
+        for (int i = 0; i < n_params; i++) {
+            const char *dot = strrchr(params[i].path, '.');
+            if (dot && strcmp(dot + 1, k->str) == 0)
+                return fail(L->e, LDE_EINPUT,
+                            "%s:%d:%d: unknown key `%s` in %s — `%s` belongs under `%.*s`", file,
+                            k->line, k->col, k->str, where, k->str, (int)(dot - params[i].path),
+                            params[i].path);
+        }
+        if (!strcmp(where, "data") && (!strcmp(k->str, "train") || !strcmp(k->str, "val")))
             return fail(L->e, LDE_EINPUT,
-                        "%s:%d:%d: unknown key `%s` in %s — `%s` belongs under "
-                        "`%.*s`",
-                        file, k->line, k->col, k->str, where, k->str, (int)(dot - params[i].path),
-                        params[i].path);
+                        "%s:%d:%d: unknown key `%s` in data — user feature files go "
+                        "under data.features: {train: a.npy, val: b.npy, ood: {name: c.npy}}",
+                        file, k->line, k->col, k->str);
     }
-    if (!strcmp(where, "data") && (!strcmp(k->str, "train") || !strcmp(k->str, "val")))
-        return fail(L->e, LDE_EINPUT,
-                    "%s:%d:%d: unknown key `%s` in data — user feature files go "
-                    "under data.features: {train: a.npy, val: b.npy, ood: {name: c.npy}}",
-                    file, k->line, k->col, k->str);
-    char list[512] = "";
-    for (int i = 0; i < nc; i++) {
-        size_t l = strlen(list);
-        snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", cands[i]);
-    }
-    return fail(L->e, LDE_EINPUT, "%s:%d:%d: unknown key `%s` in %s; valid keys: %s", file, k->line,
-                k->col, k->str, where, list);
+    return unknown_key_error(file, k, where, cands, nc, L->e);
 }
 
 /* The distinct names one level below prefix ("preprocess" -> normalize, pca, ...);

@@ -13,6 +13,7 @@
 #define LDE_PARAMS_H
 
 #include "err.h"
+#include "featsource.h"
 #include "flow.h"
 #include "yamltree.h"
 
@@ -21,29 +22,12 @@
 typedef enum { OOD_DIGITS, OOD_GAUSSIAN, OOD_UNIFORM, OOD_VFLIP, OOD_HELDOUT, OOD_COUNT } OodSet;
 typedef enum { BACKBONE_CNN, BACKBONE_MLP } BackboneArch;
 
-enum { SPEC_MAX_LIST = 16, FEAT_MAX_OOD = 16 };
+enum { SPEC_MAX_LIST = 16 };
 
 typedef struct {
     int n;
     int v[SPEC_MAX_LIST];
 } IntList;
-
-typedef struct {
-    const char *name, *path;
-} NamedPath;
-
-/* Where the features come from. builtin = 1: Fashion-MNIST through the built-in
- * backbone (the other fields are unused). Otherwise absolute paths of user .npy
- * files (optional ones NULL) whose headers were checked at load: train (N,d),
- * val (M,d), each OOD set (K,d), head W (C,d) and b (C), labels (N) and (M). */
-typedef struct {
-    int builtin;
-    const char *train, *val;
-    int n_ood;
-    NamedPath ood[FEAT_MAX_OOD];
-    const char *head_W, *head_b, *train_labels, *val_labels;
-    int d; /* user features: d from train's header; built-in: 0 (the last backbone width is d) */
-} FeatureSource;
 
 /* One grid point. Names and units follow the YAML keys (DESIGN.md, Configs). */
 typedef struct {
@@ -148,6 +132,11 @@ int param_json(const Param *p, const RunSpec *s, char *buf, size_t cap, size_t *
 /* The valid name in cands[0..n) nearest to key by edit distance, or NULL when
  * none is within a third of the key's length (at least 2 edits allowed). */
 const char *nearest_name(const char *key, const char *const *cands, int n);
+
+/* "file:line:col: unknown key `k` in WHERE — did you mean `x`?" when a candidate
+ * is near, else the list of valid keys. Returns LDE_EINPUT. */
+int unknown_key_error(const char *file, const YtNode *k, const char *where,
+                      const char *const *cands, int nc, Err *e);
 
 const char *ood_set_name(int set);
 
