@@ -74,6 +74,12 @@ static int attach(Builder *b, YtNode *child) {
             yt_free(child);
             return rc;
         }
+        if (p->n >= YT_MAX_KEYS) {
+            int rc = fail(b->e, LDE_EINPUT, "%s:%d:%d: a mapping with more than %d keys", b->file,
+                          child->line, child->col, YT_MAX_KEYS);
+            yt_free(child);
+            return rc;
+        }
         for (int i = 0; i < p->n; i++) {
             if (strcmp(p->keys[i]->str, child->str) != 0) continue;
             int rc = fail(b->e, LDE_EINPUT, "%s:%d:%d: duplicate key `%s` (first at line %d:%d)",

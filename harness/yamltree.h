@@ -7,8 +7,9 @@
  *
  * Invariants: a mapping never holds the same key twice (a duplicate is an error
  * naming both places); aliases are refused (no "billion laughs"); the document is
- * at most YT_MAX_BYTES long and YT_MAX_DEPTH deep, so a hostile file cannot make
- * the loader use unbounded memory or stack. */
+ * at most YT_MAX_BYTES long, YT_MAX_DEPTH deep, with at most YT_MAX_NODES nodes
+ * and YT_MAX_KEYS keys per mapping, so a hostile file cannot make the loader use
+ * unbounded memory, stack or time. */
 #ifndef LDE_YAMLTREE_H
 #define LDE_YAMLTREE_H
 
@@ -16,7 +17,9 @@
 
 #include <stddef.h>
 
-enum { YT_MAX_BYTES = 1 << 20, YT_MAX_DEPTH = 32, YT_MAX_NODES = 200000 };
+/* Limits: a config is a few kilobytes; these refuse hostile files early. A mapping
+ * is capped because the duplicate-key check compares each key with its siblings. */
+enum { YT_MAX_BYTES = 1 << 20, YT_MAX_DEPTH = 32, YT_MAX_NODES = 200000, YT_MAX_KEYS = 1000 };
 
 typedef enum { YT_SCALAR, YT_SEQ, YT_MAP } YtKind;
 

@@ -107,6 +107,13 @@ static void test_yamltree_caps_depth_and_size(void) {
     CHECK(yt_parse(big, strlen(big), "big.yaml", &root, &e) == LDE_EINPUT);
     CHECK(strstr(e.msg, "at most") != NULL);
     free(big);
+    /* Many keys in one mapping: refused quickly, not compared pairwise for seconds. */
+    char *wide = malloc(20000);
+    size_t len = 0;
+    for (int i = 0; i <= YT_MAX_KEYS; i++) len += (size_t)sprintf(wide + len, "k%d: 1\n", i);
+    CHECK(yt_parse(wide, len, "w.yaml", &root, &e) == LDE_EINPUT);
+    CHECK(strstr(e.msg, "w.yaml:1001:1: a mapping with more than 1000 keys") != NULL);
+    free(wide);
 }
 
 static void test_yamltree_refuses_aliases(void) {
