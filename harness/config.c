@@ -225,14 +225,22 @@ static int parse_zip(Loader *L, const YtNode *z) {
     return LDE_OK;
 }
 
-/* Baseline options, parsed with the same rules as the parameters. */
-static const Param bl_T = {"baselines.T", PT_FLOAT, 0, "1", 0, 1e6, 1, 0, NULL, 0, "temperature"};
-static const Param bl_eps = {"baselines.odin.eps",     PT_FLOAT, 0, "0.0014", 0, 1, 0, 0, NULL, 0,
-                             "ODIN input perturbation"};
-static const Param bl_pct = {"baselines.react.percentile", PT_FLOAT, 0, "90", 0, 100, 1, 0, NULL, 0,
-                             "ReAct clipping percentile"};
-static const Param bl_k = {"baselines.knn.k",   PT_INT, 0, "50", 1, 1e6, 0, 0, NULL, 0,
-                           "KNN neighbour rank"};
+/* Baseline options, parsed with the same rules as the parameters (the defaults
+ * are set per method in add_baseline). */
+static const Param bl_T = {.path = "baselines.T",
+                           .type = PT_FLOAT,
+                           .max = 1e6,
+                           .min_open = 1,
+                           .help = "softmax / logsumexp temperature"};
+static const Param bl_eps = {
+    .path = "baselines.odin.eps", .type = PT_FLOAT, .max = 1, .help = "ODIN input perturbation"};
+static const Param bl_pct = {.path = "baselines.react.percentile",
+                             .type = PT_FLOAT,
+                             .max = 100,
+                             .min_open = 1,
+                             .help = "ReAct clipping percentile"};
+static const Param bl_k = {
+    .path = "baselines.knn.k", .type = PT_INT, .min = 1, .max = 1e6, .help = "KNN neighbour rank"};
 
 static int baseline_options(Loader *L, BaselineSpec *b, const YtNode *opts) {
     const char *file = L->c->path;
