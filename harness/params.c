@@ -36,6 +36,7 @@ const Param params[] = {
      .offset = OFF(data.ood),
      .dflt = "[digits, gaussian, uniform, vflip]",
      .max_len = OOD_COUNT,
+     .unique = 1,
      .choices = ood_sets,
      .builtin_only = 1,
      .help = "built-in OOD sets: digits, gaussian, uniform, vflip, heldout"},
@@ -45,6 +46,7 @@ const Param params[] = {
      .dflt = "[]",
      .max = 9,
      .max_len = 9,
+     .unique = 1,
      .builtin_only = 1,
      .help = "Fashion-MNIST classes kept in-distribution ([] = all); `heldout` is the others"},
     {.path = "data.backbone.arch",
@@ -361,7 +363,7 @@ static int parse_list(const Param *p, const YtNode *n, const char *file, IntList
         int rc = p->type == PT_ENUM_LIST ? parse_choice(p, n->vals[i], file, &v, e)
                                          : parse_integer(p, n->vals[i], file, &v, e);
         if (rc != LDE_OK) return rc;
-        for (int j = 0; j < i; j++)
+        for (int j = 0; p->unique && j < i; j++)
             if (out->v[j] == (int)v)
                 return fail(e, LDE_EINPUT, "%s:%d:%d: %s: `%s` is listed twice", file,
                             n->vals[i]->line, n->vals[i]->col, p->path, n->vals[i]->str);

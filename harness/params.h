@@ -87,6 +87,7 @@ typedef struct {
     double min, max;            /* numbers and list elements */
     int min_open;               /* PT_FLOAT: min itself is not allowed */
     int max_len;                /* lists: most elements */
+    int unique;                 /* lists: no element twice (sets, not layer widths) */
     const char *const *choices; /* PT_ENUM, PT_ENUM_LIST: NULL-terminated */
     int builtin_only;           /* meaningful only for the built-in features (left out of the id) */
     const char *help;

@@ -174,7 +174,7 @@ static void test_grid_is_cartesian_in_file_order(void) {
     Err e;
     CHECK(load_plan("g.yaml",
                     "preprocess:\n  pca: [8, 0]\nseed: [3, 4, 5]\n"
-                    "data:\n  backbone:\n    channels: [[8, 16], [32]]\n",
+                    "data:\n  backbone:\n    channels: [[8, 8, 16], [32]]\n",
                     &c, &p, &e) == LDE_OK);
     CHECK(p.n_runs == 12 && p.n_varying == 3);
     if (p.n_runs == 12) {
@@ -182,6 +182,9 @@ static void test_grid_is_cartesian_in_file_order(void) {
         CHECK(p.runs[1].spec.data.backbone.channels.n == 1);
         CHECK(p.runs[2].spec.seed == 4 && p.runs[6].spec.preprocess.pca == 0);
         CHECK(p.runs[11].spec.data.backbone.channels.v[0] == 32);
+        /* a width may repeat */
+        CHECK(p.runs[0].spec.data.backbone.channels.n == 3 &&
+              p.runs[0].spec.data.backbone.channels.v[2] == 16);
         CHECK(p.runs[0].spec.flow.arch == FLOW_GLOW && p.runs[0].spec.flow.hidden == 2048);
         CHECK_NEAR(p.runs[0].spec.preprocess.epsilon, 1.0 / 1024, 0); /* exact in binary */
     }
