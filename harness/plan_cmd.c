@@ -13,13 +13,15 @@
 
 static const char usage[] =
     "usage: lde plan CONFIG [--db PATH] [--json]\n"
+    "       lde plan --params\n"
     "\n"
     "Validates CONFIG and prints its grid: one row per run with its id and the\n"
     "parameters that vary, in the order `lde run` would run them.\n"
     "\n"
     "  --db PATH   also show each run's status in this database (default results/lde.db;\n"
     "              read only, never created)\n"
-    "  --json      print {\"experiment\", \"runs\": [{\"id\", \"status\", \"params\"}]} instead\n";
+    "  --json      print {\"experiment\", \"runs\": [{\"id\", \"status\", \"params\"}]} instead\n"
+    "  --params    list every parameter a config may set: key, type, default, range, help\n";
 
 static const char sql_status[] = "SELECT status FROM runs WHERE id = :id";
 
@@ -116,10 +118,37 @@ static void print_json(const Config *c, const Plan *p, sqlite3_stmt *q) {
     printf("]}\n");
 }
 
+/* The parameter table, for users writing a config. */
+static void print_params(void) {
+    static const char *const type_names[] = {"bool",   "int",      "int",     "number",
+                                             "choice", "int list", "choices", "features"};
+    printf("%-26s %-9s %-28s %s\n", "key", "type", "default", "allowed / meaning");
+    for (int i = 0; i < n_params; i++) {
+        const Param *p = &params[i];
+        char allowed[128] = "";
+        if (p->choices) {
+            for (int k = 0; p->choices[k]; k++) {
+                size_t l = strlen(allowed);
+                snprintf(allowed + l, sizeof allowed - l, "%s%s", k ? "|" : "", p->choices[k]);
+            }
+        } else if (p->type == PT_INT || p->type == PT_LONG || p->type == PT_FLOAT ||
+                   p->type == PT_INT_LIST) {
+            snprintf(allowed, sizeof allowed, "%s%.10g..%.10g", p->min_open ? ">" : "", p->min,
+                     p->max);
+        }
+        printf("%-26s %-9s %-28s %s%s%s\n", p->path, type_names[p->type],
+               p->dflt ? p->dflt : "(derived)", allowed, allowed[0] ? "; " : "", p->help);
+    }
+}
+
 static int plan_run(int argc, char **argv, Err *e) {
     const char *config = NULL, *db = "results/lde.db";
     int json = 0;
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--params") == 0) {
+            print_params();
+            return LDE_OK;
+        }
         if (strcmp(argv[i], "--json") == 0)
             json = 1;
         else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)

@@ -40,6 +40,10 @@ check plan_ignores_db_without_runs_table quiet "$LDE" plan configs/quickstart.ya
 "$LDE" plan configs/quickstart.yaml --db absent.db >/dev/null
 [ ! -e absent.db ] && [ ! -e results ] && pass plan_writes_nothing || fail plan_writes_nothing
 
+out=$("$LDE" plan --params)
+[ "$(grep -c '^[a-z]' <<<"$out")" -ge 28 ] && grep -q '^preprocess.pca  *int  *0 ' <<<"$out" &&
+    pass plan_params_lists_the_table || fail plan_params_lists_the_table "$out"
+
 expect_exit plan_unknown_option 2 "unknown option '--frobnicate'" \
     "$LDE" plan configs/quickstart.yaml --frobnicate
 expect_exit plan_needs_a_config 2 "missing CONFIG" "$LDE" plan
