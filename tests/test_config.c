@@ -7,6 +7,7 @@
 #include "unit.h"
 #include "yamltree.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,6 +349,35 @@ static void test_golden_ids_are_stable(void) {
     CHECK(k == 7);
 }
 
+/* Every fuzz seed and every crash the fuzzer found (tests/fuzz/corpus/config)
+ * loads and plans, or fails with one line naming the file: the regression suite
+ * for fuzz_config, run by make check (and under ASan by make check SAN=1). */
+static void test_fuzz_corpus_loads_or_fails_cleanly(void) {
+    const char *dir = "tests/fuzz/corpus/config";
+    DIR *d = opendir(dir);
+    CHECK(d != NULL);
+    int n = 0;
+    for (struct dirent *de; d && (de = readdir(d));) {
+        if (de->d_name[0] == '.') continue;
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        Config c;
+        Plan p;
+        Err e = {{0}};
+        int rc = config_load(path, &c, &e);
+        if (rc == LDE_OK) {
+            rc = plan_build(&c, &p, &e);
+            if (rc == LDE_OK) plan_free(&p);
+            config_free(&c);
+        }
+        if (rc != LDE_OK && CHECK(rc == LDE_EINPUT && strstr(e.msg, path) && !strchr(e.msg, '\n')))
+            printf("  %s: %s\n", path, e.msg);
+        n++;
+    }
+    if (d) closedir(d);
+    CHECK(n >= 10);
+}
+
 int main(int argc, char **argv) {
     static const struct unit_test tests[] = {
         UNIT(test_yamltree_keeps_line_and_column),
@@ -365,6 +395,7 @@ int main(int argc, char **argv) {
         UNIT(test_experiment_name_defaults_to_file_name),
         UNIT(test_shipped_configs_load_and_plan),
         UNIT(test_golden_ids_are_stable),
+        UNIT(test_fuzz_corpus_loads_or_fails_cleanly),
     };
     return unit_main(tests, (int)(sizeof tests / sizeof tests[0]), argc, argv);
 }
