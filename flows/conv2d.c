@@ -78,14 +78,38 @@ void conv2d_forward(const float *W, const float *x, float *cols, float *y, int c
     gemm(0, 0, cout, P, K, 1.0f, W, K, cols, P, 0.0f, y, P);
 }
 
-void conv2d_backward(const float *W, const float *cols, const float *dy, float *dcols, float *dx,
+/* The weight gradient sums over P = B·ho·wo positions, often with a dW too small
+ * to give two threads a GEMM tile each. So P is cut into chunks of a fixed
+ * DW_CHUNK columns, each chunk's partial dW is one single-threaded GEMM, and the
+ * partials are added in chunk order: same bits at any thread count. */
+enum { DW_CHUNK = 2048 };
+
+long conv2d_workspace(int cin, int cout, int B, int h, int w, int stride) {
+    long P = (long)B * conv2d_out_size(h, stride) * conv2d_out_size(w, stride), K = cin * 9L;
+    long partials = (P + DW_CHUNK - 1) / DW_CHUNK * cout * K;
+    return K * P > partials ? K * P : partials;
+}
+
+void conv2d_backward(const float *W, const float *cols, const float *dy, float *work, float *dx,
                      float *dW, int accumulate, int cin, int cout, int B, int h, int w,
                      int stride) {
     int P = B * conv2d_out_size(h, stride) * conv2d_out_size(w, stride), K = cin * 9;
-    /* dW (+)= dy · colsᵀ   (Cout,P)·(P,K) */
-    gemm(0, 1, cout, K, P, 1.0f, dy, P, cols, P, accumulate ? 1.0f : 0.0f, dW, K);
+    int nchunks = (P + DW_CHUNK - 1) / DW_CHUNK;
+    long nW = (long)cout * K;
+    /* partial[c] = dy[:, chunk c] · cols[:, chunk c]ᵀ   (Cout,len)·(len,K) */
+#pragma omp parallel for schedule(dynamic)
+    for (int c = 0; c < nchunks; c++) {
+        int lo = c * DW_CHUNK, len = P - lo < DW_CHUNK ? P - lo : DW_CHUNK;
+        gemm(0, 1, cout, K, len, 1.0f, dy + lo, P, cols + lo, P, 0.0f, work + c * nW, K);
+    }
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < nW; i++) {
+        float s = accumulate ? dW[i] : 0.0f;
+        for (int c = 0; c < nchunks; c++) s += work[c * nW + i];
+        dW[i] = s;
+    }
     if (!dx) return;
-    /* dcols = Wᵀ · dy   (K,Cout)·(Cout,P) */
-    gemm(1, 0, K, P, cout, 1.0f, W, K, dy, P, 0.0f, dcols, P);
-    col2im(dcols, dx, cin, B, h, w, stride);
+    /* dcols = Wᵀ · dy   (K,Cout)·(Cout,P), into the workspace */
+    gemm(1, 0, K, P, cout, 1.0f, W, K, dy, P, 0.0f, work, P);
+    col2im(work, dx, cin, B, h, w, stride);
 }

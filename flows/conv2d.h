@@ -27,9 +27,13 @@ void conv2d_init(float *W, int cin, int cout, uint64_t seed, uint64_t stream);
 void conv2d_forward(const float *W, const float *x, float *cols, float *y, int cin, int cout, int B,
                     int h, int w, int stride);
 
+/* Floats of the workspace conv2d_backward needs: the larger of dcols (Cin·9,
+ * B·ho·wo) and the per-chunk partial weight gradients. */
+long conv2d_workspace(int cin, int cout, int B, int h, int w, int stride);
+
 /* dy (Cout, B·ho·wo), cols from forward -> dW (Cout·Cin·9), added to when accumulate
- * is nonzero; and, when dx is not NULL, dx (Cin, B, h, w) overwritten, using dcols
- * (Cin·9, B·ho·wo) as workspace. */
+ * is nonzero; and, when dx is not NULL, dx (Cin, B, h, w) overwritten. work holds
+ * conv2d_workspace(...) floats. */
 void conv2d_backward(const float *W, const float *cols, const float *dy, float *dcols, float *dx,
                      float *dW, int accumulate, int cin, int cout, int B, int h, int w, int stride);
 

@@ -138,7 +138,7 @@ struct BackboneWork {
     float *invstd[BACKBONE_MAX_STAGES];
     float *feat, *logits, *probs, *dfeat;
     float *g1, *g2; /* activation gradients, the largest activation each */
-    float *dcols;   /* cnn: the largest cols */
+    float *work;    /* cnn: the largest conv2d_workspace */
     float *dx0;     /* gradient w.r.t. the standardized input */
     float *scratch; /* parameter gradients that backbone_input_grad discards */
 };
@@ -149,7 +149,7 @@ void backbone_work_free(BackboneWork *w) {
     for (int s = 0; s < BACKBONE_MAX_STAGES; s++)
         free(w->cols[s]), free(w->z[s]), free(w->a[s]), free(w->mean[s]), free(w->invstd[s]);
     free(w->feat), free(w->logits), free(w->probs), free(w->dfeat);
-    free(w->g1), free(w->g2), free(w->dcols), free(w->dx0), free(w->scratch);
+    free(w->g1), free(w->g2), free(w->work), free(w->dx0), free(w->scratch);
     free(w);
 }
 
@@ -166,7 +166,7 @@ BackboneWork *backbone_work_new(const Backbone *bb, int cap) {
     Layout L;
     layout(sh, &L);
     int ok = 1, K = sh->nclasses, F = bb->feat_dim;
-    long maxact = (long)cap * BACKBONE_PIXELS, maxcols = 1;
+    long maxact = (long)cap * BACKBONE_PIXELS, maxwork = 1;
     w->cap = cap;
     w->x0 = alloc_floats((long)cap * BACKBONE_PIXELS, &ok);
     w->dx0 = alloc_floats((long)cap * BACKBONE_PIXELS, &ok);
@@ -176,10 +176,12 @@ BackboneWork *backbone_work_new(const Backbone *bb, int cap) {
             long plane = (long)L.side[s + 1] * L.side[s + 1];
             act *= plane;
             long cols = (long)L.in[s] * 9 * cap * plane;
+            long work =
+                conv2d_workspace(L.in[s], sh->width[s], cap, L.side[s], L.side[s], sh->stride[s]);
             w->cols[s] = alloc_floats(cols, &ok);
             w->mean[s] = alloc_floats(sh->width[s], &ok);
             w->invstd[s] = alloc_floats(sh->width[s], &ok);
-            maxcols = cols > maxcols ? cols : maxcols;
+            maxwork = work > maxwork ? work : maxwork;
         }
         w->z[s] = alloc_floats(act, &ok);
         w->a[s] = alloc_floats(act, &ok);
@@ -191,7 +193,7 @@ BackboneWork *backbone_work_new(const Backbone *bb, int cap) {
     w->probs = alloc_floats((long)cap * K, &ok);
     w->g1 = alloc_floats(maxact, &ok);
     w->g2 = alloc_floats(maxact, &ok);
-    w->dcols = sh->arch == BACKBONE_CNN ? alloc_floats(maxcols, &ok) : NULL;
+    w->work = sh->arch == BACKBONE_CNN ? alloc_floats(maxwork, &ok) : NULL;
     w->scratch = alloc_floats(bb->nparams, &ok);
     if (!ok) {
         backbone_work_free(w);
@@ -267,7 +269,7 @@ static void backward_from_logits(Backbone *bb, BackboneWork *w, int B, int train
                                          g, grad + L.bn[s], 0, out, P);
             else
                 batchnorm_backward_eval(bb->params + L.bn[s], bb->state + L.state[s], g, g, out, P);
-            conv2d_backward(bb->params + L.w[s], w->cols[s], g, w->dcols, gin, grad + L.w[s], 0,
+            conv2d_backward(bb->params + L.w[s], w->cols[s], g, w->work, gin, grad + L.w[s], 0,
                             L.in[s], out, B, side, side, sh->stride[s]);
         } else {
             relu_backward(w->a[s], g, g, (long)B * out);

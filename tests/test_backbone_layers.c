@@ -81,9 +81,9 @@ static void conv_case_free(ConvCase *k) {
 static int conv_gradcheck(int stride, int break_it) {
     ConvCase k;
     conv_case_init(&k, 2, 3, 2, 5, 6, stride);
-    long nW = conv2d_nparams(2, 3), nx = 2L * 2 * 5 * 6, ny = conv_out_len(&k);
+    long nW = conv2d_nparams(2, 3), nx = 2L * 2 * 5 * 6;
     float *dW = calloc(nW, sizeof(float)), *dx = malloc(sizeof(float) * nx);
-    float *dcols = malloc(sizeof(float) * 2 * 9 * (ny / 3));
+    float *dcols = malloc(sizeof(float) * conv2d_workspace(2, 3, 2, 5, 6, stride));
     conv_loss(&k);
     conv2d_backward(k.W, k.cols, k.c, dcols, dx, dW, 0, 2, 3, 2, 5, 6, stride);
     if (break_it) dW[5] *= 1.05f, dx[7] *= 1.05f;
@@ -135,22 +135,24 @@ static void test_conv2d_forward_matches_direct_convolution(void) {
     }
 }
 
-/* A conv big enough to use several GEMM tiles and both threads gives the same bits. */
+/* A conv big enough for several GEMM tiles and several weight-gradient chunks
+ * (P = 20·144 = 2880 > 2048) gives the same bits at 1 and 2 threads. */
 static void test_conv2d_same_bits_at_one_and_two_threads(void) {
     ConvCase k;
-    conv_case_init(&k, 8, 160, 6, 12, 12, 1);
-    long ny = conv_out_len(&k), nW = conv2d_nparams(8, 160), nx = 8L * 6 * 144;
+    conv_case_init(&k, 8, 160, 20, 12, 12, 1);
+    long ny = conv_out_len(&k), nW = conv2d_nparams(8, 160), nx = 8L * 20 * 144;
     float *y1 = malloc(sizeof(float) * ny), *dW1 = malloc(sizeof(float) * nW),
           *dx1 = malloc(sizeof(float) * nx), *dW2 = malloc(sizeof(float) * nW),
-          *dx2 = malloc(sizeof(float) * nx), *dcols = malloc(sizeof(float) * 72 * (ny / 160));
+          *dx2 = malloc(sizeof(float) * nx),
+          *dcols = malloc(sizeof(float) * conv2d_workspace(8, 160, 20, 12, 12, 1));
     int keep = omp_get_max_threads();
     omp_set_num_threads(1);
     conv_loss(&k);
     memcpy(y1, k.y, sizeof(float) * ny);
-    conv2d_backward(k.W, k.cols, k.c, dcols, dx1, dW1, 0, 8, 160, 6, 12, 12, 1);
+    conv2d_backward(k.W, k.cols, k.c, dcols, dx1, dW1, 0, 8, 160, 20, 12, 12, 1);
     omp_set_num_threads(2);
     conv_loss(&k);
-    conv2d_backward(k.W, k.cols, k.c, dcols, dx2, dW2, 0, 8, 160, 6, 12, 12, 1);
+    conv2d_backward(k.W, k.cols, k.c, dcols, dx2, dW2, 0, 8, 160, 20, 12, 12, 1);
     omp_set_num_threads(keep);
     CHECK(memcmp(y1, k.y, sizeof(float) * ny) == 0);
     CHECK(memcmp(dW1, dW2, sizeof(float) * nW) == 0);
