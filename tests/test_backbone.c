@@ -145,6 +145,7 @@ static void test_backbone_save_load_roundtrip(void) {
     memcpy(keep, l1, sizeof keep);
     backbone_forward(&b2, n.w, n.x, B, 0, &f2, &l2);
     CHECK(memcmp(keep, l2, sizeof keep) == 0);
+    backbone_free(&b2);
     CHECK(truncate(path, 100) == 0);
     CHECK(backbone_load(&b2, path, &e) == LDE_EINPUT && strstr(e.msg, "bb.bin"));
     FILE *f = fopen(path, "wb");
