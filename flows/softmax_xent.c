@@ -11,8 +11,8 @@ double softmax_xent_forward(const float *logits, const int64_t *labels, float *p
         float *p = probs + (long)n * K;
         float mx = l[0];
         for (int k = 1; k < K; k++) mx = l[k] > mx ? l[k] : mx;
-        double z = 0.0;
-        for (int k = 0; k < K; k++) z += exp((double)l[k] - mx);
+        double z = exp((double)l[0] - mx); /* K >= 1, and z >= 1: the max term is 1 */
+        for (int k = 1; k < K; k++) z += exp((double)l[k] - mx);
         for (int k = 0; k < K; k++) p[k] = (float)(exp((double)l[k] - mx) / z);
         /* -log softmax = log Σ exp(l - max) - (l_y - max) */
         loss += log(z) - ((double)l[labels[n]] - mx);

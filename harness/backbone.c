@@ -33,7 +33,7 @@ static void layout(const BackboneShape *sh, Layout *L) {
         if (sh->arch == BACKBONE_CNN) {
             p += conv2d_nparams(in, out);
             L->bn[s] = p, L->state[s] = st;
-            p += BATCHNORM_NPARAMS_PER_CHANNEL * out, st += 2L * out;
+            p += (long)BATCHNORM_NPARAMS_PER_CHANNEL * out, st += 2L * out;
             side = conv2d_out_size(side, sh->stride[s]);
         } else {
             p += linear_nparams(in, out);

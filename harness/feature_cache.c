@@ -242,7 +242,7 @@ static int build(const FeaturesConfig *c, const char *tmp, const char *key, cons
     const char *const *names = ood_names();
     int nood = 0;
     Images ood[8] = {{0}};
-    const char *oodname[8];
+    const char *oodname[8] = {NULL};
     for (int i = 0; rc == LDE_OK && names[i] && nood < 8; i++) {
         if (strcmp(names[i], "heldout") == 0 && all_classes(c->id_mask)) continue;
         rc = ood_build(names[i], &test, c->id_mask, &ood[nood], e);

@@ -98,7 +98,7 @@ static int run(int argc, char **argv, Err *e) {
     int rc = LDE_OK;
     for (int i = 1; i < argc && rc == LDE_OK; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long x;
+        long x = 0;
         if (strcmp(a, "--augment") == 0) {
             c.train.augment = 1;
             continue;
@@ -106,7 +106,7 @@ static int run(int argc, char **argv, Err *e) {
         if (!v) return fail(e, LDE_EINPUT, "%s: missing value (lde features --help)", a);
         i++;
         if (strcmp(a, "--backbone") == 0) {
-            if (strcmp(v, "cnn") && strcmp(v, "mlp"))
+            if (strcmp(v, "cnn") != 0 && strcmp(v, "mlp") != 0)
                 return fail(e, LDE_EINPUT, "--backbone: '%s', expected cnn or mlp", v);
             c.shape = backbone_shape_default(strcmp(v, "cnn") == 0 ? BACKBONE_CNN : BACKBONE_MLP);
         } else if (strcmp(a, "--channels") == 0) {
