@@ -21,14 +21,26 @@ void conv2d_init(float *W, int cin, int cout, uint64_t seed, uint64_t stream) {
     rng_fill_uniform(W, conv2d_nparams(cin, cout), -bound, bound, seed, stream, 0);
 }
 
-/* cols[ci·9 + ky·3 + kx][n, oy, ox] = x[ci][n][oy·s + ky - 1][ox·s + kx - 1], 0 outside. */
+/* Output columns [lo, hi) of a row read input columns inside 0..w-1 for tap kx:
+ * ix = ox·stride + kx lies in [0, w). The rest of the row is padding. */
+static void valid_range(int wo, int w, int stride, int kx, int *lo, int *hi) {
+    int a = kx < 0 ? (-kx + stride - 1) / stride : 0;
+    int b = w - 1 - kx < 0 ? 0 : (w - 1 - kx) / stride + 1;
+    *lo = a;
+    *hi = b < wo ? b : wo;
+}
+
+/* cols[ci·9 + ky·3 + kx][n, oy, ox] = x[ci][n][oy·s + ky - 1][ox·s + kx - 1], 0 outside.
+ * Pure data movement; the valid span of each row is a plain copy (contiguous for
+ * stride 1) so the loop carries no per-pixel bounds test. */
 static void im2col(const float *x, float *cols, int cin, int B, int h, int w, int stride) {
     int ho = conv2d_out_size(h, stride), wo = conv2d_out_size(w, stride);
     long plane = (long)ho * wo, P = (long)B * plane;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int r = 0; r < cin * 9; r++)
         for (int n = 0; n < B; n++) {
-            int ci = r / 9, ky = r % 9 / 3 - 1, kx = r % 3 - 1;
+            int ci = r / 9, ky = r % 9 / 3 - 1, kx = r % 3 - 1, lo, hi;
+            valid_range(wo, w, stride, kx, &lo, &hi);
             const float *src = x + ((long)ci * B + n) * h * w;
             float *dst = cols + r * P + n * plane;
             for (int oy = 0; oy < ho; oy++) {
@@ -38,10 +50,10 @@ static void im2col(const float *x, float *cols, int cin, int B, int h, int w, in
                     for (int ox = 0; ox < wo; ox++) row[ox] = 0.0f;
                     continue;
                 }
-                for (int ox = 0; ox < wo; ox++) {
-                    int ix = ox * stride + kx;
-                    row[ox] = ix >= 0 && ix < w ? src[(long)iy * w + ix] : 0.0f;
-                }
+                const float *in = src + (long)iy * w;
+                for (int ox = 0; ox < lo; ox++) row[ox] = 0.0f;
+                for (int ox = lo; ox < hi; ox++) row[ox] = in[ox * stride + kx];
+                for (int ox = hi; ox < wo; ox++) row[ox] = 0.0f;
             }
         }
 }
@@ -56,15 +68,15 @@ static void col2im(const float *dcols, float *dx, int cin, int B, int h, int w, 
             float *dst = dx + ((long)ci * B + n) * h * w;
             for (long i = 0; i < (long)h * w; i++) dst[i] = 0.0f;
             for (int k = 0; k < 9; k++) {
-                int ky = k / 3 - 1, kx = k % 3 - 1;
+                int ky = k / 3 - 1, kx = k % 3 - 1, lo, hi;
+                valid_range(wo, w, stride, kx, &lo, &hi);
                 const float *src = dcols + (long)(ci * 9 + k) * P + n * plane;
                 for (int oy = 0; oy < ho; oy++) {
                     int iy = oy * stride + ky;
                     if (iy < 0 || iy >= h) continue;
-                    for (int ox = 0; ox < wo; ox++) {
-                        int ix = ox * stride + kx;
-                        if (ix >= 0 && ix < w) dst[(long)iy * w + ix] += src[(long)oy * wo + ox];
-                    }
+                    float *out = dst + (long)iy * w;
+                    const float *g = src + (long)oy * wo;
+                    for (int ox = lo; ox < hi; ox++) out[ox * stride + kx] += g[ox];
                 }
             }
         }
