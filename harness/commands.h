@@ -20,6 +20,7 @@ extern const Command cmd_inspect;
 extern const Command cmd_status;
 extern const Command cmd_bench;
 extern const Command cmd_plan;
+extern const Command cmd_features;
 
 /* Version and git revision baked in at build time (see Makefile). */
 extern const char lde_version[];

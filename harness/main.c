@@ -23,6 +23,7 @@ static const Command *const commands[] = {
     &cmd_status,
     &cmd_bench,
     &cmd_plan,
+    &cmd_features,
     NULL,
 };
 

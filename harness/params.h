@@ -12,6 +12,7 @@
 #ifndef LDE_PARAMS_H
 #define LDE_PARAMS_H
 
+#include "backbone.h"
 #include "err.h"
 #include "featsource.h"
 #include "flow.h"
@@ -20,7 +21,6 @@
 #include <stddef.h>
 
 typedef enum { OOD_DIGITS, OOD_GAUSSIAN, OOD_UNIFORM, OOD_VFLIP, OOD_HELDOUT, OOD_COUNT } OodSet;
-typedef enum { BACKBONE_CNN, BACKBONE_MLP } BackboneArch;
 
 enum { SPEC_MAX_LIST = 16 };
 
