@@ -162,7 +162,7 @@ FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-fra
                -fno-sanitize-recover=undefined \
                -D_GNU_SOURCE -Iflows -Iharness
 FUZZ_TARGETS := config
-FUZZ_config_SRC := harness/yamltree.c harness/npyhead.c harness/featsource.c harness/params.c \
+FUZZ_config_SRC := harness/yamltree.c harness/npy.c harness/atomicfile.c harness/featsource.c harness/params.c \
                    harness/config.c harness/plan.c harness/err.c
 FUZZ_config_LIBS := -lyaml -lxxhash -lm
 
