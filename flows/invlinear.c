@@ -85,6 +85,7 @@ void invlinear_backward(const float *state, const float *T, const float *x, cons
     for (int r = 0; r < B; r++)
         for (int i = 0; i < d; i++) dx[(long)r * d + (int)state[i]] = dy[(long)r * d + i];
     float *dlogs = dparams + (long)d * d;
+#pragma omp parallel for schedule(static) if ((long)d * d > 65536)
     for (int i = 0; i < d; i++)
         for (int j = 0; j < d; j++) {
             long k = (long)i * d + j;
