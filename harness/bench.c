@@ -165,6 +165,7 @@ const Command cmd_bench = {
     "  --json   one JSON object per line: arch, d, hidden, blocks, batch, mode,\n"
     "           samples_per_s, gflops, peak_gflops\n"
     "  --quick  tiny shapes and short timings (a smoke test, not a measurement)\n"
-    "Run it on an idle machine: other processes lower every figure.\n",
+    "Run it on an idle machine: other processes lower every figure. On a shared one,\n"
+    "OMP_WAIT_POLICY=passive keeps waiting threads from fighting them for the cores.\n",
     bench_run,
 };
