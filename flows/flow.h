@@ -27,11 +27,11 @@ typedef enum { FLOW_LAYER_ACTNORM, FLOW_LAYER_INVLINEAR, FLOW_LAYER_COUPLING } F
 
 typedef struct {
     FlowLayerKind kind;
-    long poff, np;   /* its slice of Flow.params */
-    long soff, ns;   /* its slice of Flow.state */
-    Coupling c;      /* FLOW_LAYER_COUPLING: its shape */
-    long saved_row;  /* floats per batch row kept from forward for backward */
-    long saved_once; /* floats kept once per batch (the invertible linear's factors) */
+    long poff, np;    /* its slice of Flow.params */
+    long soff, ns;    /* its slice of Flow.state */
+    Coupling c;       /* FLOW_LAYER_COUPLING: its shape */
+    long saved_row;   /* floats per batch row kept from forward for backward */
+    long saved_once;  /* floats kept once per batch (the invertible linear's factors) */
     long scratch_row; /* floats per batch row its backward needs as scratch */
 } FlowLayer;
 

@@ -27,8 +27,7 @@ void gemm(int transA, int transB, int M, int N, int K, float alpha, const float 
     /* Even a one-tile product runs inside the team (one thread works): OpenBLAS
      * called outside a parallel region threads the product itself, and its split
      * changes the bits (measured: a 64×64×256 product at 1 vs 2 threads). */
-    int par = !omp_in_parallel();
-#pragma omp parallel for schedule(static) if (par)
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
     for (int t = 0; t < ntiles; t++) {
         int i0 = (t / tn) * GEMM_TILE_M, j0 = (t % tn) * GEMM_TILE_N;
         int m = M - i0 < GEMM_TILE_M ? M - i0 : GEMM_TILE_M;

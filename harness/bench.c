@@ -46,8 +46,8 @@ static double sgemm_peak(int n, int reps) {
     double best = 0.0;
     for (int r = 0; r < reps; r++) {
         double t0 = omp_get_wtime();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
-                    c, n);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c,
+                    n);
         double dt = omp_get_wtime() - t0;
         double g = 2.0 * n * n * (double)n / dt / 1e9;
         if (g > best) best = g;
