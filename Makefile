@@ -118,7 +118,7 @@ valgrind: deps
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	./$(LDE_BIN) datasets
+	./$(LDE_BIN) run configs/quickstart.yaml
 
 # Throughput against the SGEMM peak (about a minute); results vary with machine load.
 # Passive OpenMP waiting: with other processes on the cores, spinning threads made a

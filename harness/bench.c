@@ -5,6 +5,7 @@
  * iterations as fit in a fixed time after a warm-up, so it is comparable run to run
  * on an idle machine; the caller is told to state the machine's load. */
 #include "bench.h"
+#include "backbone_bench.h"
 
 #include "blas.h"
 #include "commands.h"
@@ -33,7 +34,7 @@ static const BenchCase quick_cases[] = {
 };
 
 /* Other modules' measurements, run after the flows (the backbone's goes here). */
-static const BenchExtra extras[] = {NULL};
+static const BenchExtra extras[] = {backbone_bench, NULL};
 
 /* GFLOP/s of an n×n×n product, best of a few repetitions. The one direct
  * cblas_sgemm in lde: the peak is OpenBLAS's own (threaded as it likes), not lde's
