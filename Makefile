@@ -72,9 +72,11 @@ $(BUILD)/liblde.a: $(LIB_OBJ)
 $(LDE_BIN): $(BUILD)/harness/main.o $(BUILD)/liblde.a
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/tests/unit.o $(BUILD)/liblde.a
+# Every test binary links the unit harness and the finite-difference references.
+TEST_LIB := $(BUILD)/tests/unit.o $(BUILD)/tests/fdcheck.o
+$(BUILD)/tests/%: tests/%.c $(TEST_LIB) $(BUILD)/liblde.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -Itests $< $(BUILD)/tests/unit.o $(BUILD)/liblde.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) -Itests $< $(TEST_LIB) $(BUILD)/liblde.a $(LDLIBS) -o $@
 
 tests: $(LDE_BIN) $(TEST_BIN)
 
