@@ -9,6 +9,7 @@
 
 #include "actnorm.h"
 #include "invlinear.h"
+#include "resblock.h"
 #include "rng.h"
 
 #include <math.h>
@@ -17,9 +18,12 @@
 
 const char *flow_arch_name(FlowArch arch) {
     switch (arch) {
-    case FLOW_REALNVP: return "realnvp";
-    case FLOW_GLOW: return "glow";
-    case FLOW_RESFLOW: return "resflow";
+    case FLOW_REALNVP:
+        return "realnvp";
+    case FLOW_GLOW:
+        return "glow";
+    case FLOW_RESFLOW:
+        return "resflow";
     }
     return "?";
 }
@@ -40,8 +44,8 @@ FlowConfig flow_config_default(FlowArch arch, int d) {
 }
 
 /* Appends one layer of the given kind, computing its sizes. */
-static void add_layer(FlowLayer *ls, int *n, FlowLayerKind kind, const FlowConfig *cfg,
-                      int parity, long *np, long *ns) {
+static void add_layer(FlowLayer *ls, int *n, FlowLayerKind kind, const FlowConfig *cfg, int parity,
+                      long *np, long *ns) {
     FlowLayer l;
     memset(&l, 0, sizeof l);
     int d = cfg->d;
@@ -54,15 +58,24 @@ static void add_layer(FlowLayer *ls, int *n, FlowLayerKind kind, const FlowConfi
     case FLOW_LAYER_INVLINEAR:
         l.np = invlinear_nparams(d);
         l.ns = invlinear_nstate(d);
-        l.saved_row = d;                      /* a = (P x)·Uᵀ */
-        l.saved_once = (long)d * d;           /* the packed factors T */
-        l.scratch_row = 0;                    /* + 2·d·d once, see flow_work_create */
+        l.saved_row = d;            /* a = (P x)·Uᵀ */
+        l.saved_once = (long)d * d; /* the packed factors T */
+        l.scratch_row = 0;          /* + 2·d·d once, see flow_work_create */
         break;
     case FLOW_LAYER_COUPLING:
         l.c = coupling_make(d, cfg->hidden, cfg->bottleneck, parity);
         l.np = coupling_nparams(&l.c);
         l.saved_row = coupling_nsaved(&l.c);
         l.scratch_row = coupling_nscratch(&l.c);
+        break;
+    case FLOW_LAYER_RESBLOCK:
+        l.rb = (ResBlock){d, cfg->hidden, cfg->lipschitz};
+        l.np = resblock_nparams(&l.rb);
+        l.ns = resblock_nstate(&l.rb);
+        /* both sizes are affine in the batch: a per-row part and a constant */
+        l.saved_row = resblock_acts_floats(&l.rb, 1);
+        l.scratch_once = resblock_scratch_floats(&l.rb, 0);
+        l.scratch_row = resblock_scratch_floats(&l.rb, 1) - l.scratch_once;
         break;
     }
     l.poff = *np, l.soff = *ns;
@@ -77,14 +90,21 @@ static int flow_build(const FlowConfig *cfg, FlowLayer *ls, int *n, long *np, lo
     *n = 0, *np = 0, *ns = 0;
     for (int k = 0; k < cfg->blocks; k++) {
         switch (cfg->arch) {
-        case FLOW_REALNVP: add_layer(ls, n, FLOW_LAYER_COUPLING, cfg, k % 2, np, ns); break;
+        case FLOW_REALNVP:
+            add_layer(ls, n, FLOW_LAYER_COUPLING, cfg, k % 2, np, ns);
+            break;
         case FLOW_GLOW:
             add_layer(ls, n, FLOW_LAYER_ACTNORM, cfg, 0, np, ns);
             add_layer(ls, n, FLOW_LAYER_INVLINEAR, cfg, 0, np, ns);
             add_layer(ls, n, FLOW_LAYER_COUPLING, cfg, k % 2, np, ns);
             break;
-        case FLOW_RESFLOW: return -1; /* wired by the residual-flow layer */
-        default: return -1;
+        case FLOW_RESFLOW:
+            if (!(cfg->lipschitz > 0.0f && cfg->lipschitz < 1.0f)) return -1;
+            add_layer(ls, n, FLOW_LAYER_ACTNORM, cfg, 0, np, ns);
+            add_layer(ls, n, FLOW_LAYER_RESBLOCK, cfg, 0, np, ns);
+            break;
+        default:
+            return -1;
         }
     }
     return 0;
@@ -116,9 +136,18 @@ int flow_create(Flow *f, const FlowConfig *cfg, uint64_t seed) {
         float *p = f->params + l->poff, *s = f->state + l->soff;
         uint64_t stream = 16u * (uint64_t)i; /* each layer owns streams 16i .. 16i+15 */
         switch (l->kind) {
-        case FLOW_LAYER_ACTNORM: actnorm_init(p, cfg->d), s[0] = 0.0f; break;
-        case FLOW_LAYER_INVLINEAR: invlinear_init(p, s, cfg->d, seed, stream); break;
-        case FLOW_LAYER_COUPLING: coupling_init(&l->c, p, seed, stream); break;
+        case FLOW_LAYER_ACTNORM:
+            actnorm_init(p, cfg->d), s[0] = 0.0f;
+            break;
+        case FLOW_LAYER_INVLINEAR:
+            invlinear_init(p, s, cfg->d, seed, stream);
+            break;
+        case FLOW_LAYER_COUPLING:
+            coupling_init(&l->c, p, seed, stream);
+            break;
+        case FLOW_LAYER_RESBLOCK:
+            resblock_init(&l->rb, p, s, seed, stream);
+            break;
         }
     }
     return 0;
@@ -131,12 +160,13 @@ void flow_destroy(Flow *f) {
 
 struct FlowWork {
     int max_batch, d;
-    float **acts;   /* nlayers + 1 buffers (max_batch, d): the input of each layer, then z */
-    float **saved;  /* per layer: what backward needs */
-    float *scratch; /* shared by the layers' backward passes */
-    float *dy, *dx; /* (max_batch, d): the gradient flowing back, ping-pong */
+    float **acts;          /* nlayers + 1 buffers (max_batch, d): the input of each layer, then z */
+    float **saved;         /* per layer: what backward needs */
+    float *scratch;        /* shared by the layers' backward passes */
+    float *dy, *dx;        /* (max_batch, d): the gradient flowing back, ping-pong */
     double *logdet, *logp; /* (max_batch) each */
-    float *block;   /* the one allocation all of the above point into */
+    uint64_t seed, step;   /* key the stochastic log-det estimators of a training pass */
+    float *block;          /* the one allocation all of the above point into */
     double *dblock;
 };
 
@@ -150,7 +180,8 @@ FlowWork *flow_work_create(const Flow *f, int max_batch) {
     for (int i = 0; i < L; i++) {
         const FlowLayer *l = &f->layers[i];
         total += l->saved_row * rows + l->saved_once;
-        if (l->scratch_row * rows > scratch) scratch = l->scratch_row * rows;
+        long need = l->scratch_row * rows + l->scratch_once;
+        if (need > scratch) scratch = need;
     }
     total += scratch;
     w->max_batch = max_batch, w->d = d;
@@ -181,17 +212,50 @@ void flow_work_destroy(FlowWork *w) {
     free(w);
 }
 
-/* Layer i on x (B,d) -> y (B,d), adding to w->logdet. With init_actnorm, an ActNorm
- * that has not been initialised is initialised from x first (data-dependent init:
- * each ActNorm sees the data as it arrives at it, Glow §3.1). */
-static void layer_forward(Flow *f, int i, const float *x, float *y, int B, FlowWork *w,
-                          int init_actnorm) {
+/* Residual-block settings of a training pass: Russian roulette with 2 exact terms
+ * and continuation 1/2 (Chen et al. 2019's choice), one Gaussian probe per row.
+ * Layer i's probes use rng stream 16i+6 at index (step << 32) + element, and its
+ * number of terms stream 16i+7 at index step (resblock_init uses 16i..16i+5). */
+enum { RESFLOW_EXACT_TERMS = 2 };
+static const double RESFLOW_ROULETTE_P = 0.5;
+
+/* Residual block i on x (B,d) -> y (B,d), adding its log-det to w->logdet: in
+ * training, one power-iteration step and the roulette estimate; in evaluation, the
+ * exact log-det (NaN rows if its buffers cannot be allocated). */
+static void resblock_layer_forward(Flow *f, int i, const float *x, float *y, int B, FlowWork *w,
+                                   int train) {
+    const FlowLayer *l = &f->layers[i];
+    float *p = f->params + l->poff, *s = f->state + l->soff;
+    ResBlockActs acts;
+    ResBlockNorm norm;
+    resblock_acts_bind(&l->rb, &acts, w->saved[i], B);
+    if (train) resblock_power_iterate(&l->rb, p, s);
+    resblock_normalize(&l->rb, p, s, &norm, w->scratch);
+    resblock_forward(&l->rb, p, &norm, x, y, &acts, B);
+    if (train) {
+        LogdetSeries series;
+        uint64_t stream = 16u * (uint64_t)i;
+        logdet_series_roulette(&series, RESFLOW_EXACT_TERMS, RESFLOW_ROULETTE_P, w->seed,
+                               stream + 7, w->step);
+        /* w->dx is free during the forward pass: the probe goes there first. */
+        logdet_series_probe(w->dx, (long)B * f->cfg.d, 0, w->seed, stream + 6, w->step << 32);
+        resblock_logdet_estimate(&l->rb, p, &norm, &acts, &series, w->dx, w->logdet, w->scratch, B);
+    } else if (resblock_logdet_exact(&l->rb, p, &norm, &acts, w->logdet, B) != 0) {
+        for (int r = 0; r < B; r++) w->logdet[r] = NAN;
+    }
+}
+
+/* Layer i on x (B,d) -> y (B,d), adding to w->logdet. train = 1 in a training pass:
+ * an ActNorm that has not been initialised is initialised from x first (data-
+ * dependent init: each ActNorm sees the data as it arrives at it, Glow §3.1), and
+ * residual blocks use their stochastic log-det estimate. */
+static void layer_forward(Flow *f, int i, const float *x, float *y, int B, FlowWork *w, int train) {
     const FlowLayer *l = &f->layers[i];
     float *p = f->params + l->poff, *s = f->state + l->soff, *sv = w->saved[i];
     int d = f->cfg.d;
     switch (l->kind) {
     case FLOW_LAYER_ACTNORM:
-        if (init_actnorm && s[0] == 0.0f) {
+        if (train && s[0] == 0.0f) {
             actnorm_init_from_data(p, x, B, d);
             s[0] = 1.0f;
         }
@@ -203,7 +267,12 @@ static void layer_forward(Flow *f, int i, const float *x, float *y, int B, FlowW
         invlinear_forward(p, s, T, x, sv, y, w->logdet, B, d);
         break;
     }
-    case FLOW_LAYER_COUPLING: coupling_forward(&l->c, p, x, y, w->logdet, sv, B); break;
+    case FLOW_LAYER_COUPLING:
+        coupling_forward(&l->c, p, x, y, w->logdet, sv, B);
+        break;
+    case FLOW_LAYER_RESBLOCK:
+        resblock_layer_forward(f, i, x, y, B, w, train);
+        break;
     }
 }
 
@@ -215,7 +284,9 @@ static void layer_backward(const Flow *f, int i, const float *x, float *dy, floa
     float *g = grad + l->poff;
     int d = f->cfg.d;
     switch (l->kind) {
-    case FLOW_LAYER_ACTNORM: actnorm_backward(p, x, dy, dlogdet, dx, g, B, d); break;
+    case FLOW_LAYER_ACTNORM:
+        actnorm_backward(p, x, dy, dlogdet, dx, g, B, d);
+        break;
     case FLOW_LAYER_INVLINEAR: {
         const float *T = sv + l->saved_row * w->max_batch;
         invlinear_backward(s, T, x, sv, dy, dlogdet, dx, g, w->scratch, B, d);
@@ -224,6 +295,16 @@ static void layer_backward(const Flow *f, int i, const float *x, float *dy, floa
     case FLOW_LAYER_COUPLING:
         coupling_backward(&l->c, p, x, sv, dy, dlogdet, dx, g, w->scratch, B);
         break;
+    case FLOW_LAYER_RESBLOCK: {
+        /* The normalisation is a pure function of (params, state), unchanged since
+         * the forward pass: recomputing it costs three matrix-vector products. */
+        ResBlockActs acts;
+        ResBlockNorm norm;
+        resblock_acts_bind(&l->rb, &acts, (float *)sv, B);
+        resblock_normalize(&l->rb, p, s, &norm, w->scratch);
+        resblock_backward(&l->rb, p, s, &norm, x, &acts, dy, dlogdet, dx, g, w->scratch, B);
+        break;
+    }
     }
 }
 
@@ -234,23 +315,37 @@ static void layer_inverse(const Flow *f, int i, const float *y, float *x, int B,
     float *sv = w->saved[i];
     int d = f->cfg.d;
     switch (l->kind) {
-    case FLOW_LAYER_ACTNORM: actnorm_inverse(p, y, x, B, d); break;
+    case FLOW_LAYER_ACTNORM:
+        actnorm_inverse(p, y, x, B, d);
+        break;
     case FLOW_LAYER_INVLINEAR: {
         float *T = sv + l->saved_row * w->max_batch;
         invlinear_factors(p, T, d);
         invlinear_inverse(s, T, y, x, w->scratch, B, d);
         break;
     }
-    case FLOW_LAYER_COUPLING: coupling_inverse(&l->c, p, y, x, sv, B); break;
+    case FLOW_LAYER_COUPLING:
+        coupling_inverse(&l->c, p, y, x, sv, B);
+        break;
+    case FLOW_LAYER_RESBLOCK: {
+        ResBlockActs acts;
+        ResBlockNorm norm;
+        resblock_acts_bind(&l->rb, &acts, sv, B);
+        resblock_normalize(&l->rb, p, s, &norm, w->scratch);
+        /* No contraction (only with non-finite inputs or weights): say so with NaN. */
+        if (resblock_inverse(&l->rb, p, &norm, y, x, &acts, B) < 0)
+            for (long k = 0; k < (long)B * d; k++) x[k] = NAN;
+        break;
+    }
     }
 }
 
 /* x (B,d) -> w->acts[nlayers] = z and w->logdet; then log p per row into logp. */
-static void forward(Flow *f, const float *x, int B, FlowWork *w, int init_actnorm, double *logp) {
+static void forward(Flow *f, const float *x, int B, FlowWork *w, int train, double *logp) {
     int d = f->cfg.d, L = f->nlayers;
     memcpy(w->acts[0], x, sizeof(float) * (size_t)B * d);
     for (int r = 0; r < B; r++) w->logdet[r] = 0.0;
-    for (int i = 0; i < L; i++) layer_forward(f, i, w->acts[i], w->acts[i + 1], B, w, init_actnorm);
+    for (int i = 0; i < L; i++) layer_forward(f, i, w->acts[i], w->acts[i + 1], B, w, train);
     /* log N(z; 0, I) = -½|z|² - (d/2)·log 2π, in double */
     const float *z = w->acts[L];
     double c = 0.5 * d * log(2.0 * M_PI);
@@ -265,7 +360,7 @@ static void forward(Flow *f, const float *x, int B, FlowWork *w, int init_actnor
 void flow_log_prob(const Flow *f, const float *x, double *logp, int B, FlowWork *w) {
     for (int r0 = 0; r0 < B; r0 += w->max_batch) {
         int n = B - r0 < w->max_batch ? B - r0 : w->max_batch;
-        /* init_actnorm = 0: evaluation never changes the flow, so the cast is safe */
+        /* train = 0: evaluation never changes the flow, so the cast is safe */
         forward((Flow *)f, x + (long)r0 * f->cfg.d, n, w, 0, logp + r0);
     }
 }
@@ -282,8 +377,8 @@ void flow_forward(const Flow *f, const float *x, float *z, double *logdet, int B
 
 double flow_loss_grad_input(Flow *f, const float *x, int B, float *grad, float *dx, FlowWork *w,
                             uint64_t seed, uint64_t step) {
-    (void)seed, (void)step; /* no stochastic estimator in couplings; resflow's uses them */
     int d = f->cfg.d, L = f->nlayers;
+    w->seed = seed, w->step = step; /* the residual blocks' probes and roulette */
     double *logp = w->logp;
     forward(f, x, B, w, 1, logp);
     double loss = 0.0;
@@ -357,15 +452,30 @@ double flow_flops(const FlowConfig *cfg, int B, int train) {
     FlowLayer *ls = malloc(sizeof(FlowLayer) * (size_t)cfg->blocks * MAX_LAYERS_PER_BLOCK);
     int n;
     long np, ns;
-    double flops = 0.0;
+    double flops = 0.0, train_flops = 0.0;
     if (ls && flow_build(cfg, ls, &n, &np, &ns) == 0)
         for (int i = 0; i < n; i++) switch (ls[i].kind) {
-            case FLOW_LAYER_ACTNORM: break; /* elementwise, not counted */
+            case FLOW_LAYER_ACTNORM:
+                break; /* elementwise, not counted */
             case FLOW_LAYER_INVLINEAR:
                 flops += 2.0 * B * cfg->d * cfg->d; /* two triangular products, B·d²/2 MACs each */
+                train_flops += 3 * 2.0 * B * cfg->d * cfg->d;
                 break;
-            case FLOW_LAYER_COUPLING: flops += coupling_flops(&ls[i].c, B); break;
+            case FLOW_LAYER_COUPLING:
+                flops += coupling_flops(&ls[i].c, B);
+                train_flops += 3 * coupling_flops(&ls[i].c, B);
+                break;
+            case FLOW_LAYER_RESBLOCK: {
+                /* One pass through the MLP: F = 2·(2hd + h²) per row. Evaluation adds
+                 * the exact log-det, J = Ŵ3·D2·Ŵ2·D1·Ŵ1 (2dh² + 2d²h) and its LU (2d³/3).
+                 * Training: forward F, E[N] = 3 vector-Jacobian products 3F, backward
+                 * with the log-det's tangent path 4F + 2h². */
+                double d = cfg->d, h = cfg->hidden, F = 2.0 * (2 * h * d + h * h);
+                flops += B * (F + 2 * d * h * h + 2 * d * d * h + 2.0 / 3.0 * d * d * d);
+                train_flops += B * (8 * F + 2 * h * h);
+                break;
+            }
             }
     free(ls);
-    return train ? 3.0 * flops : flops;
+    return train ? train_flops : flops;
 }

@@ -16,6 +16,7 @@
 
 #include "adam.h"
 #include "coupling.h"
+#include "resblock.h"
 
 #include <stdint.h>
 
@@ -23,16 +24,23 @@ typedef enum { FLOW_REALNVP, FLOW_GLOW, FLOW_RESFLOW } FlowArch;
 
 /* The layers a flow is a chain of; a block is one or more of them (see flow.c's
  * flow_build, one switch on the arch). */
-typedef enum { FLOW_LAYER_ACTNORM, FLOW_LAYER_INVLINEAR, FLOW_LAYER_COUPLING } FlowLayerKind;
+typedef enum {
+    FLOW_LAYER_ACTNORM,
+    FLOW_LAYER_INVLINEAR,
+    FLOW_LAYER_COUPLING,
+    FLOW_LAYER_RESBLOCK
+} FlowLayerKind;
 
 typedef struct {
     FlowLayerKind kind;
     long poff, np;   /* its slice of Flow.params */
     long soff, ns;   /* its slice of Flow.state */
     Coupling c;      /* FLOW_LAYER_COUPLING: its shape */
+    ResBlock rb;     /* FLOW_LAYER_RESBLOCK: its shape */
     long saved_row;  /* floats per batch row kept from forward for backward */
     long saved_once; /* floats kept once per batch (the invertible linear's factors) */
     long scratch_row;
+    long scratch_once; /* scratch floats needed once per batch (a residual block's dW) */
 } FlowLayer;
 
 typedef struct {
@@ -121,7 +129,9 @@ double flow_train_step(Flow *f, FlowOptim *o, const float *x, int B, FlowWork *w
 
 /* Floating-point operations for B rows: one forward pass (train = 0), or forward,
  * backward and the optimizer (train = 1, counted as 3× forward: backward computes two
- * products per forward one). Counts the matrix products only. */
+ * products per forward one; a residual block counts its log-det: the exact one in
+ * evaluation, the series' vector-Jacobian products in training, see flow.c). Counts
+ * the matrix products only. */
 double flow_flops(const FlowConfig *cfg, int B, int train);
 
 #endif

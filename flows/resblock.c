@@ -47,11 +47,10 @@ long resblock_acts_floats(const ResBlock *rb, int B) {
     return 6L * B * rb->h + 2L * B * rb->d;
 }
 
-/* Six (B,h) and two (B,d) arrays, a gradient matrix of the largest layer, and one
- * vector for σ. */
+/* Six (B,h) and two (B,d) arrays, and one vector for σ. */
 long resblock_scratch_floats(const ResBlock *rb, int B) {
     long d = rb->d, h = rb->h;
-    return 6L * B * h + 2L * B * d + (h * h > h * d ? h * h : h * d) + (h > d ? h : d);
+    return 6L * B * h + 2L * B * d + (h > d ? h : d);
 }
 
 void resblock_acts_bind(const ResBlock *rb, ResBlockActs *acts, float *buf, int B) {
@@ -180,8 +179,10 @@ int resblock_logdet_exact(const ResBlock *rb, const float *params, const ResBloc
     const float *W1 = params + L.W1, *W2 = params + L.W2, *W3 = params + L.W3;
     float s1 = norm->scale[0];
     /* One row per iteration, each in its own thread's buffers: the products run
-     * single-threaded inside the loop, so a row's bits do not depend on the team. */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+     * single-threaded inside the loop, so a row's bits do not depend on the team.
+     * Small blocks (a 2-D toy flow) stay in one thread: a parallel region costs more. */
+    double work = (double)B * h * d * (h + d);
+#pragma omp parallel for schedule(static) num_threads(nt) if (work > 4e6)
     for (int b = 0; b < B; b++) {
         int t = omp_get_thread_num();
         float *M1 = buf + t * per, *M2 = M1 + (long)h * d, *A = M2 + (long)h * d;
@@ -202,23 +203,14 @@ int resblock_logdet_exact(const ResBlock *rb, const float *params, const ResBloc
     return 0;
 }
 
-/* dst (n) += column sums of M (B,n), each column summed over rows in order. */
-static void colsum_add(float *dst, const float *M, int B, int n) {
+/* dst (n) = column sums of M (B,n), each column summed over rows in order. */
+static void colsum(float *dst, const float *M, int B, int n) {
 #pragma omp parallel for schedule(static) if ((long)B * n > 65536)
     for (int j = 0; j < n; j++) {
         float s = 0;
         for (int r = 0; r < B; r++) s += M[(long)r * n + j];
-        dst[j] += s;
+        dst[j] = s;
     }
-}
-
-/* dW (out*in) += the spectral-norm backward of G (out,in) (G is overwritten). */
-static void add_weight_grad(const float *W, const float *u, const float *v, double sigma, float c,
-                            float *G, float *dW, int out, int in) {
-    spectral_norm_backward(W, u, v, sigma, c, G, out, in);
-    long n = (long)out * in;
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (long i = 0; i < n; i++) dW[i] += G[i];
 }
 
 void resblock_backward(const ResBlock *rb, const float *params, const float *state,
@@ -232,7 +224,7 @@ void resblock_backward(const ResBlock *rb, const float *params, const float *sta
     const float *W1 = params + L.W1, *W2 = params + L.W2, *W3 = params + L.W3;
     float s1 = norm->scale[0], s2 = norm->scale[1], s3 = norm->scale[2], c = rb->c;
     float *t1 = scratch, *q1 = t1 + bh, *t2 = q1 + bh, *q2 = t2 + bh, *dh2 = q2 + bh,
-          *dq2 = dh2 + bh, *wl = dq2 + bh, *G = wl + 2 * bd;
+          *dq2 = dh2 + bh, *wl = dq2 + bh, *G;
     int ld = dlogdet != 0.0f; /* the log-det term wᵀ·J·v contributes */
 
     if (ld) {
@@ -247,41 +239,44 @@ void resblock_backward(const ResBlock *rb, const float *params, const float *sta
         for (long i = 0; i < bh; i++) q2[i] = acts->p2[i] * t2[i];
     }
 
-    /* Layer 3. G = dyᵀ·h2 (+ wlᵀ·q2)   (d,B)·(B,h) */
+    /* Layer 3. G = dL/dŴ3 = dyᵀ·h2 (+ wlᵀ·q2)   (d,B)·(B,h), then dL/dW3 in place */
+    G = dparams + L.W3;
     gemm(1, 0, d, h, B, 1.0f, dy, d, acts->h2, h, 0.0f, G, h);
     if (ld) gemm(1, 0, d, h, B, 1.0f, wl, d, q2, h, 1.0f, G, h);
-    add_weight_grad(W3, state + so[4], state + so[5], norm->sigma[2], c, G, dparams + L.W3, d, h);
-    colsum_add(dparams + L.b3, dy, B, d);
+    spectral_norm_backward(W3, state + so[4], state + so[5], norm->sigma[2], c, G, d, h);
+    colsum(dparams + L.b3, dy, B, d);
     /* dh2 = s3 · dy·W3, dq2 = s3 · wl·W3   (B,d)·(d,h) */
     gemm(0, 0, B, h, d, s3, dy, d, W3, h, 0.0f, dh2, h);
     if (ld) gemm(0, 0, B, h, d, s3, wl, d, W3, h, 0.0f, dq2, h);
 
     /* Activation 2: da2 (in dh2), dt2 (in dq2). */
-    dparams[L.beta + 1] +=
+    dparams[L.beta + 1] =
         (float)lipswish_backward(params[L.beta + 1], acts->a2, dh2, ld ? dq2 : NULL, ld ? t2 : NULL,
                                  dh2, ld ? dq2 : NULL, bh);
     const float *da2 = dh2, *dt2 = dq2;
 
     /* Layer 2. G = da2ᵀ·h1 (+ dt2ᵀ·q1)   (h,B)·(B,h) */
+    G = dparams + L.W2;
     gemm(1, 0, h, h, B, 1.0f, da2, h, acts->h1, h, 0.0f, G, h);
     if (ld) gemm(1, 0, h, h, B, 1.0f, dt2, h, q1, h, 1.0f, G, h);
-    add_weight_grad(W2, state + so[2], state + so[3], norm->sigma[1], c, G, dparams + L.W2, h, h);
-    colsum_add(dparams + L.b2, da2, B, h);
+    spectral_norm_backward(W2, state + so[2], state + so[3], norm->sigma[1], c, G, h, h);
+    colsum(dparams + L.b2, da2, B, h);
     /* dh1 = s2 · da2·W2 (in t2), dq1 = s2 · dt2·W2 (in q2)   (B,h)·(h,h) */
     float *dh1 = t2, *dq1 = q2;
     gemm(0, 0, B, h, h, s2, da2, h, W2, h, 0.0f, dh1, h);
     if (ld) gemm(0, 0, B, h, h, s2, dt2, h, W2, h, 0.0f, dq1, h);
 
     /* Activation 1: da1 (in dh1), dt1 (in dq1). */
-    dparams[L.beta] += (float)lipswish_backward(params[L.beta], acts->a1, dh1, ld ? dq1 : NULL,
-                                                ld ? t1 : NULL, dh1, ld ? dq1 : NULL, bh);
+    dparams[L.beta] = (float)lipswish_backward(params[L.beta], acts->a1, dh1, ld ? dq1 : NULL,
+                                               ld ? t1 : NULL, dh1, ld ? dq1 : NULL, bh);
     const float *da1 = dh1, *dt1 = dq1;
 
     /* Layer 1. G = da1ᵀ·x (+ dt1ᵀ·v)   (h,B)·(B,d) */
+    G = dparams + L.W1;
     gemm(1, 0, h, d, B, 1.0f, da1, h, x, d, 0.0f, G, d);
     if (ld) gemm(1, 0, h, d, B, 1.0f, dt1, h, acts->v, d, 1.0f, G, d);
-    add_weight_grad(W1, state + so[0], state + so[1], norm->sigma[0], c, G, dparams + L.W1, h, d);
-    colsum_add(dparams + L.b1, da1, B, h);
+    spectral_norm_backward(W1, state + so[0], state + so[1], norm->sigma[0], c, G, h, d);
+    colsum(dparams + L.b1, da1, B, h);
 
     /* dx = dy + s1 · da1·W1   (B,h)·(h,d) */
     if (dx != dy) memcpy(dx, dy, (size_t)bd * sizeof *dx);

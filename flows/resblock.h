@@ -83,9 +83,9 @@ int resblock_logdet_exact(const ResBlock *rb, const float *params, const ResBloc
 
 /* Gradient of L(y, logdet) through the block, after resblock_forward and (when
  * dlogdet != 0) resblock_logdet_estimate: dy (B,d) = dL/dy, dlogdet = dL/dlogdet
- * of every row (−1/B for a mean NLL). Writes dx (B,d) (may alias dy) and adds the
- * gradient to dparams (resblock_nparams), including the spectral normalisation's
- * (u, v held constant). The log-det part is ∂(wᵀ·J·v), Chen et al. 2019 §3.2. */
+ * of every row (−1/B for a mean NLL). Writes dx (B,d) (may alias dy) and the
+ * gradient dparams (resblock_nparams, overwritten), including the spectral
+ * normalisation's (u, v held constant). The log-det part is ∂(wᵀ·J·v), Chen et al. 2019 §3.2. */
 void resblock_backward(const ResBlock *rb, const float *params, const float *state,
                        const ResBlockNorm *norm, const float *x, const ResBlockActs *acts,
                        const float *dy, float dlogdet, float *dx, float *dparams, float *scratch,
