@@ -39,7 +39,7 @@ int flow_arch_parse(const char *name, FlowArch *arch) {
 }
 
 FlowConfig flow_config_default(FlowArch arch, int d) {
-    FlowConfig c = {arch, d, 10, 2048, 0, 0.97f};
+    FlowConfig c = {arch, d, 10, 2048, 0, 0.97f, 0};
     return c;
 }
 
@@ -100,6 +100,7 @@ static int flow_build(const FlowConfig *cfg, FlowLayer *ls, int *n, long *np, lo
             break;
         case FLOW_RESFLOW:
             if (!(cfg->lipschitz > 0.0f && cfg->lipschitz < 1.0f)) return -1;
+            if (cfg->eval_terms < 0 || cfg->eval_terms > LOGDET_MAX_TERMS) return -1;
             add_layer(ls, n, FLOW_LAYER_ACTNORM, cfg, 0, np, ns);
             add_layer(ls, n, FLOW_LAYER_RESBLOCK, cfg, 0, np, ns);
             break;
@@ -240,6 +241,18 @@ static void resblock_layer_forward(Flow *f, int i, const float *x, float *y, int
         /* w->dx is free during the forward pass: the probe goes there first. */
         logdet_series_probe(w->dx, (long)B * f->cfg.d, 0, w->seed, stream + 6, w->step << 32);
         resblock_logdet_estimate(&l->rb, p, &norm, &acts, &series, w->dx, w->logdet, w->scratch, B);
+    } else if (f->cfg.eval_terms > 0) {
+        /* The fast evaluation mode: the truncated series, averaged over
+         * FLOW_EVAL_PROBES Rademacher probes per row keyed by the row's own bits
+         * (stream 16i+8): a sample's value does not depend on its batch. */
+        LogdetSeries series;
+        int d = f->cfg.d;
+        logdet_series_fixed(&series, f->cfg.eval_terms, 1.0 / FLOW_EVAL_PROBES);
+        for (int m = 0; m < FLOW_EVAL_PROBES; m++) {
+            logdet_series_probe_rows(w->dx, x, B, d, 16u * (uint64_t)i + 8, (uint64_t)m * d);
+            resblock_logdet_estimate(&l->rb, p, &norm, &acts, &series, w->dx, w->logdet, w->scratch,
+                                     B);
+        }
     } else if (resblock_logdet_exact(&l->rb, p, &norm, &acts, w->logdet, B) != 0) {
         for (int r = 0; r < B; r++) w->logdet[r] = NAN;
     }
@@ -467,11 +480,15 @@ double flow_flops(const FlowConfig *cfg, int B, int train) {
                 break;
             case FLOW_LAYER_RESBLOCK: {
                 /* One pass through the MLP: F = 2·(2hd + h²) per row. Evaluation adds
-                 * the exact log-det, J = Ŵ3·D2·Ŵ2·D1·Ŵ1 (2dh² + 2d²h) and its LU (2d³/3).
+                 * the exact log-det, J = Ŵ3·D2·Ŵ2·D1·Ŵ1 (2dh² + 2d²h) and its LU (2d³/3),
+                 * or in the series mode one vector-Jacobian product (F) per term and probe.
                  * Training: forward F, E[N] = 3 vector-Jacobian products 3F, backward
                  * with the log-det's tangent path 4F + 2h². */
                 double d = cfg->d, h = cfg->hidden, F = 2.0 * (2 * h * d + h * h);
-                flops += B * (F + 2 * d * h * h + 2 * d * d * h + 2.0 / 3.0 * d * d * d);
+                double ld = cfg->eval_terms > 0
+                                ? (double)FLOW_EVAL_PROBES * cfg->eval_terms * F
+                                : 2 * d * h * h + 2 * d * d * h + 2.0 / 3.0 * d * d * d;
+                flops += B * (F + ld);
                 train_flops += B * (8 * F + 2 * h * h);
                 break;
             }

@@ -50,7 +50,13 @@ typedef struct {
     int hidden;      /* width of the coupling nets / residual MLPs */
     int bottleneck;  /* 0 = none; l > 0 inserts Linear(h->l) -> Linear(l->h) (Kirichenko §7) */
     float lipschitz; /* resflow: spectral-norm coefficient, default 0.97 */
+    int eval_terms;  /* resflow evaluation log-det: 0 = exact (LU, default); n > 0 = the
+                      * n-term series with FLOW_EVAL_PROBES fixed probes, much faster at
+                      * large hidden, error bounded by a test (see flow.c) */
 } FlowConfig;
+
+/* Probes of the series evaluation mode (eval_terms > 0). */
+enum { FLOW_EVAL_PROBES = 2 };
 
 typedef struct {
     FlowConfig cfg;

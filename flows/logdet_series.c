@@ -20,9 +20,9 @@ void logdet_series_roulette(LogdetSeries *s, int n_exact, double p, uint64_t see
         s->coef[k] = k <= n_exact ? 1.0 : pow(1.0 - p, -(double)(k - n_exact));
 }
 
-void logdet_series_fixed(LogdetSeries *s, int n) {
+void logdet_series_fixed(LogdetSeries *s, int n, double weight) {
     s->n = n > LOGDET_MAX_TERMS ? LOGDET_MAX_TERMS : n;
-    for (int k = 0; k <= s->n; k++) s->coef[k] = 1.0;
+    for (int k = 0; k <= s->n; k++) s->coef[k] = weight;
 }
 
 void logdet_series_probe(float *v, long n, int rademacher, uint64_t seed, uint64_t stream,
@@ -33,6 +33,18 @@ void logdet_series_probe(float *v, long n, int rademacher, uint64_t seed, uint64
     }
     for (long i = 0; i < n; i++)
         v[i] = rng_uniform(seed, stream, first + (uint64_t)i) < 0.5f ? -1.0f : 1.0f;
+}
+
+void logdet_series_probe_rows(float *v, const float *x, int B, int d, uint64_t stream,
+                              uint64_t first) {
+#pragma omp parallel for schedule(static) if ((long)B * d > 65536)
+    for (int r = 0; r < B; r++) {
+        const unsigned char *bytes = (const unsigned char *)(x + (long)r * d);
+        uint64_t hash = 0xcbf29ce484222325ull; /* FNV-1a, 64 bit */
+        for (size_t i = 0; i < sizeof(float) * (size_t)d; i++)
+            hash = (hash ^ bytes[i]) * 0x100000001b3ull;
+        logdet_series_probe(v + (long)r * d, d, 1, hash, stream, first);
+    }
 }
 
 void logdet_series_estimate(const LogdetSeries *s, LogdetVjp vjp, void *ctx, const float *v,

@@ -30,13 +30,21 @@ typedef struct {
 void logdet_series_roulette(LogdetSeries *s, int n_exact, double p, uint64_t seed, uint64_t stream,
                             uint64_t index);
 
-/* The first n terms, unweighted (a truncated, deterministic series). */
-void logdet_series_fixed(LogdetSeries *s, int n);
+/* The first n terms, each weighted by `weight` (a truncated series; weight 1/M
+ * averages M calls with different probes). */
+void logdet_series_fixed(LogdetSeries *s, int n, double weight);
 
 /* Hutchinson probes v (n): Rademacher ±1 when rademacher, else standard normal;
  * value i from rng (seed, stream, first + i). */
 void logdet_series_probe(float *v, long n, int rademacher, uint64_t seed, uint64_t stream,
                          uint64_t first);
+
+/* Rademacher probes v (B,d) for the rows of x (B,d) in evaluation: row r's probe is
+ * keyed by a hash (FNV-1a) of the bits of x_r and (stream, first), so a sample's
+ * estimate does not depend on its batch or position, and different samples get
+ * independent probes (their errors average out in a mean). */
+void logdet_series_probe_rows(float *v, const float *x, int B, int d, uint64_t stream,
+                              uint64_t first);
 
 /* The per-row vector-Jacobian product of the caller's block: w (B,d) -> wJ (B,d),
  * row b = w_bᵀ J(x_b). */

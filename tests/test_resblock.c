@@ -287,7 +287,7 @@ static int block_gradcheck(int break_it) {
     /* β away from 1 so its gradient is generic. */
     f.params[np - 2] = 0.2f, f.params[np - 1] = 1.1f;
     LogdetSeries s;
-    logdet_series_fixed(&s, 1);
+    logdet_series_fixed(&s, 1, 1.0);
     block_loss(&f, x, cy, v, &s, lambda, y);
     /* The mutation: the log-det's share of the gradient 10% too small. */
     resblock_backward(&f.rb, f.params, f.state, &f.norm, x, &f.acts, cy,
@@ -363,7 +363,7 @@ static void test_resblock_neumann_gradient_is_exact_logdet_gradient(void) {
     rng_fill_normal(x, D, 0, 1, 8, 1, 0);
     for (int b = 0; b < D; b++) memcpy(x + b * D, x, sizeof(float) * D), v[b * D + b] = 1.0f;
     LogdetSeries s;
-    logdet_series_fixed(&s, 40);
+    logdet_series_fixed(&s, 40, 1.0);
     double ld[D] = {0}, est = 0;
     resblock_forward(&f.rb, f.params, &f.norm, x, y, &f.acts, D);
     resblock_logdet_estimate(&f.rb, f.params, &f.norm, &f.acts, &s, v, ld, f.scratch, D);

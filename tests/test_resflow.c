@@ -223,6 +223,46 @@ static void test_resflow_learns_2d_mixture(void) {
     flow_destroy(&f);
 }
 
+/* The fast evaluation mode (eval_terms = 4, FLOW_EVAL_PROBES probes per row) against
+ * the exact log-det on d = 64, 10 blocks, weights scaled up so every layer's spectral
+ * norm is clipped to 0.97, then 30 training steps: the mean bpd over 256 held-out
+ * samples is within 0.01 bpd of the exact one (measured 0.0003), and the per-sample
+ * error's RMS, which Hutchinson's variance dominates, within 0.05 bpd (measured 0.020;
+ * the same with 2, 8 or 16 terms: truncation is not the limit). */
+static void test_resflow_series_eval_within_001_bpd_of_exact(void) {
+    enum { B = 256, D = 64 };
+    Flow f;
+    FlowConfig cfg = flow_config_default(FLOW_RESFLOW, D);
+    cfg.hidden = 64, cfg.blocks = 10;
+    CHECK(flow_create(&f, &cfg, 6) == 0);
+    FlowWork *w = flow_work_create(&f, B);
+    float *x = malloc(sizeof(float) * B * D), *g = malloc(sizeof(float) * f.nparams);
+    make_data(x, B, D, 1);
+    flow_loss_grad(&f, x, B, g, w, 0, 0); /* ActNorm init */
+    for (long i = 0; i < f.nparams; i++)
+        f.params[i] *= 1.0f + 0.5f * rng_uniform(6, 1, (uint64_t)i);
+    train(&f, w, B, 30, 1e-3f, make_data);
+    make_data(x, B, D, 12345);
+    double exact[B], fast[B], mean_err = 0, rms = 0, ld_scale = 0;
+    flow_log_prob(&f, x, exact, B, w);
+    f.cfg.eval_terms = 4;
+    flow_log_prob(&f, x, fast, B, w);
+    double to_bpd = 1.0 / (D * log(2.0));
+    for (int r = 0; r < B; r++) {
+        double e = (fast[r] - exact[r]) * to_bpd;
+        mean_err += e / B, rms += e * e / B;
+        ld_scale += fabs(exact[r]) / B;
+    }
+    printf("  mean error %.5f bpd, per-sample RMS %.5f bpd (|log p| ~ %.1f nats)\n", mean_err,
+           sqrt(rms), ld_scale);
+    CHECK(fabs(mean_err) < 0.01);
+    CHECK(sqrt(rms) < 0.05);
+    CHECK(sqrt(rms) > 1e-4); /* the fast mode really ran */
+    free(x), free(g);
+    flow_work_destroy(w);
+    flow_destroy(&f);
+}
+
 /* 50 training steps at 1 and 2 threads give the same parameters and state (the
  * power-iteration vectors) bit for bit; shapes cross the GEMM tiles. */
 static void test_resflow_training_same_bits_with_one_and_two_threads(void) {
@@ -251,6 +291,7 @@ int main(int argc, char **argv) {
         UNIT(test_resflow_logdet_matches_brute_force_jacobian),
         UNIT(test_resflow_2d_density_integrates_to_one),
         UNIT(test_resflow_learns_2d_mixture),
+        UNIT(test_resflow_series_eval_within_001_bpd_of_exact),
         UNIT(test_resflow_training_same_bits_with_one_and_two_threads),
     };
     return unit_main(tests, sizeof tests / sizeof tests[0], argc, argv);
