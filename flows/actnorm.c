@@ -15,7 +15,7 @@ void actnorm_init(float *params, int d) {
 
 void actnorm_init_from_data(float *params, const float *x, int B, int d) {
     float *b = params, *logs = params + d;
-#pragma omp parallel for schedule(static) if ((long)B * d > 65536)
+#pragma omp parallel for schedule(static) if ((long)B * d > 8192)
     for (int j = 0; j < d; j++) {
         double s = 0.0, ss = 0.0;
         for (int r = 0; r < B; r++) s += x[(long)r * d + j];
@@ -29,15 +29,23 @@ void actnorm_init_from_data(float *params, const float *x, int B, int d) {
     }
 }
 
+/* Columns per block: exp(logs) is computed once per column of a block, not once per
+ * element, and the block's scales stay in a small stack array. */
+enum { COLS = 256 };
+
 void actnorm_forward(const float *params, const float *x, float *y, double *logdet, int B, int d) {
     const float *b = params, *logs = params + d;
     double sum_logs = 0.0;
     for (int j = 0; j < d; j++) sum_logs += logs[j];
-#pragma omp parallel for schedule(static) if ((long)B * d > 65536)
+#pragma omp parallel for schedule(static) if ((long)B * d > 8192)
     for (int r = 0; r < B; r++) {
         const float *xr = x + (long)r * d;
-        float *yr = y + (long)r * d;
-        for (int j = 0; j < d; j++) yr[j] = (xr[j] + b[j]) * expf(logs[j]);
+        float *yr = y + (long)r * d, scale[COLS];
+        for (int j0 = 0; j0 < d; j0 += COLS) {
+            int n = d - j0 < COLS ? d - j0 : COLS;
+            for (int j = 0; j < n; j++) scale[j] = expf(logs[j0 + j]);
+            for (int j = 0; j < n; j++) yr[j0 + j] = (xr[j0 + j] + b[j0 + j]) * scale[j];
+        }
         logdet[r] += sum_logs;
     }
 }
@@ -47,7 +55,7 @@ void actnorm_backward(const float *params, const float *x, const float *dy, floa
     const float *b = params, *logs = params + d;
     float *db = dparams, *dlogs = dparams + d;
     /* y = (x + b)·e^logs:  ∂y/∂x = ∂y/∂b = e^logs,  ∂y/∂logs = y,  ∂logdet/∂logs = 1. */
-#pragma omp parallel for schedule(static) if ((long)B * d > 65536)
+#pragma omp parallel for schedule(static) if ((long)B * d > 8192)
     for (int j = 0; j < d; j++) {
         float scale = expf(logs[j]);
         double sdy = 0.0, sdyy = 0.0;
@@ -64,10 +72,14 @@ void actnorm_backward(const float *params, const float *x, const float *dy, floa
 
 void actnorm_inverse(const float *params, const float *y, float *x, int B, int d) {
     const float *b = params, *logs = params + d;
-#pragma omp parallel for schedule(static) if ((long)B * d > 65536)
+#pragma omp parallel for schedule(static) if ((long)B * d > 8192)
     for (int r = 0; r < B; r++) {
         const float *yr = y + (long)r * d;
-        float *xr = x + (long)r * d;
-        for (int j = 0; j < d; j++) xr[j] = yr[j] * expf(-logs[j]) - b[j];
+        float *xr = x + (long)r * d, inv[COLS];
+        for (int j0 = 0; j0 < d; j0 += COLS) {
+            int n = d - j0 < COLS ? d - j0 : COLS;
+            for (int j = 0; j < n; j++) inv[j] = expf(-logs[j0 + j]);
+            for (int j = 0; j < n; j++) xr[j0 + j] = yr[j0 + j] * inv[j] - b[j0 + j];
+        }
     }
 }

@@ -103,7 +103,7 @@ void coupling_forward(const Coupling *c, const float *params, const float *x, fl
     Saved s = saved_view(c, saved, B);
     net_forward(c, params, x, s, B);
     int d = c->d, n = c->tr_n;
-#pragma omp parallel for schedule(static) if ((long)B * d > 32768)
+#pragma omp parallel for schedule(static) if ((long)B * d > 8192)
     for (int r = 0; r < B; r++) {
         const float *xr = x + (long)r * d, *st = s.st + (long)r * 2 * n;
         float *yr = y + (long)r * d;
@@ -127,7 +127,7 @@ void coupling_backward(const Coupling *c, const float *params, const float *x, c
     int d = c->d, n = c->tr_n, h = c->hidden, l = c->bottleneck;
     /* y_t = x_t·e^s + t:  ∂/∂x_t = e^s,  ∂/∂s = x_t·e^s (+ 1 from the log-det),
      * ∂/∂t = 1,  ds/draw = 1 - tanh²(raw/2) = 1 - (s/2)². */
-#pragma omp parallel for schedule(static) if ((long)B * d > 32768)
+#pragma omp parallel for schedule(static) if ((long)B * d > 8192)
     for (int r = 0; r < B; r++) {
         const float *xr = x + (long)r * d, *dyr = dy + (long)r * d, *st = s.st + (long)r * 2 * n;
         float *dxr = dx + (long)r * d, *dst = g.st + (long)r * 2 * n;
@@ -149,7 +149,7 @@ void coupling_backward(const Coupling *c, const float *params, const float *x, c
     }
     relu_backward(s.h1, g.h1, g.h1, (long)B * h);
     linear_backward(params + o.first, s.xc, g.h1, g.xc, dparams + o.first, 0, B, c->cond_n, h);
-#pragma omp parallel for schedule(static) if ((long)B * d > 32768)
+#pragma omp parallel for schedule(static) if ((long)B * d > 8192)
     for (int r = 0; r < B; r++)
         for (int j = 0; j < c->cond_n; j++)
             dx[(long)r * d + c->cond_off + j] += g.xc[(long)r * c->cond_n + j];
@@ -160,7 +160,7 @@ void coupling_inverse(const Coupling *c, const float *params, const float *y, fl
     Saved s = saved_view(c, saved, B);
     net_forward(c, params, y, s, B); /* y_c = x_c, so the net sees the same input */
     int d = c->d, n = c->tr_n;
-#pragma omp parallel for schedule(static) if ((long)B * d > 32768)
+#pragma omp parallel for schedule(static) if ((long)B * d > 8192)
     for (int r = 0; r < B; r++) {
         const float *yr = y + (long)r * d, *st = s.st + (long)r * 2 * n;
         float *xr = x + (long)r * d;

@@ -159,15 +159,22 @@ void flow_destroy(Flow *f) {
     memset(f, 0, sizeof *f);
 }
 
+/* Training keeps every layer's input and internals for backward (max_batch rows).
+ * Evaluation, forward and inverse keep nothing: they run in chunks of eval_rows
+ * through two ping-pong buffers and one layer-sized scratch, so scoring a data set
+ * uses large products (weights are packed once per chunk, not once per 64 rows). */
 struct FlowWork {
-    int max_batch, d;
-    float **acts;          /* nlayers + 1 buffers (max_batch, d): the input of each layer, then z */
-    float **saved;         /* per layer: what backward needs */
+    int max_batch, eval_rows;
+    float **acts;          /* nlayers + 1 buffers (max_batch, d): each layer's input, then z */
+    float **saved;         /* per layer: what backward needs (max_batch rows) */
     float *scratch;        /* shared by the layers' backward passes */
     float *dy, *dx;        /* (max_batch, d): the gradient flowing back, ping-pong */
-    double *logdet, *logp; /* (max_batch) each */
+    float *ev_a, *ev_b;    /* (eval_rows, d) each */
+    float *ev_saved;       /* one layer's internals for eval_rows rows */
+    long ev_saved_row;     /* its per-row size: the largest over layers */
+    double *logdet, *logp; /* (max(max_batch, eval_rows)) each */
     uint64_t seed, step;   /* key the stochastic log-det estimators of a training pass */
-    float *block;          /* the one allocation all of the above point into */
+    float *block;          /* the one allocation all float buffers point into */
     double *dblock;
 };
 
@@ -176,20 +183,24 @@ FlowWork *flow_work_create(const Flow *f, int max_batch) {
     FlowWork *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     int d = f->cfg.d, L = f->nlayers;
-    long rows = max_batch, act = rows * d;
+    int ev = max_batch > FLOW_EVAL_ROWS ? max_batch : FLOW_EVAL_ROWS;
+    long rows = max_batch, act = rows * d, once = 0, ev_row = 0;
     long total = (L + 1) * act + 2 * act, scratch = 2L * d * d;
     for (int i = 0; i < L; i++) {
         const FlowLayer *l = &f->layers[i];
         total += l->saved_row * rows + l->saved_once;
-        long need = l->scratch_row * rows + l->scratch_once;
+        /* the scratch serves training (rows) and evaluation (ev >= rows) alike */
+        long need = l->scratch_row * ev + l->scratch_once;
         if (need > scratch) scratch = need;
+        if (l->saved_row > ev_row) ev_row = l->saved_row;
+        if (l->saved_once > once) once = l->saved_once;
     }
-    total += scratch;
-    w->max_batch = max_batch, w->d = d;
+    total += scratch + 2L * ev * d + ev_row * ev + once;
+    w->max_batch = max_batch, w->eval_rows = ev, w->ev_saved_row = ev_row;
     w->acts = malloc(sizeof(float *) * (size_t)(L + 1));
     w->saved = malloc(sizeof(float *) * (size_t)(L > 0 ? L : 1));
     w->block = malloc(sizeof(float) * (size_t)total);
-    w->dblock = malloc(sizeof(double) * (size_t)rows * 2);
+    w->dblock = malloc(sizeof(double) * (size_t)ev * 2);
     if (!w->acts || !w->saved || !w->block || !w->dblock) {
         flow_work_destroy(w);
         return NULL;
@@ -202,8 +213,11 @@ FlowWork *flow_work_create(const Flow *f, int max_batch) {
     }
     w->dy = p, p += act;
     w->dx = p, p += act;
-    w->scratch = p;
-    w->logdet = w->dblock, w->logp = w->dblock + rows;
+    w->scratch = p, p += scratch;
+    w->ev_a = p, p += (long)ev * d;
+    w->ev_b = p, p += (long)ev * d;
+    w->ev_saved = p;
+    w->logdet = w->dblock, w->logp = w->dblock + ev;
     return w;
 }
 
@@ -213,6 +227,25 @@ void flow_work_destroy(FlowWork *w) {
     free(w);
 }
 
+/* Where layer i keeps its internals: per-layer buffers when training (backward needs
+ * them), the shared evaluation scratch otherwise. T: the invertible linear's factors. */
+typedef struct {
+    float *saved, *T;
+} LayerBuf;
+
+static LayerBuf layer_buf(const Flow *f, int i, const FlowWork *w, int train) {
+    const FlowLayer *l = &f->layers[i];
+    LayerBuf b;
+    if (train) {
+        b.saved = w->saved[i];
+        b.T = b.saved + l->saved_row * w->max_batch;
+    } else {
+        b.saved = w->ev_saved;
+        b.T = b.saved + w->ev_saved_row * w->eval_rows;
+    }
+    return b;
+}
+
 /* Residual-block settings of a training pass: Russian roulette with 2 exact terms
  * and continuation 1/2 (Chen et al. 2019's choice), one Gaussian probe per row.
  * Layer i's probes use rng stream 16i+6 at index (step << 32) + element, and its
@@ -220,51 +253,48 @@ void flow_work_destroy(FlowWork *w) {
 enum { RESFLOW_EXACT_TERMS = 2 };
 static const double RESFLOW_ROULETTE_P = 0.5;
 
-/* Residual block i on x (B,d) -> y (B,d), adding its log-det to w->logdet: in
- * training, one power-iteration step and the roulette estimate; in evaluation, the
- * exact log-det (NaN rows if its buffers cannot be allocated). */
-static void resblock_layer_forward(Flow *f, int i, const float *x, float *y, int B, FlowWork *w,
-                                   int train) {
+/* Residual block i on x (B,d) -> y (B,d), adding its log-det to logdet: in training,
+ * one power-iteration step and the roulette estimate; in evaluation, the exact
+ * log-det (NaN rows if its buffers cannot be allocated) or, with eval_terms > 0, the
+ * truncated series averaged over FLOW_EVAL_PROBES Rademacher probes per row keyed by
+ * the row's own bits (stream 16i+8), so a sample's value does not depend on its batch. */
+static void resblock_layer_forward(Flow *f, int i, const float *x, float *y, double *logdet, int B,
+                                   LayerBuf b, FlowWork *w, int train) {
     const FlowLayer *l = &f->layers[i];
     float *p = f->params + l->poff, *s = f->state + l->soff;
+    int d = f->cfg.d;
+    uint64_t stream = 16u * (uint64_t)i;
     ResBlockActs acts;
     ResBlockNorm norm;
-    resblock_acts_bind(&l->rb, &acts, w->saved[i], B);
+    LogdetSeries series;
+    resblock_acts_bind(&l->rb, &acts, b.saved, B);
     if (train) resblock_power_iterate(&l->rb, p, s);
     resblock_normalize(&l->rb, p, s, &norm, w->scratch);
     resblock_forward(&l->rb, p, &norm, x, y, &acts, B);
     if (train) {
-        LogdetSeries series;
-        uint64_t stream = 16u * (uint64_t)i;
         logdet_series_roulette(&series, RESFLOW_EXACT_TERMS, RESFLOW_ROULETTE_P, w->seed,
                                stream + 7, w->step);
-        /* w->dx is free during the forward pass: the probe goes there first. */
-        logdet_series_probe(w->dx, (long)B * f->cfg.d, 0, w->seed, stream + 6, w->step << 32);
-        resblock_logdet_estimate(&l->rb, p, &norm, &acts, &series, w->dx, w->logdet, w->scratch, B);
+        logdet_series_probe(acts.v, (long)B * d, 0, w->seed, stream + 6, w->step << 32);
+        resblock_logdet_estimate(&l->rb, p, &norm, &acts, &series, acts.v, logdet, w->scratch, B);
     } else if (f->cfg.eval_terms > 0) {
-        /* The fast evaluation mode: the truncated series, averaged over
-         * FLOW_EVAL_PROBES Rademacher probes per row keyed by the row's own bits
-         * (stream 16i+8): a sample's value does not depend on its batch. */
-        LogdetSeries series;
-        int d = f->cfg.d;
         logdet_series_fixed(&series, f->cfg.eval_terms, 1.0 / FLOW_EVAL_PROBES);
         for (int m = 0; m < FLOW_EVAL_PROBES; m++) {
-            logdet_series_probe_rows(w->dx, x, B, d, 16u * (uint64_t)i + 8, (uint64_t)m * d);
-            resblock_logdet_estimate(&l->rb, p, &norm, &acts, &series, w->dx, w->logdet, w->scratch,
+            logdet_series_probe_rows(acts.v, x, B, d, stream + 8, (uint64_t)m * d);
+            resblock_logdet_estimate(&l->rb, p, &norm, &acts, &series, acts.v, logdet, w->scratch,
                                      B);
         }
-    } else if (resblock_logdet_exact(&l->rb, p, &norm, &acts, w->logdet, B) != 0) {
-        for (int r = 0; r < B; r++) w->logdet[r] = NAN;
+    } else if (resblock_logdet_exact(&l->rb, p, &norm, &acts, logdet, B) != 0) {
+        for (int r = 0; r < B; r++) logdet[r] = NAN;
     }
 }
 
-/* Layer i on x (B,d) -> y (B,d), adding to w->logdet. train = 1 in a training pass:
- * an ActNorm that has not been initialised is initialised from x first (data-
- * dependent init: each ActNorm sees the data as it arrives at it, Glow §3.1), and
- * residual blocks use their stochastic log-det estimate. */
-static void layer_forward(Flow *f, int i, const float *x, float *y, int B, FlowWork *w, int train) {
+/* Layer i on x (B,d) -> y (B,d), adding to logdet. When training, an ActNorm that has
+ * not been initialised is initialised from x first (data-dependent init: each ActNorm
+ * sees the data as it arrives at it, Glow §3.1). */
+static void layer_forward(Flow *f, int i, const float *x, float *y, double *logdet, int B,
+                          LayerBuf b, FlowWork *w, int train) {
     const FlowLayer *l = &f->layers[i];
-    float *p = f->params + l->poff, *s = f->state + l->soff, *sv = w->saved[i];
+    float *p = f->params + l->poff, *s = f->state + l->soff;
     int d = f->cfg.d;
     switch (l->kind) {
     case FLOW_LAYER_ACTNORM:
@@ -272,19 +302,17 @@ static void layer_forward(Flow *f, int i, const float *x, float *y, int B, FlowW
             actnorm_init_from_data(p, x, B, d);
             s[0] = 1.0f;
         }
-        actnorm_forward(p, x, y, w->logdet, B, d);
+        actnorm_forward(p, x, y, logdet, B, d);
         break;
-    case FLOW_LAYER_INVLINEAR: {
-        float *T = sv + l->saved_row * w->max_batch;
-        invlinear_factors(p, T, d);
-        invlinear_forward(p, s, T, x, sv, y, w->logdet, B, d);
+    case FLOW_LAYER_INVLINEAR:
+        invlinear_factors(p, b.T, d);
+        invlinear_forward(p, s, b.T, x, b.saved, y, logdet, B, d);
         break;
-    }
     case FLOW_LAYER_COUPLING:
-        coupling_forward(&l->c, p, x, y, w->logdet, sv, B);
+        coupling_forward(&l->c, p, x, y, logdet, b.saved, B);
         break;
     case FLOW_LAYER_RESBLOCK:
-        resblock_layer_forward(f, i, x, y, B, w, train);
+        resblock_layer_forward(f, i, x, y, logdet, B, b, w, train);
         break;
     }
 }
@@ -293,27 +321,26 @@ static void layer_forward(Flow *f, int i, const float *x, float *y, int B, FlowW
 static void layer_backward(const Flow *f, int i, const float *x, float *dy, float dlogdet,
                            float *dx, float *grad, int B, FlowWork *w) {
     const FlowLayer *l = &f->layers[i];
-    const float *p = f->params + l->poff, *s = f->state + l->soff, *sv = w->saved[i];
+    const float *p = f->params + l->poff, *s = f->state + l->soff;
+    LayerBuf b = layer_buf(f, i, w, 1);
     float *g = grad + l->poff;
     int d = f->cfg.d;
     switch (l->kind) {
     case FLOW_LAYER_ACTNORM:
         actnorm_backward(p, x, dy, dlogdet, dx, g, B, d);
         break;
-    case FLOW_LAYER_INVLINEAR: {
-        const float *T = sv + l->saved_row * w->max_batch;
-        invlinear_backward(s, T, x, sv, dy, dlogdet, dx, g, w->scratch, B, d);
+    case FLOW_LAYER_INVLINEAR:
+        invlinear_backward(s, b.T, x, b.saved, dy, dlogdet, dx, g, w->scratch, B, d);
         break;
-    }
     case FLOW_LAYER_COUPLING:
-        coupling_backward(&l->c, p, x, sv, dy, dlogdet, dx, g, w->scratch, B);
+        coupling_backward(&l->c, p, x, b.saved, dy, dlogdet, dx, g, w->scratch, B);
         break;
     case FLOW_LAYER_RESBLOCK: {
         /* The normalisation is a pure function of (params, state), unchanged since
          * the forward pass: recomputing it costs three matrix-vector products. */
         ResBlockActs acts;
         ResBlockNorm norm;
-        resblock_acts_bind(&l->rb, &acts, (float *)sv, B);
+        resblock_acts_bind(&l->rb, &acts, b.saved, B);
         resblock_normalize(&l->rb, p, s, &norm, w->scratch);
         resblock_backward(&l->rb, p, s, &norm, x, &acts, dy, dlogdet, dx, g, w->scratch, B);
         break;
@@ -321,29 +348,27 @@ static void layer_backward(const Flow *f, int i, const float *x, float *dy, floa
     }
 }
 
-/* Layer i inverse: y (B,d) -> x (B,d). */
+/* Layer i inverse: y (B,d) -> x (B,d), B <= eval_rows. */
 static void layer_inverse(const Flow *f, int i, const float *y, float *x, int B, FlowWork *w) {
     const FlowLayer *l = &f->layers[i];
     const float *p = f->params + l->poff, *s = f->state + l->soff;
-    float *sv = w->saved[i];
+    LayerBuf b = layer_buf(f, i, w, 0);
     int d = f->cfg.d;
     switch (l->kind) {
     case FLOW_LAYER_ACTNORM:
         actnorm_inverse(p, y, x, B, d);
         break;
-    case FLOW_LAYER_INVLINEAR: {
-        float *T = sv + l->saved_row * w->max_batch;
-        invlinear_factors(p, T, d);
-        invlinear_inverse(s, T, y, x, w->scratch, B, d);
+    case FLOW_LAYER_INVLINEAR:
+        invlinear_factors(p, b.T, d);
+        invlinear_inverse(s, b.T, y, x, b.saved, B, d);
         break;
-    }
     case FLOW_LAYER_COUPLING:
-        coupling_inverse(&l->c, p, y, x, sv, B);
+        coupling_inverse(&l->c, p, y, x, b.saved, B);
         break;
     case FLOW_LAYER_RESBLOCK: {
         ResBlockActs acts;
         ResBlockNorm norm;
-        resblock_acts_bind(&l->rb, &acts, sv, B);
+        resblock_acts_bind(&l->rb, &acts, b.saved, B);
         resblock_normalize(&l->rb, p, s, &norm, w->scratch);
         /* No contraction (only with non-finite inputs or weights): say so with NaN. */
         if (resblock_inverse(&l->rb, p, &norm, y, x, &acts, B) < 0)
@@ -353,37 +378,56 @@ static void layer_inverse(const Flow *f, int i, const float *y, float *x, int B,
     }
 }
 
-/* x (B,d) -> w->acts[nlayers] = z and w->logdet; then log p per row into logp. */
-static void forward(Flow *f, const float *x, int B, FlowWork *w, int train, double *logp) {
-    int d = f->cfg.d, L = f->nlayers;
-    memcpy(w->acts[0], x, sizeof(float) * (size_t)B * d);
-    for (int r = 0; r < B; r++) w->logdet[r] = 0.0;
-    for (int i = 0; i < L; i++) layer_forward(f, i, w->acts[i], w->acts[i + 1], B, w, train);
-    /* log N(z; 0, I) = -½|z|² - (d/2)·log 2π, in double */
-    const float *z = w->acts[L];
+/* log N(z; 0, I) + logdet per row, in double. */
+static void base_logp(const float *z, const double *logdet, double *logp, int B, int d) {
     double c = 0.5 * d * log(2.0 * M_PI);
-#pragma omp parallel for schedule(static) if ((long)B * d > 65536)
+#pragma omp parallel for schedule(static) if ((long)B * d > 8192)
     for (int r = 0; r < B; r++) {
         double ss = 0.0;
         for (int j = 0; j < d; j++) ss += (double)z[(long)r * d + j] * z[(long)r * d + j];
-        logp[r] = -0.5 * ss - c + w->logdet[r];
+        logp[r] = -0.5 * ss - c + logdet[r];
     }
 }
 
-void flow_log_prob(const Flow *f, const float *x, double *logp, int B, FlowWork *w) {
-    for (int r0 = 0; r0 < B; r0 += w->max_batch) {
-        int n = B - r0 < w->max_batch ? B - r0 : w->max_batch;
+/* x (B,d), B <= max_batch -> w->acts (every layer's input, then z) and w->logp. */
+static void forward_train(Flow *f, const float *x, int B, FlowWork *w) {
+    int d = f->cfg.d, L = f->nlayers;
+    memcpy(w->acts[0], x, sizeof(float) * (size_t)B * d);
+    for (int r = 0; r < B; r++) w->logdet[r] = 0.0;
+    for (int i = 0; i < L; i++)
+        layer_forward(f, i, w->acts[i], w->acts[i + 1], w->logdet, B, layer_buf(f, i, w, 1), w, 1);
+    base_logp(w->acts[L], w->logdet, w->logp, B, d);
+}
+
+/* x (B,d), B <= eval_rows -> z (returned: one of the ping-pong buffers) and w->logdet. */
+static const float *forward_eval(const Flow *f, const float *x, int B, FlowWork *w) {
+    const float *in = x;
+    float *out = w->ev_a;
+    for (int r = 0; r < B; r++) w->logdet[r] = 0.0;
+    for (int i = 0; i < f->nlayers; i++) {
         /* train = 0: evaluation never changes the flow, so the cast is safe */
-        forward((Flow *)f, x + (long)r0 * f->cfg.d, n, w, 0, logp + r0);
+        layer_forward((Flow *)f, i, in, out, w->logdet, B, layer_buf(f, i, w, 0), w, 0);
+        in = out;
+        out = out == w->ev_a ? w->ev_b : w->ev_a;
+    }
+    return in;
+}
+
+void flow_log_prob(const Flow *f, const float *x, double *logp, int B, FlowWork *w) {
+    int d = f->cfg.d;
+    for (int r0 = 0; r0 < B; r0 += w->eval_rows) {
+        int n = B - r0 < w->eval_rows ? B - r0 : w->eval_rows;
+        const float *z = forward_eval(f, x + (long)r0 * d, n, w);
+        base_logp(z, w->logdet, logp + r0, n, d);
     }
 }
 
 void flow_forward(const Flow *f, const float *x, float *z, double *logdet, int B, FlowWork *w) {
     int d = f->cfg.d;
-    for (int r0 = 0; r0 < B; r0 += w->max_batch) {
-        int n = B - r0 < w->max_batch ? B - r0 : w->max_batch;
-        forward((Flow *)f, x + (long)r0 * d, n, w, 0, w->logp);
-        memcpy(z + (long)r0 * d, w->acts[f->nlayers], sizeof(float) * (size_t)n * d);
+    for (int r0 = 0; r0 < B; r0 += w->eval_rows) {
+        int n = B - r0 < w->eval_rows ? B - r0 : w->eval_rows;
+        const float *zz = forward_eval(f, x + (long)r0 * d, n, w);
+        memcpy(z + (long)r0 * d, zz, sizeof(float) * (size_t)n * d);
         memcpy(logdet + r0, w->logdet, sizeof(double) * (size_t)n);
     }
 }
@@ -392,10 +436,9 @@ double flow_loss_grad_input(Flow *f, const float *x, int B, float *grad, float *
                             uint64_t seed, uint64_t step) {
     int d = f->cfg.d, L = f->nlayers;
     w->seed = seed, w->step = step; /* the residual blocks' probes and roulette */
-    double *logp = w->logp;
-    forward(f, x, B, w, 1, logp);
+    forward_train(f, x, B, w);
     double loss = 0.0;
-    for (int r = 0; r < B; r++) loss -= logp[r];
+    for (int r = 0; r < B; r++) loss -= w->logp[r];
     loss /= B;
     /* L = -(1/B) Σ_r [log N(z_r) + logdet_r]:  dL/dz = z/B,  dL/dlogdet_r = -1/B. */
     const float *z = w->acts[L];
@@ -417,11 +460,16 @@ double flow_loss_grad(Flow *f, const float *x, int B, float *grad, FlowWork *w, 
 
 void flow_inverse(const Flow *f, const float *z, float *x, int B, FlowWork *w) {
     int d = f->cfg.d, L = f->nlayers;
-    for (int r0 = 0; r0 < B; r0 += w->max_batch) {
-        int n = B - r0 < w->max_batch ? B - r0 : w->max_batch;
-        memcpy(w->acts[L], z + (long)r0 * d, sizeof(float) * (size_t)n * d);
-        for (int i = L - 1; i >= 0; i--) layer_inverse(f, i, w->acts[i + 1], w->acts[i], n, w);
-        memcpy(x + (long)r0 * d, w->acts[0], sizeof(float) * (size_t)n * d);
+    for (int r0 = 0; r0 < B; r0 += w->eval_rows) {
+        int n = B - r0 < w->eval_rows ? B - r0 : w->eval_rows;
+        float *in = w->ev_a, *out = w->ev_b;
+        memcpy(in, z + (long)r0 * d, sizeof(float) * (size_t)n * d);
+        for (int i = L - 1; i >= 0; i--) {
+            layer_inverse(f, i, in, out, n, w);
+            float *t = in;
+            in = out, out = t;
+        }
+        memcpy(x + (long)r0 * d, in, sizeof(float) * (size_t)n * d);
     }
 }
 

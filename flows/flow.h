@@ -81,8 +81,11 @@ FlowConfig flow_config_default(FlowArch arch, int d);
 int flow_create(Flow *f, const FlowConfig *cfg, uint64_t seed);
 void flow_destroy(Flow *f);
 
-/* Scratch for batches of up to max_batch rows (activations kept for backward).
- * One FlowWork per thread of control; flows never allocate in the training loop. */
+/* Scratch for training batches of up to max_batch rows (activations kept for
+ * backward) and for evaluation in chunks of max(max_batch, FLOW_EVAL_ROWS) rows
+ * (nothing kept: bigger chunks amortise BLAS's packing of the weights). One FlowWork
+ * per thread of control; flows never allocate in the training loop. */
+enum { FLOW_EVAL_ROWS = 512 };
 typedef struct FlowWork FlowWork;
 FlowWork *flow_work_create(const Flow *f, int max_batch);
 void flow_work_destroy(FlowWork *w);

@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ROW_TILE = 64 };
+/* Rows per trmm/trsm call: small enough that a batch of 64 splits over two threads. */
+enum { ROW_TILE = 32 };
 
 long invlinear_nparams(int d) {
     return (long)d * d + d;
@@ -43,7 +44,7 @@ void invlinear_factors(const float *params, float *T, int d) {
 static void tri_right(int solve, CBLAS_UPLO uplo, CBLAS_TRANSPOSE trans, CBLAS_DIAG diag,
                       const float *T, float *Bm, int rows, int d) {
     int ntiles = (rows + ROW_TILE - 1) / ROW_TILE;
-#pragma omp parallel for schedule(static) if (ntiles > 1 && (long)rows * d >= 16384)
+#pragma omp parallel for schedule(static) if (ntiles > 1 && (long)rows * d >= 8192)
     for (int t = 0; t < ntiles; t++) {
         int r0 = t * ROW_TILE, m = rows - r0 < ROW_TILE ? rows - r0 : ROW_TILE;
         float *b = Bm + (long)r0 * d;
@@ -56,7 +57,7 @@ static void tri_right(int solve, CBLAS_UPLO uplo, CBLAS_TRANSPOSE trans, CBLAS_D
 
 void invlinear_forward(const float *params, const float *state, const float *T, const float *x,
                        float *a, float *y, double *logdet, int B, int d) {
-#pragma omp parallel for schedule(static) if ((long)B * d > 65536)
+#pragma omp parallel for schedule(static) if ((long)B * d > 8192)
     for (int r = 0; r < B; r++)
         for (int i = 0; i < d; i++) a[(long)r * d + i] = x[(long)r * d + (int)state[i]];
     tri_right(0, CblasUpper, CblasTrans, CblasNonUnit, T, a, B, d); /* a = v·Uᵀ */
@@ -77,7 +78,7 @@ void invlinear_backward(const float *state, const float *T, const float *x,
     /* gU = dAᵀ·X   (d,B)·(B,d); dU[i][j] = gU[i][perm[j]] since V's column j is X's perm[j] */
     gemm(1, 0, d, d, B, 1.0f, dy, d, x, d, 0.0f, gU, d);
     tri_right(0, CblasUpper, CblasNoTrans, CblasNonUnit, T, dy, B, d); /* dV = dA·U */
-#pragma omp parallel for schedule(static) if ((long)B * d > 65536)
+#pragma omp parallel for schedule(static) if ((long)B * d > 8192)
     for (int r = 0; r < B; r++)
         for (int i = 0; i < d; i++) dx[(long)r * d + (int)state[i]] = dy[(long)r * d + i];
     float *dlogs = dparams + (long)d * d;
@@ -96,7 +97,7 @@ void invlinear_inverse(const float *state, const float *T, const float *y, float
     memcpy(scratch, y, sizeof(float) * (size_t)B * d);
     tri_right(1, CblasLower, CblasTrans, CblasUnit, T, scratch, B, d);     /* a = y·L⁻ᵀ */
     tri_right(1, CblasUpper, CblasTrans, CblasNonUnit, T, scratch, B, d); /* v = a·U⁻ᵀ */
-#pragma omp parallel for schedule(static) if ((long)B * d > 65536)
+#pragma omp parallel for schedule(static) if ((long)B * d > 8192)
     for (int r = 0; r < B; r++)
         for (int i = 0; i < d; i++) x[(long)r * d + (int)state[i]] = scratch[(long)r * d + i];
 }

@@ -159,7 +159,7 @@ void resblock_logdet_estimate(const ResBlock *rb, const float *params, const Res
                               ResBlockActs *acts, const LogdetSeries *series, const float *v,
                               double *logdet, float *scratch, int B) {
     long bh = (long)B * rb->h, bd = (long)B * rb->d;
-    memcpy(acts->v, v, (size_t)bd * sizeof *v);
+    if (v != acts->v) memcpy(acts->v, v, (size_t)bd * sizeof *v);
     VjpCtx ctx = {rb, params, norm, acts, scratch, scratch + bh};
     logdet_series_estimate(series, resblock_vjp, &ctx, acts->v, logdet, acts->w, scratch + 2 * bh,
                            B, rb->d);

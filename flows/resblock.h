@@ -67,7 +67,8 @@ void resblock_normalize(const ResBlock *rb, const float *params, const float *st
 void resblock_forward(const ResBlock *rb, const float *params, const ResBlockNorm *norm,
                       const float *x, float *y, ResBlockActs *acts, int B);
 
-/* After resblock_forward: copies the probe v (B,d) into acts->v, adds the series
+/* After resblock_forward: copies the probe v (B,d) into acts->v (v may be acts->v
+ * itself), adds the series
  * estimate of log det(I + J) to logdet (B) and stores the Neumann vector in
  * acts->w (logdet_series.h). */
 void resblock_logdet_estimate(const ResBlock *rb, const float *params, const ResBlockNorm *norm,

@@ -15,6 +15,7 @@ typedef struct {
     int (*run)(int argc, char **argv, Err *e);
 } Command;
 
+extern const Command cmd_bench;
 
 /* Version and git revision baked in at build time (see Makefile). */
 extern const char lde_version[];
