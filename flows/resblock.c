@@ -90,7 +90,7 @@ void resblock_power_iterate(const ResBlock *rb, const float *params, float *stat
     int out[3], in[3];
     layer_shapes(rb, W, out, in, so);
     for (int i = 0; i < 3; i++)
-        spectral_norm_iterate(params + W[i], state + so[2 * i], state + so[2 * i + 1], out[i],
+        spectral_norm_iterate(params + W[i], state + so[2L * i], state + so[2L * i + 1], out[i],
                               in[i], SPECTRAL_NORM_STEP_ITERS);
 }
 
@@ -100,8 +100,8 @@ void resblock_normalize(const ResBlock *rb, const float *params, const float *st
     int out[3], in[3];
     layer_shapes(rb, W, out, in, so);
     for (int i = 0; i < 3; i++) {
-        norm->sigma[i] = spectral_norm_sigma(params + W[i], state + so[2 * i],
-                                             state + so[2 * i + 1], out[i], in[i], scratch);
+        norm->sigma[i] = spectral_norm_sigma(params + W[i], state + so[2L * i],
+                                             state + so[2L * i + 1], out[i], in[i], scratch);
         norm->scale[i] = spectral_norm_scale(norm->sigma[i], rb->c);
     }
 }
@@ -181,8 +181,7 @@ int resblock_logdet_exact(const ResBlock *rb, const float *params, const ResBloc
     /* One row per iteration, each in its own thread's buffers: the products run
      * single-threaded inside the loop, so a row's bits do not depend on the team.
      * Small blocks (a 2-D toy flow) stay in one thread: a parallel region costs more. */
-    double work = (double)B * h * d * (h + d);
-#pragma omp parallel for schedule(static) num_threads(nt) if (work > 4e6)
+#pragma omp parallel for schedule(static) num_threads(nt) if ((double)B * h * d * (h + d) > 4e6)
     for (int b = 0; b < B; b++) {
         int t = omp_get_thread_num();
         float *M1 = buf + t * per, *M2 = M1 + (long)h * d, *A = M2 + (long)h * d;
