@@ -114,9 +114,11 @@ demo: deps
 	./$(LDE_BIN) datasets
 
 # Throughput against the SGEMM peak (about a minute); results vary with machine load.
+# Passive OpenMP waiting: with other processes on the cores, spinning threads made a
+# Glow training step 30x slower (measured 13 vs 437 samples/s at load 7 on 2 cores).
 bench: deps
 	@$(MAKE) --no-print-directory all
-	./$(LDE_BIN) bench
+	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} ./$(LDE_BIN) bench
 
 # Static analysis of flows/ and harness/: cppcheck and clang-tidy (.clang-tidy lists
 # the checks and why any is off). clang-tidy runs one file per process: clang 14

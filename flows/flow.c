@@ -173,7 +173,6 @@ struct FlowWork {
     float *ev_saved;       /* one layer's internals for eval_rows rows */
     long ev_saved_row;     /* its per-row size: the largest over layers */
     double *logdet, *logp; /* (max(max_batch, eval_rows)) each */
-    uint64_t seed, step;   /* key the stochastic log-det estimators of a training pass */
     float *block;          /* the one allocation all float buffers point into */
     double *dblock;
 };
@@ -231,11 +230,13 @@ void flow_work_destroy(FlowWork *w) {
  * them), the shared evaluation scratch otherwise. T: the invertible linear's factors. */
 typedef struct {
     float *saved, *T;
+    float *scratch; /* shared by all layers: backward, a residual block's log-det */
 } LayerBuf;
 
 static LayerBuf layer_buf(const Flow *f, int i, const FlowWork *w, int train) {
     const FlowLayer *l = &f->layers[i];
     LayerBuf b;
+    b.scratch = w->scratch;
     if (train) {
         b.saved = w->saved[i];
         b.T = b.saved + l->saved_row * w->max_batch;
@@ -245,6 +246,13 @@ static LayerBuf layer_buf(const Flow *f, int i, const FlowWork *w, int train) {
     }
     return b;
 }
+
+/* What a pass is for: training (keep internals; stochastic estimators keyed by
+ * seed and step) or evaluation (exact, nothing kept). */
+typedef struct {
+    int train;
+    uint64_t seed, step;
+} Pass;
 
 /* Residual-block settings of a training pass: Russian roulette with 2 exact terms
  * and continuation 1/2 (Chen et al. 2019's choice), one Gaussian probe per row.
@@ -258,8 +266,8 @@ static const double RESFLOW_ROULETTE_P = 0.5;
  * log-det (NaN rows if its buffers cannot be allocated) or, with eval_terms > 0, the
  * truncated series averaged over FLOW_EVAL_PROBES Rademacher probes per row keyed by
  * the row's own bits (stream 16i+8), so a sample's value does not depend on its batch. */
-static void resblock_layer_forward(Flow *f, int i, const float *x, float *y, double *logdet, int B,
-                                   LayerBuf b, FlowWork *w, int train) {
+static void resblock_layer_forward(Flow *f, int i, const float *x, float *y, double *logdet,
+                                   int B, LayerBuf b, Pass pass) {
     const FlowLayer *l = &f->layers[i];
     float *p = f->params + l->poff, *s = f->state + l->soff;
     int d = f->cfg.d;
@@ -268,20 +276,20 @@ static void resblock_layer_forward(Flow *f, int i, const float *x, float *y, dou
     ResBlockNorm norm;
     LogdetSeries series;
     resblock_acts_bind(&l->rb, &acts, b.saved, B);
-    if (train) resblock_power_iterate(&l->rb, p, s);
-    resblock_normalize(&l->rb, p, s, &norm, w->scratch);
+    if (pass.train) resblock_power_iterate(&l->rb, p, s);
+    resblock_normalize(&l->rb, p, s, &norm, b.scratch);
     resblock_forward(&l->rb, p, &norm, x, y, &acts, B);
-    if (train) {
-        logdet_series_roulette(&series, RESFLOW_EXACT_TERMS, RESFLOW_ROULETTE_P, w->seed,
-                               stream + 7, w->step);
-        logdet_series_probe(acts.v, (long)B * d, 0, w->seed, stream + 6, w->step << 32);
-        resblock_logdet_estimate(&l->rb, p, &norm, &acts, &series, acts.v, logdet, w->scratch, B);
+    if (pass.train) {
+        logdet_series_roulette(&series, RESFLOW_EXACT_TERMS, RESFLOW_ROULETTE_P, pass.seed,
+                               stream + 7, pass.step);
+        logdet_series_probe(acts.v, (long)B * d, 0, pass.seed, stream + 6, pass.step << 32);
+        resblock_logdet_estimate(&l->rb, p, &norm, &acts, &series, acts.v, logdet, b.scratch, B);
     } else if (f->cfg.eval_terms > 0) {
         logdet_series_fixed(&series, f->cfg.eval_terms, 1.0 / FLOW_EVAL_PROBES);
         for (int m = 0; m < FLOW_EVAL_PROBES; m++) {
             logdet_series_probe_rows(acts.v, x, B, d, stream + 8, (uint64_t)m * d);
-            resblock_logdet_estimate(&l->rb, p, &norm, &acts, &series, acts.v, logdet, w->scratch,
-                                     B);
+            resblock_logdet_estimate(&l->rb, p, &norm, &acts, &series, acts.v, logdet,
+                                     b.scratch, B);
         }
     } else if (resblock_logdet_exact(&l->rb, p, &norm, &acts, logdet, B) != 0) {
         for (int r = 0; r < B; r++) logdet[r] = NAN;
@@ -292,13 +300,13 @@ static void resblock_layer_forward(Flow *f, int i, const float *x, float *y, dou
  * not been initialised is initialised from x first (data-dependent init: each ActNorm
  * sees the data as it arrives at it, Glow §3.1). */
 static void layer_forward(Flow *f, int i, const float *x, float *y, double *logdet, int B,
-                          LayerBuf b, FlowWork *w, int train) {
+                          LayerBuf b, Pass pass) {
     const FlowLayer *l = &f->layers[i];
     float *p = f->params + l->poff, *s = f->state + l->soff;
     int d = f->cfg.d;
     switch (l->kind) {
     case FLOW_LAYER_ACTNORM:
-        if (train && s[0] == 0.0f) {
+        if (pass.train && s[0] == 0.0f) {
             actnorm_init_from_data(p, x, B, d);
             s[0] = 1.0f;
         }
@@ -312,14 +320,15 @@ static void layer_forward(Flow *f, int i, const float *x, float *y, double *logd
         coupling_forward(&l->c, p, x, y, logdet, b.saved, B);
         break;
     case FLOW_LAYER_RESBLOCK:
-        resblock_layer_forward(f, i, x, y, logdet, B, b, w, train);
+        resblock_layer_forward(f, i, x, y, logdet, B, b, pass);
         break;
     }
 }
 
 /* Layer i backward: dy (B,d) (may be overwritten) -> dx (B,d) and its slice of grad. */
 static void layer_backward(const Flow *f, int i, const float *x, float *dy, float dlogdet,
-                           float *dx, float *grad, int B, FlowWork *w) {
+                           float *dx, float *grad, int B, FlowWork *w, Pass pass) {
+    (void)pass; /* the stochastic parts (probes, number of terms) were drawn in forward */
     const FlowLayer *l = &f->layers[i];
     const float *p = f->params + l->poff, *s = f->state + l->soff;
     LayerBuf b = layer_buf(f, i, w, 1);
@@ -390,12 +399,12 @@ static void base_logp(const float *z, const double *logdet, double *logp, int B,
 }
 
 /* x (B,d), B <= max_batch -> w->acts (every layer's input, then z) and w->logp. */
-static void forward_train(Flow *f, const float *x, int B, FlowWork *w) {
+static void forward_train(Flow *f, const float *x, int B, FlowWork *w, Pass pass) {
     int d = f->cfg.d, L = f->nlayers;
     memcpy(w->acts[0], x, sizeof(float) * (size_t)B * d);
     for (int r = 0; r < B; r++) w->logdet[r] = 0.0;
     for (int i = 0; i < L; i++)
-        layer_forward(f, i, w->acts[i], w->acts[i + 1], w->logdet, B, layer_buf(f, i, w, 1), w, 1);
+        layer_forward(f, i, w->acts[i], w->acts[i + 1], w->logdet, B, layer_buf(f, i, w, 1), pass);
     base_logp(w->acts[L], w->logdet, w->logp, B, d);
 }
 
@@ -403,10 +412,11 @@ static void forward_train(Flow *f, const float *x, int B, FlowWork *w) {
 static const float *forward_eval(const Flow *f, const float *x, int B, FlowWork *w) {
     const float *in = x;
     float *out = w->ev_a;
+    Pass eval = {0, 0, 0};
     for (int r = 0; r < B; r++) w->logdet[r] = 0.0;
     for (int i = 0; i < f->nlayers; i++) {
         /* train = 0: evaluation never changes the flow, so the cast is safe */
-        layer_forward((Flow *)f, i, in, out, w->logdet, B, layer_buf(f, i, w, 0), w, 0);
+        layer_forward((Flow *)f, i, in, out, w->logdet, B, layer_buf(f, i, w, 0), eval);
         in = out;
         out = out == w->ev_a ? w->ev_b : w->ev_a;
     }
@@ -435,8 +445,8 @@ void flow_forward(const Flow *f, const float *x, float *z, double *logdet, int B
 double flow_loss_grad_input(Flow *f, const float *x, int B, float *grad, float *dx, FlowWork *w,
                             uint64_t seed, uint64_t step) {
     int d = f->cfg.d, L = f->nlayers;
-    w->seed = seed, w->step = step; /* the residual blocks' probes and roulette */
-    forward_train(f, x, B, w);
+    Pass pass = {1, seed, step};
+    forward_train(f, x, B, w, pass);
     double loss = 0.0;
     for (int r = 0; r < B; r++) loss -= w->logp[r];
     loss /= B;
@@ -445,7 +455,7 @@ double flow_loss_grad_input(Flow *f, const float *x, int B, float *grad, float *
     float inv_b = 1.0f / (float)B;
     for (long i = 0; i < (long)B * d; i++) w->dy[i] = z[i] * inv_b;
     for (int i = L - 1; i >= 0; i--) {
-        layer_backward(f, i, w->acts[i], w->dy, -inv_b, w->dx, grad, B, w);
+        layer_backward(f, i, w->acts[i], w->dy, -inv_b, w->dx, grad, B, w, pass);
         float *t = w->dy;
         w->dy = w->dx, w->dx = t;
     }

@@ -34,12 +34,12 @@ void invlinear_forward(const float *params, const float *state, const float *T, 
 
 /* x (B,d), a (B,d) from forward, dy (B,d) (overwritten: scratch), dlogdet -> dx (B,d)
  * and dparams (d*d + d, overwritten). scratch: 2*d*d floats. */
-void invlinear_backward(const float *state, const float *T, const float *x,
-                        const float *a, float *dy, float dlogdet, float *dx, float *dparams,
-                        float *scratch, int B, int d);
+void invlinear_backward(const float *state, const float *T, const float *x, const float *a,
+                        float *dy, float dlogdet, float *dx, float *dparams, float *scratch, int B,
+                        int d);
 
 /* y (B,d) -> x (B,d); scratch (B,d). */
-void invlinear_inverse(const float *state, const float *T, const float *y, float *x,
-                       float *scratch, int B, int d);
+void invlinear_inverse(const float *state, const float *T, const float *y, float *x, float *scratch,
+                       int B, int d);
 
 #endif

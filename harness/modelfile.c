@@ -145,8 +145,9 @@ static int parse(const char *path, Reader *r, Flow *f, ModelSection **sections, 
         return fail(e, LDE_EINPUT, "%s: %lld params and %lld state values do not fit in the file",
                     path, (long long)np, (long long)ns);
     if ((unsigned)c.arch > FLOW_RESFLOW || flow_create(f, &c, 0) != 0)
-        return fail(e, LDE_EINPUT, "%s: model config (arch %u, d %d, blocks %d, hidden %d) cannot be built",
-                    path, (unsigned)c.arch, c.d, c.blocks, c.hidden);
+        return fail(e, LDE_EINPUT,
+                    "%s: model config (arch %u, d %d, blocks %d, hidden %d) cannot be built", path,
+                    (unsigned)c.arch, c.d, c.blocks, c.hidden);
     if (np != f->nparams || ns != f->nstate) {
         long want_p = f->nparams, want_s = f->nstate;
         flow_destroy(f);
@@ -200,8 +201,7 @@ static int check_envelope(const char *path, const unsigned char *buf, size_t n, 
         return fail(e, LDE_EINPUT, "%s: model file version %u, this lde reads version %d", path,
                     (unsigned)version, MODELFILE_VERSION);
     if (sum != XXH64(buf, n - 8, 0))
-        return fail(e, LDE_EINPUT, "%s: model file checksum mismatch (truncated or corrupt)",
-                    path);
+        return fail(e, LDE_EINPUT, "%s: model file checksum mismatch (truncated or corrupt)", path);
     return LDE_OK;
 }
 

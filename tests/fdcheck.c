@@ -51,7 +51,8 @@ double fd_logdet(FdMap f, void *ctx, const float *x, int d, double eps) {
         xp[j] = lo;
         f(ctx, xp, ym);
         /* Column j of J, stored column-major for LAPACK: J[j*d + i] = ∂y_i/∂x_j. */
-        for (int i = 0; i < d; i++) J[(long)j * d + i] = ((double)yp[i] - ym[i]) / ((double)hi - lo);
+        for (int i = 0; i < d; i++)
+            J[(long)j * d + i] = ((double)yp[i] - ym[i]) / ((double)hi - lo);
     }
     int info = 0;
     dgetrf_(&d, &d, J, &d, ipiv, &info);

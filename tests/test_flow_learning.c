@@ -57,8 +57,8 @@ static void check_learns(FlowArch arch) {
     double nll = 0, truth = 0;
     for (int r = 0; r < HELD_OUT; r++) nll -= lp[r], truth -= mixture_logp(x + 2 * r);
     nll /= HELD_OUT, truth /= HELD_OUT;
-    printf("  %s: held-out NLL %.4f, true %.4f (gap %.4f nats)\n", flow_arch_name(arch), nll,
-           truth, nll - truth);
+    printf("  %s: held-out NLL %.4f, true %.4f (gap %.4f nats)\n", flow_arch_name(arch), nll, truth,
+           nll - truth);
     CHECK(nll - truth < 0.1);
     CHECK(nll - truth > -0.05); /* 20k samples: the estimate's noise is ~0.01 */
     free(x), free(lp);

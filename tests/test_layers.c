@@ -70,7 +70,9 @@ static void layer_free(Layer *l) {
 static void layer_forward(Layer *l, const float *x, float *y, int rows) {
     for (int r = 0; r < rows; r++) l->logdet[r] = 0.0;
     switch (l->kind) {
-    case K_ACTNORM: actnorm_forward(l->params, x, y, l->logdet, rows, D); break;
+    case K_ACTNORM:
+        actnorm_forward(l->params, x, y, l->logdet, rows, D);
+        break;
     case K_INVLINEAR:
         invlinear_factors(l->params, l->T, D);
         invlinear_forward(l->params, l->state, l->T, x, l->saved, y, l->logdet, rows, D);
@@ -88,10 +90,12 @@ static void layer_backward(Layer *l, float *dx, float *dparams) {
     memcpy(dy, l->c_y, sizeof dy);
     layer_forward(l, l->x, l->y, B);
     switch (l->kind) {
-    case K_ACTNORM: actnorm_backward(l->params, l->x, dy, (float)l->w, dx, dparams, B, D); break;
+    case K_ACTNORM:
+        actnorm_backward(l->params, l->x, dy, (float)l->w, dx, dparams, B, D);
+        break;
     case K_INVLINEAR:
-        invlinear_backward(l->state, l->T, l->x, l->saved, dy, (float)l->w, dx, dparams,
-                           l->scratch, B, D);
+        invlinear_backward(l->state, l->T, l->x, l->saved, dy, (float)l->w, dx, dparams, l->scratch,
+                           B, D);
         break;
     case K_COUPLING:
     case K_COUPLING_BOTTLENECK:
@@ -103,13 +107,17 @@ static void layer_backward(Layer *l, float *dx, float *dparams) {
 
 static void layer_inverse(Layer *l, const float *y, float *x) {
     switch (l->kind) {
-    case K_ACTNORM: actnorm_inverse(l->params, y, x, B, D); break;
+    case K_ACTNORM:
+        actnorm_inverse(l->params, y, x, B, D);
+        break;
     case K_INVLINEAR:
         invlinear_factors(l->params, l->T, D);
         invlinear_inverse(l->state, l->T, y, x, l->scratch, B, D);
         break;
     case K_COUPLING:
-    case K_COUPLING_BOTTLENECK: coupling_inverse(&l->c, l->params, y, x, l->saved, B); break;
+    case K_COUPLING_BOTTLENECK:
+        coupling_inverse(&l->c, l->params, y, x, l->saved, B);
+        break;
     }
 }
 

@@ -24,7 +24,8 @@ static void make_saved(const char *path, Flow *f, float *x) {
     for (long i = 0; i < f->nparams; i++) f->params[i] += 0.01f * g[i];
     float mean[D] = {1, 2, 3, 4, 5, 6};
     int normalize = 1;
-    ModelSection secs[2] = {{"mean", mean, sizeof mean}, {"normalize", &normalize, sizeof normalize}};
+    ModelSection secs[2] = {{"mean", mean, sizeof mean},
+                            {"normalize", &normalize, sizeof normalize}};
     Err e = {{0}};
     CHECK(modelfile_save(path, f, secs, 2, &e) == LDE_OK);
     free(g);
