@@ -142,7 +142,7 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
 
     FlowConfig fc = flow_config_default(sp->flow.arch, d);
     fc.blocks = sp->flow.blocks, fc.hidden = sp->flow.hidden, fc.bottleneck = sp->flow.bottleneck;
-    fc.lipschitz = (float)sp->flow.lipschitz;
+    fc.lipschitz = (float)sp->flow.lipschitz, fc.eval_terms = sp->flow.eval_terms;
     if (flow_create(&s->flow, &fc, seed) != 0)
         return run_failed(out, RUN_FAILED, "%s", "cannot create the flow (out of memory?)");
     s->flow_made = 1;
