@@ -4,7 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-int fail(Err *e, int code, const char *fmt, ...) {
+int(fail)(Err *e, int code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);

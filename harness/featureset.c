@@ -108,7 +108,7 @@ static int load_user(const FeatureSource *src, FeatureSet *fs, Err *e) {
 
 /* Counts the flagged dimensions of the training features (featureset.h). */
 static int check_health(FeatureSet *fs, Err *e) {
-    unsigned char *flags = malloc((size_t)fs->d);
+    unsigned char *flags = malloc(fs->d > 0 ? (size_t)fs->d : 1);
     if (!flags || preprocess_health(fs->train.x, fs->train.n, fs->d, flags) < 0) {
         free(flags);
         return fail(e, LDE_ERUN, "out of memory checking the features");

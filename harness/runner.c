@@ -134,7 +134,7 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
     int B = sp->train.batch_size < n ? sp->train.batch_size : (int)n;
     /* The train split of an evaluation: a fixed, evenly spaced subset of the rows. */
     long m = sp->train.eval_train_samples < n ? sp->train.eval_train_samples : n;
-    s->train_eval = malloc(sizeof(float) * (size_t)m * d);
+    s->train_eval = malloc(sizeof(float) * (size_t)(m > 0 ? m : 1) * d);
     s->batch = malloc(sizeof(float) * (size_t)B * d);
     s->perm = malloc(sizeof(int) * (size_t)n);
     int oom = !s->train || !s->val || !s->train_eval || !s->batch || !s->perm;

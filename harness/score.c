@@ -81,7 +81,7 @@ static int score_main(int argc, char **argv, Err *e) {
         preprocess_free(&pp);
     if (rc == LDE_OK) {
         float *x = NULL;
-        NpyShape s;
+        NpyShape s = {0};
         rc = npy_read_f32(a.features, &x, &s, e);
         if (rc == LDE_OK) rc = score(&a, &f, &pp, x, s, e);
         free(x);
