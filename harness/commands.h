@@ -18,6 +18,7 @@ typedef struct {
 extern const Command cmd_datasets;
 extern const Command cmd_inspect;
 extern const Command cmd_status;
+extern const Command cmd_plot;
 
 /* Version and git revision baked in at build time (see Makefile). */
 extern const char lde_version[];

@@ -223,6 +223,30 @@ int expdata_resolve_step(const ExpData *x, int r, const char *spec, long *step, 
     return rc;
 }
 
+int expdata_pick_steps(const ExpData *x, const char *spec, long *steps, Err *e) {
+    int picked = 0, first_done = -1;
+    for (int r = 0; r < x->nruns; r++) {
+        steps[r] = -1;
+        if (x->runs[r].status != RUN_DONE || x->nev[r] == 0) continue;
+        if (first_done < 0) first_done = r;
+        Err ignored;
+        long step;
+        if (expdata_resolve_step(x, r, spec, &step, &ignored) == LDE_OK) {
+            steps[r] = step;
+            picked++;
+        }
+    }
+    if (picked) return LDE_OK;
+    if (first_done >= 0) return expdata_resolve_step(x, first_done, spec, &steps[0], e);
+    char list[512] = "";
+    for (int r = 0; r < x->nruns; r++) {
+        char item[64];
+        snprintf(item, sizeof item, "%.8s %s", x->runs[r].id, store_status_name(x->runs[r].status));
+        list_add(list, sizeof list, item);
+    }
+    return fail(e, LDE_EINPUT, "experiment '%s': no run is done yet (%s)", x->name, list);
+}
+
 static const char *const metric_names[] = {"auroc", "fpr95", "aupr_in", "aupr_out", "mean_bpd"};
 static const char *const metric_labels[] = {"AUROC (%)", "FPR at 95% TPR (%)", "AUPR-In (%)",
                                             "AUPR-Out (%)", "mean bpd (bits/dim)"};

@@ -61,6 +61,14 @@ const StoreEval *expdata_eval(const ExpData *x, int r, long step, const char *sp
  * LDE_EINPUT listing the run's steps when it has no such step (or none at all). */
 int expdata_resolve_step(const ExpData *x, int r, const char *spec, long *step, Err *e);
 
+/* The step each run contributes to a table or sweep, by spec (as for
+ * expdata_resolve_step): steps[r] for every run whose status is done, -1 for the
+ * others (pending, running, failed and diverged runs are left out: their last
+ * evaluation is not a result), and for a numeric spec -1 for a done run without that
+ * step. LDE_EINPUT when no run contributes, listing the steps or statuses there are.
+ * steps holds nruns entries. */
+int expdata_pick_steps(const ExpData *x, const char *spec, long *steps, Err *e);
+
 /* The metrics a table or sweep can show. */
 typedef enum { MET_AUROC, MET_FPR95, MET_AUPR_IN, MET_AUPR_OUT, MET_MEAN_BPD } Metric;
 

@@ -21,6 +21,7 @@ static const Command *const commands[] = {
     &cmd_datasets,
     &cmd_inspect,
     &cmd_status,
+    &cmd_plot,
     NULL,
 };
 
