@@ -19,6 +19,7 @@ extern const Command cmd_datasets;
 extern const Command cmd_inspect;
 extern const Command cmd_status;
 extern const Command cmd_plot;
+extern const Command cmd_table;
 
 /* Version and git revision baked in at build time (see Makefile). */
 extern const char lde_version[];

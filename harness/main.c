@@ -22,6 +22,7 @@ static const Command *const commands[] = {
     &cmd_inspect,
     &cmd_status,
     &cmd_plot,
+    &cmd_table,
     NULL,
 };
 

@@ -170,4 +170,8 @@ typedef struct {
 int store_get_baselines(Store *s, const char *features, StoreBaselineRow **rows, int *n, Err *e);
 void store_baselines_free(StoreBaselineRow *rows, int n);
 
+/* The distinct feature cache keys of the baselines table, sorted. Free with
+ * store_strings_free. */
+int store_baseline_features(Store *s, char ***keys, int *n, Err *e);
+
 #endif

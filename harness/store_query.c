@@ -261,3 +261,12 @@ void store_baselines_free(StoreBaselineRow *rows, int n) {
     for (int i = 0; i < n; i++) free(rows[i].id_scores), free(rows[i].ood_scores);
     free(rows);
 }
+
+static const char *SQL_BASELINE_FEATURES = "SELECT DISTINCT features FROM baselines ORDER BY 1";
+
+int store_baseline_features(Store *s, char ***keys, int *n, Err *e) {
+    sqlite3_stmt *st;
+    int rc = sql_prepare(s, SQL_BASELINE_FEATURES, &st, e);
+    if (rc) return rc;
+    return collect_strings(s, st, keys, n, e, "listing baseline feature keys");
+}

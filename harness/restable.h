@@ -1,0 +1,67 @@
+/* restable.h — the results table of an experiment (LDE paper Tables 3–5; with
+ * baselines, Table 1): one row per grid point, one column per OOD set, each cell the
+ * mean over seeds (± sample std when there are several) of a metric at a chosen
+ * step, the best per column in bold. Printed as Markdown, LaTeX (booktabs tabular)
+ * or CSV by `lde table` and `lde report`.
+ *
+ * Rows: the groups of expdata.h (runs differing only in seed) among runs that are
+ * done, labelled by the non-seed parameters that vary; with a rows axis, that axis
+ * is the first label column and orders the rows (config order). Columns: the OOD
+ * sets, and "far-OOD mean" / "near-OOD mean" for a class of built-in sets (ood_tag)
+ * that has at least two members — each run's mean over the class, then the mean over
+ * seeds. For mean_bpd the columns are train, val and the OOD sets, and nothing is
+ * bold (lower bpd is better on val, higher on OOD sets: no single "best"). */
+#ifndef LDE_RESTABLE_H
+#define LDE_RESTABLE_H
+
+#include "expdata.h"
+
+#include <stdio.h>
+
+enum { RT_MAX_KEYS = 8, RT_MAX_COLS = EXP_MAX_OOD + 4, RT_TEXT = 64 };
+
+typedef struct {
+    char label[RT_MAX_KEYS][RT_TEXT]; /* one per key column */
+    double mean[RT_MAX_COLS], sd[RT_MAX_COLS];
+    int n[RT_MAX_COLS]; /* runs behind each cell (0 = empty cell) */
+    int baseline;       /* a baseline method's row */
+} RtRow;
+
+typedef struct {
+    char title[256];                 /* what the cells are, for captions and comments */
+    char keys[RT_MAX_KEYS][RT_TEXT]; /* label column headers */
+    int nkeys;
+    char cols[RT_MAX_COLS][RT_TEXT];
+    int ncols;
+    RtRow *rows;
+    int nrows;
+    Metric metric;
+} ResultTable;
+
+/* Builds the table of x: metric at step spec (expdata_pick_steps), rows along
+ * varying parameter `axis` (-1: every varying combination in plan order). */
+int restable_build(const ExpData *x, int axis, Metric metric, const char *step, ResultTable *t,
+                   Err *e);
+
+/* Adds one row per baseline method (first), its cells from rows whose ood matches a
+ * column (class means over the method's values). */
+int restable_add_baselines(ResultTable *t, const StoreBaselineRow *b, int nb, Err *e);
+
+/* The feature cache key whose baselines belong beside experiment x: the parameter
+ * data.features_key of its runs when the runner recorded one, else the only key in
+ * the baselines table. LDE_EINPUT when there are none, or several to choose from
+ * (listing them; `lde table --features KEY` then picks one). */
+int restable_baselines_key(Store *s, const ExpData *x, char *key, size_t n, Err *e);
+
+void restable_free(ResultTable *t);
+
+typedef enum { RT_MARKDOWN, RT_LATEX, RT_CSV } RtFormat;
+
+/* "md", "latex", "csv" -> *f; LDE_EINPUT listing the choices. */
+int restable_parse_format(const char *s, RtFormat *f, Err *e);
+
+/* Prints t. Cells: two decimals in Markdown and LaTeX ("96.48 ± 0.12"), %.6g in CSV
+ * (columns NAME and NAME_std per value column, then runs). */
+void restable_print(const ResultTable *t, RtFormat format, FILE *f);
+
+#endif
