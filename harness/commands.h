@@ -20,6 +20,7 @@ extern const Command cmd_inspect;
 extern const Command cmd_status;
 extern const Command cmd_plot;
 extern const Command cmd_table;
+extern const Command cmd_report;
 
 /* Version and git revision baked in at build time (see Makefile). */
 extern const char lde_version[];

@@ -23,6 +23,7 @@ static const Command *const commands[] = {
     &cmd_status,
     &cmd_plot,
     &cmd_table,
+    &cmd_report,
     NULL,
 };
 

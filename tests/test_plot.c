@@ -341,6 +341,34 @@ static void test_plot_gnuplot_failure_leaves_no_partial_files(void) {
     CHECK(dir_is_empty(dir));
 }
 
+/* report.md: the table, every figure it links exists, each run's provenance, the
+ * config. */
+static void test_report_links_existing_figures_and_provenance(void) {
+    char args[2048], buf[4096], path[1024];
+    snprintf(args, sizeof args, "report grid --db '%s' --out '%s/report'", db, unit_tmpdir());
+    CHECK(lde("", args, buf, sizeof buf) == 0);
+    snprintf(path, sizeof path, "%s/report/grid/report.md", unit_tmpdir());
+    CHECK(strstr(buf, path) != NULL);
+    long n;
+    char *md = (char *)slurp(path, &n);
+    if (!CHECK(md != NULL)) return;
+    CHECK(strstr(md, "| normalize | pca | digits | gaussian | vflip | far-OOD mean |\n") != NULL);
+    CHECK(strstr(md, "| `00000000` | normalize=false, pca=16, seed=0 | done | 6 | 12.5s | 0.1.0 | "
+                     "fixture |") != NULL);
+    CHECK(strstr(md, "| `99pendin` | normalize=true, pca=0, seed=2 | pending | 0 | - |") != NULL);
+    CHECK(strstr(md, "```yaml\nexperiment: grid\n```\n") != NULL);
+    int figures = 0;
+    for (const char *p = md; (p = strstr(p, "](")) != NULL; p += 2) {
+        char file[256], full[1400];
+        if (sscanf(p + 2, "%255[^)]", file) != 1) continue;
+        snprintf(full, sizeof full, "%s/report/grid/%s", unit_tmpdir(), file);
+        if (CHECK(access(full, R_OK) == 0)) fprintf(stderr, "missing %s\n", full);
+        figures += strstr(file, ".png") != NULL;
+    }
+    CHECK(figures == 6 + 6 + 2); /* a histogram per grid point, curves per grid point, 2 sweeps */
+    free(md);
+}
+
 int main(int argc, char **argv) {
     const char *keep = getenv("PLOT_FIXTURE_DB");
     if (keep) return make_fixture(keep);
@@ -355,6 +383,7 @@ int main(int argc, char **argv) {
         UNIT(test_plot_missing_names_exit_2_listing_what_exists),
         UNIT(test_plot_without_gnuplot_names_the_package_and_writes_nothing),
         UNIT(test_plot_gnuplot_failure_leaves_no_partial_files),
+        UNIT(test_report_links_existing_figures_and_provenance),
     };
     return unit_main(tests, sizeof tests / sizeof tests[0], argc, argv);
 }
