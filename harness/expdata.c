@@ -62,10 +62,10 @@ int expdata_load(Store *s, const char *db, const char *name, ExpData *x, Err *e)
     if (x->nruns == 0) return experiment_check(s, db, name, e);
     if ((rc = store_varying_params(s, name, &x->varying, &x->nvarying, e))) goto out;
     size_t nr = (size_t)x->nruns;
-    x->ev = calloc(nr, sizeof *x->ev);
+    x->ev = calloc(nr, sizeof(StoreEval *));
     x->nev = calloc(nr, sizeof *x->nev);
     x->group = calloc(nr, sizeof *x->group);
-    x->values = calloc(nr * (size_t)(x->nvarying ? x->nvarying : 1), sizeof *x->values);
+    x->values = calloc(nr * (size_t)(x->nvarying ? x->nvarying : 1), (size_t)EXP_VALUE);
     if (!x->ev || !x->nev || !x->group || !x->values) {
         rc = fail(e, LDE_ERUN, "out of memory loading experiment '%s'", name);
         goto out;
@@ -230,7 +230,7 @@ int expdata_pick_steps(const ExpData *x, const char *spec, long *steps, Err *e) 
         if (x->runs[r].status != RUN_DONE || x->nev[r] == 0) continue;
         if (first_done < 0) first_done = r;
         Err ignored;
-        long step;
+        long step = -1;
         if (expdata_resolve_step(x, r, spec, &step, &ignored) == LDE_OK) {
             steps[r] = step;
             picked++;

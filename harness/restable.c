@@ -63,13 +63,16 @@ int restable_build(const ExpData *x, int axis, Metric metric, const char *step, 
     t->metric = metric;
     long *steps = malloc(sizeof *steps * (size_t)x->nruns);
     int *order = malloc(sizeof *order * (size_t)(x->ngroups + 1));
-    int *rank = calloc((size_t)x->ngroups + 1, sizeof *rank), *rep = NULL;
+    int *rank = calloc((size_t)x->ngroups + 1, sizeof *rank);
+    int *rep = malloc(sizeof *rep * (size_t)(x->ngroups + 1));
     t->rows = calloc((size_t)x->ngroups + 1, sizeof *t->rows);
-    rep = malloc(sizeof *rep * (size_t)(x->ngroups + 1));
-    int rc = !steps || !order || !rank || !rep || !t->rows ? fail(e, LDE_ERUN, "out of memory")
-                                                           : expdata_pick_steps(x, step, steps, e);
-    if (rc) goto out;
-    int kp[RT_MAX_KEYS];
+    int rc;
+    if (!steps || !order || !rank || !rep || !t->rows) {
+        rc = fail(e, LDE_ERUN, "out of memory");
+        goto out;
+    }
+    if ((rc = expdata_pick_steps(x, step, steps, e))) goto out;
+    int kp[RT_MAX_KEYS] = {0};
     if (axis >= 0) kp[t->nkeys++] = axis;
     for (int p = 0; p < x->nvarying && t->nkeys < RT_MAX_KEYS; p++)
         if (p != axis && strcmp(x->varying[p], "seed") != 0) kp[t->nkeys++] = p;
