@@ -326,7 +326,7 @@ static void test_plot_gnuplot_failure_leaves_no_partial_files(void) {
     mkdir(bin, 0777);
     snprintf(script, sizeof script, "%s/gnuplot", bin);
     FILE *f = fopen(script, "w");
-    if (!CHECK(f != NULL)) return;
+    if (CHECK(f != NULL)) return;
     fprintf(f, "#!/bin/sh\nprintf '\\211PNG half' > \"$(basename \"$1\" .gp).png\"\n"
                "echo '\"x.gp\" line 3: something broke' >&2\nexit 1\n");
     fclose(f);
@@ -351,7 +351,7 @@ static void test_report_links_existing_figures_and_provenance(void) {
     CHECK(strstr(buf, path) != NULL);
     long n;
     char *md = (char *)slurp(path, &n);
-    if (!CHECK(md != NULL)) return;
+    if (CHECK(md != NULL)) return;
     CHECK(strstr(md, "| normalize | pca | digits | gaussian | vflip | far-OOD mean |\n") != NULL);
     CHECK(strstr(md, "| `00000000` | normalize=false, pca=16, seed=0 | done | 6 | 12.5s | 0.1.0 | "
                      "fixture |") != NULL);
