@@ -16,7 +16,9 @@ void adam_step(float *params, const float *grad, float *m, float *v, long n, lon
     double bc1 = 1.0 - pow(c->beta1, (double)t), bc2 = 1.0 - pow(c->beta2, (double)t);
     float step = (float)(c->lr * sqrt(bc2) / bc1), eps = (float)(c->eps * sqrt(bc2));
     float b1 = c->beta1, b2 = c->beta2, wd = c->weight_decay;
-#pragma omp parallel for schedule(static)
+    /* simd: -O2 alone leaves this loop scalar; elementwise, so the bits are unchanged.
+     * (Needs -fno-math-errno for a vector sqrt.) */
+#pragma omp parallel for simd schedule(static)
     for (long i = 0; i < n; i++) {
         float g = grad[i] + wd * params[i];
         m[i] = b1 * m[i] + (1.0f - b1) * g;
@@ -34,6 +36,8 @@ double grad_norm(const float *grad, long n) {
     for (long k = 0; k < nchunks; k++) {
         long lo = k * NORM_CHUNK, hi = lo + NORM_CHUNK < n ? lo + NORM_CHUNK : n;
         double s = 0.0;
+        /* a vector sum: a fixed order for a given build, whatever the thread count */
+#pragma omp simd reduction(+ : s)
         for (long i = lo; i < hi; i++) s += (double)grad[i] * grad[i];
         partial[k] = s;
     }
@@ -47,7 +51,7 @@ double clip_grad_norm(float *grad, long n, double max_norm) {
     double norm = grad_norm(grad, n);
     if (norm > max_norm && norm > 0.0) {
         float s = (float)(max_norm / (norm + 1e-6));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
         for (long i = 0; i < n; i++) grad[i] *= s;
     }
     return norm;

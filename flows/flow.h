@@ -14,9 +14,26 @@
 #ifndef LDE_FLOW_H
 #define LDE_FLOW_H
 
+#include "adam.h"
+#include "coupling.h"
+
 #include <stdint.h>
 
 typedef enum { FLOW_REALNVP, FLOW_GLOW, FLOW_RESFLOW } FlowArch;
+
+/* The layers a flow is a chain of; a block is one or more of them (see flow.c's
+ * flow_build, one switch on the arch). */
+typedef enum { FLOW_LAYER_ACTNORM, FLOW_LAYER_INVLINEAR, FLOW_LAYER_COUPLING } FlowLayerKind;
+
+typedef struct {
+    FlowLayerKind kind;
+    long poff, np;   /* its slice of Flow.params */
+    long soff, ns;   /* its slice of Flow.state */
+    Coupling c;      /* FLOW_LAYER_COUPLING: its shape */
+    long saved_row;  /* floats per batch row kept from forward for backward */
+    long saved_once; /* floats kept once per batch (the invertible linear's factors) */
+    long scratch_row;
+} FlowLayer;
 
 typedef struct {
     FlowArch arch;
@@ -33,6 +50,8 @@ typedef struct {
     float *params; /* trained, one flat buffer */
     long nstate;
     float *state; /* saved but not trained */
+    int nlayers;
+    FlowLayer *layers; /* derived from cfg by flow_create */
 } Flow;
 
 /* "realnvp" | "glow" | "resflow" <-> FlowArch; parse returns 0 on success, -1 if unknown. */
@@ -48,14 +67,21 @@ FlowConfig flow_config_default(FlowArch arch, int d);
 int flow_create(Flow *f, const FlowConfig *cfg, uint64_t seed);
 void flow_destroy(Flow *f);
 
-/* Scratch for batches of up to max_batch rows (activations kept for backward).
- * One FlowWork per thread of control; flows never allocate in the training loop. */
+/* Scratch for training batches of up to max_batch rows (activations kept for
+ * backward) and for evaluation in chunks of max(max_batch, FLOW_EVAL_ROWS) rows
+ * (nothing kept: bigger chunks amortise BLAS's packing of the weights). One FlowWork
+ * per thread of control; flows never allocate in the training loop. */
+enum { FLOW_EVAL_ROWS = 512 };
 typedef struct FlowWork FlowWork;
 FlowWork *flow_work_create(const Flow *f, int max_batch);
 void flow_work_destroy(FlowWork *w);
 
-/* Evaluation: x (B,d) -> log p(x) (B), natural log, exact log-determinants. */
+/* Evaluation: x (B,d) -> log p(x) (B), natural log, exact log-determinants. Any B:
+ * batches larger than the work's max_batch are processed in chunks of it. */
 void flow_log_prob(const Flow *f, const float *x, double *logp, int B, FlowWork *w);
+
+/* x (B,d) -> z = f(x) (B,d) and log|det ∂f/∂x| (B). Any B (chunked). */
+void flow_forward(const Flow *f, const float *x, float *z, double *logdet, int B, FlowWork *w);
 
 /* Training: returns the mean negative log-likelihood in nats of x (B,d) and writes
  * its gradient (nparams, overwritten) into grad. The first call initialises the
@@ -64,7 +90,41 @@ void flow_log_prob(const Flow *f, const float *x, double *logp, int B, FlowWork 
 double flow_loss_grad(Flow *f, const float *x, int B, float *grad, FlowWork *w, uint64_t seed,
                       uint64_t step);
 
-/* z (B,d) -> x (B,d), the inverse of the flow. */
+/* The same, and also the gradient w.r.t. the input, dx (B,d) (tests, input saliency).
+ * B <= the work's max_batch. */
+double flow_loss_grad_input(Flow *f, const float *x, int B, float *grad, float *dx, FlowWork *w,
+                            uint64_t seed, uint64_t step);
+
+/* z (B,d) -> x (B,d), the inverse of the flow; z may alias x. Any B (chunked). */
 void flow_inverse(const Flow *f, const float *z, float *x, int B, FlowWork *w);
+
+/* n samples x (n,d) = f⁻¹(z), z ~ N(0, I) drawn from rng stream (seed, FLOW_STREAM_SAMPLE). */
+enum { FLOW_STREAM_SAMPLE = 1000003 };
+void flow_sample(const Flow *f, float *x, int n, uint64_t seed, FlowWork *w);
+
+/* Training state: Adam's moments and the gradient buffer, all nparams long. */
+typedef struct {
+    AdamConfig adam;
+    double clip; /* max gradient norm; 0 = no clipping */
+    long t;      /* steps taken */
+    float *grad, *m, *v;
+} FlowOptim;
+
+/* Returns 0, or -1 when memory runs out. */
+int flow_optim_init(FlowOptim *o, const Flow *f, const AdamConfig *adam, double clip);
+void flow_optim_destroy(FlowOptim *o);
+
+/* One training step on x (B,d) (already dequantized; B <= the work's max_batch):
+ * loss and gradient, clipping, Adam with weight decay. Returns the mean NLL in nats
+ * before the step and writes the gradient norm before clipping to *gnorm (if not
+ * NULL). A non-finite loss or gradient leaves the parameters untouched (the caller
+ * marks the run diverged). seed keys stochastic estimators, with o->t as the step. */
+double flow_train_step(Flow *f, FlowOptim *o, const float *x, int B, FlowWork *w, uint64_t seed,
+                       double *gnorm);
+
+/* Floating-point operations for B rows: one forward pass (train = 0), or forward,
+ * backward and the optimizer (train = 1, counted as 3× forward: backward computes two
+ * products per forward one). Counts the matrix products only. */
+double flow_flops(const FlowConfig *cfg, int B, int train);
 
 #endif

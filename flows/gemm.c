@@ -24,8 +24,10 @@ void gemm(int transA, int transB, int M, int N, int K, float alpha, const float 
     int tm = (M + GEMM_TILE_M - 1) / GEMM_TILE_M;
     int tn = (N + GEMM_TILE_N - 1) / GEMM_TILE_N;
     int ntiles = tm * tn;
-    /* Only tiny products stay serial; the tiling itself never depends on threads. */
-    int par = ntiles > 1 && !omp_in_parallel();
+    /* Even a single tile runs inside a parallel region: outside one, OpenBLAS would
+     * split that tile over its own threads and the bits would follow the thread
+     * count (measured: a 32x9 product with K = 100352 differed at 1 and 2 threads). */
+    int par = !omp_in_parallel();
 #pragma omp parallel for schedule(static) if (par)
     for (int t = 0; t < ntiles; t++) {
         int i0 = (t / tn) * GEMM_TILE_M, j0 = (t % tn) * GEMM_TILE_N;

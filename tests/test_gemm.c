@@ -56,10 +56,24 @@ static void test_gemm_same_bits_with_one_and_two_threads(void) {
     free(A), free(B), free(C1), free(C2);
 }
 
+/* One tile with a long K (a conv weight gradient): OpenBLAS must not split it over
+ * threads of its own. */
+static void test_gemm_single_tile_same_bits_with_one_and_two_threads(void) {
+    enum { m = 32, n = 9, k = 100000 };
+    float *A = randn((long)m * k, 6), *B = randn((long)n * k, 7), C1[m * n], C2[m * n];
+    omp_set_num_threads(1);
+    gemm(0, 1, m, n, k, 1.0f, A, k, B, k, 0.0f, C1, n);
+    omp_set_num_threads(2);
+    gemm(0, 1, m, n, k, 1.0f, A, k, B, k, 0.0f, C2, n);
+    CHECK(memcmp(C1, C2, sizeof C1) == 0);
+    free(A), free(B);
+}
+
 int main(int argc, char **argv) {
     static const struct unit_test tests[] = {
         UNIT(test_gemm_matches_double_reference_all_transposes),
         UNIT(test_gemm_same_bits_with_one_and_two_threads),
+        UNIT(test_gemm_single_tile_same_bits_with_one_and_two_threads),
     };
     return unit_main(tests, sizeof tests / sizeof tests[0], argc, argv);
 }

@@ -1,0 +1,23 @@
+/* avgpool.c — see avgpool.h. */
+#include "avgpool.h"
+
+void avgpool_forward(const float *x, float *y, int C, int B, int hw) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int c = 0; c < C; c++)
+        for (int n = 0; n < B; n++) {
+            const float *xc = x + ((long)c * B + n) * hw;
+            float s = 0.0f;
+            for (int i = 0; i < hw; i++) s += xc[i];
+            y[(long)n * C + c] = s / (float)hw;
+        }
+}
+
+void avgpool_backward(const float *dy, float *dx, int C, int B, int hw) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int c = 0; c < C; c++)
+        for (int n = 0; n < B; n++) {
+            float g = dy[(long)n * C + c] / (float)hw;
+            float *dxc = dx + ((long)c * B + n) * hw;
+            for (int i = 0; i < hw; i++) dxc[i] = g;
+        }
+}

@@ -1,0 +1,453 @@
+/* flow.c — see flow.h. A flow is a chain of layers (FlowLayer) built from its
+ * config by flow_build, the one place that knows what a block of each arch is.
+ * Every pass is a loop over that chain with a switch on the layer kind:
+ *   forward   acts[l] -> acts[l+1], each layer adding its log|det J| per row
+ *   backward  from dL/dz = z/B and dL/dlogdet = -1/B back through the chain
+ *   inverse   the chain in reverse.
+ * A new layer kind is one case in each switch. */
+#include "flow.h"
+
+#include "actnorm.h"
+#include "invlinear.h"
+#include "rng.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *flow_arch_name(FlowArch arch) {
+    switch (arch) {
+    case FLOW_REALNVP:
+        return "realnvp";
+    case FLOW_GLOW:
+        return "glow";
+    case FLOW_RESFLOW:
+        return "resflow";
+    }
+    return "?";
+}
+
+int flow_arch_parse(const char *name, FlowArch *arch) {
+    static const FlowArch all[] = {FLOW_REALNVP, FLOW_GLOW, FLOW_RESFLOW};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(name, flow_arch_name(all[i])) == 0) {
+            *arch = all[i];
+            return 0;
+        }
+    return -1;
+}
+
+FlowConfig flow_config_default(FlowArch arch, int d) {
+    FlowConfig c = {arch, d, 10, 2048, 0, 0.97f};
+    return c;
+}
+
+/* Appends one layer of the given kind, computing its sizes. */
+static void add_layer(FlowLayer *ls, int *n, FlowLayerKind kind, const FlowConfig *cfg, int parity,
+                      long *np, long *ns) {
+    FlowLayer l;
+    memset(&l, 0, sizeof l);
+    int d = cfg->d;
+    l.kind = kind;
+    switch (kind) {
+    case FLOW_LAYER_ACTNORM:
+        l.np = actnorm_nparams(d);
+        l.ns = 1; /* the "initialised" flag */
+        break;
+    case FLOW_LAYER_INVLINEAR:
+        l.np = invlinear_nparams(d);
+        l.ns = invlinear_nstate(d);
+        l.saved_row = d;            /* a = (P x)·Uᵀ */
+        l.saved_once = (long)d * d; /* the packed factors T */
+        l.scratch_row = 0;          /* + 2·d·d once, see flow_work_create */
+        break;
+    case FLOW_LAYER_COUPLING:
+        l.c = coupling_make(d, cfg->hidden, cfg->bottleneck, parity);
+        l.np = coupling_nparams(&l.c);
+        l.saved_row = coupling_nsaved(&l.c);
+        l.scratch_row = coupling_nscratch(&l.c);
+        break;
+    }
+    l.poff = *np, l.soff = *ns;
+    *np += l.np, *ns += l.ns;
+    ls[(*n)++] = l;
+}
+
+/* The chain of layers of cfg into ls (room for 3 per block); -1 if cfg is invalid or
+ * its arch is not available. */
+static int flow_build(const FlowConfig *cfg, FlowLayer *ls, int *n, long *np, long *ns) {
+    if (cfg->d < 2 || cfg->blocks < 1 || cfg->hidden < 1 || cfg->bottleneck < 0) return -1;
+    *n = 0, *np = 0, *ns = 0;
+    for (int k = 0; k < cfg->blocks; k++) {
+        switch (cfg->arch) {
+        case FLOW_REALNVP:
+            add_layer(ls, n, FLOW_LAYER_COUPLING, cfg, k % 2, np, ns);
+            break;
+        case FLOW_GLOW:
+            add_layer(ls, n, FLOW_LAYER_ACTNORM, cfg, 0, np, ns);
+            add_layer(ls, n, FLOW_LAYER_INVLINEAR, cfg, 0, np, ns);
+            add_layer(ls, n, FLOW_LAYER_COUPLING, cfg, k % 2, np, ns);
+            break;
+        case FLOW_RESFLOW: /* wired by the residual-flow layer */
+        default:
+            return -1;
+        }
+    }
+    return 0;
+}
+
+enum { MAX_LAYERS_PER_BLOCK = 3 };
+
+int flow_create(Flow *f, const FlowConfig *cfg, uint64_t seed) {
+    memset(f, 0, sizeof *f);
+    if (cfg->blocks < 1 || cfg->blocks > 100000) return -1;
+    FlowLayer *ls = malloc(sizeof(FlowLayer) * (size_t)cfg->blocks * MAX_LAYERS_PER_BLOCK);
+    int n;
+    long np, ns;
+    if (!ls || flow_build(cfg, ls, &n, &np, &ns) != 0) {
+        free(ls);
+        return -1;
+    }
+    f->cfg = *cfg;
+    f->layers = ls, f->nlayers = n;
+    f->nparams = np, f->nstate = ns;
+    f->params = calloc((size_t)np, sizeof(float));
+    f->state = calloc((size_t)(ns > 0 ? ns : 1), sizeof(float));
+    if (!f->params || !f->state) {
+        flow_destroy(f);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        const FlowLayer *l = &ls[i];
+        float *p = f->params + l->poff, *s = f->state + l->soff;
+        uint64_t stream = 16u * (uint64_t)i; /* each layer owns streams 16i .. 16i+15 */
+        switch (l->kind) {
+        case FLOW_LAYER_ACTNORM:
+            actnorm_init(p, cfg->d), s[0] = 0.0f;
+            break;
+        case FLOW_LAYER_INVLINEAR:
+            invlinear_init(p, s, cfg->d, seed, stream);
+            break;
+        case FLOW_LAYER_COUPLING:
+            coupling_init(&l->c, p, seed, stream);
+            break;
+        }
+    }
+    return 0;
+}
+
+void flow_destroy(Flow *f) {
+    free(f->params), free(f->state), free(f->layers);
+    memset(f, 0, sizeof *f);
+}
+
+/* Training keeps every layer's input and internals for backward (max_batch rows).
+ * Evaluation, forward and inverse keep nothing: they run in chunks of eval_rows
+ * through two ping-pong buffers and one layer-sized scratch, so scoring a data set
+ * uses large products (weights are packed once per chunk, not once per 64 rows). */
+struct FlowWork {
+    int max_batch, eval_rows;
+    float **acts;          /* nlayers + 1 buffers (max_batch, d): each layer's input, then z */
+    float **saved;         /* per layer: what backward needs (max_batch rows) */
+    float *scratch;        /* shared by the layers' backward passes */
+    float *dy, *dx;        /* (max_batch, d): the gradient flowing back, ping-pong */
+    float *ev_a, *ev_b;    /* (eval_rows, d) each */
+    float *ev_saved;       /* one layer's internals for eval_rows rows */
+    long ev_saved_row;     /* its per-row size: the largest over layers */
+    double *logdet, *logp; /* (max(max_batch, eval_rows)) each */
+    float *block;          /* the one allocation all float buffers point into */
+    double *dblock;
+};
+
+FlowWork *flow_work_create(const Flow *f, int max_batch) {
+    if (max_batch < 1) return NULL;
+    FlowWork *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    int d = f->cfg.d, L = f->nlayers;
+    int ev = max_batch > FLOW_EVAL_ROWS ? max_batch : FLOW_EVAL_ROWS;
+    long rows = max_batch, act = rows * d, once = 0, ev_row = 0;
+    long total = (L + 1) * act + 2 * act, scratch = 2L * d * d;
+    for (int i = 0; i < L; i++) {
+        const FlowLayer *l = &f->layers[i];
+        total += l->saved_row * rows + l->saved_once;
+        if (l->scratch_row * rows > scratch) scratch = l->scratch_row * rows;
+        if (l->saved_row > ev_row) ev_row = l->saved_row;
+        if (l->saved_once > once) once = l->saved_once;
+    }
+    total += scratch + 2L * ev * d + ev_row * ev + once;
+    w->max_batch = max_batch, w->eval_rows = ev, w->ev_saved_row = ev_row;
+    w->acts = malloc(sizeof(float *) * (size_t)(L + 1));
+    w->saved = malloc(sizeof(float *) * (size_t)(L > 0 ? L : 1));
+    w->block = malloc(sizeof(float) * (size_t)total);
+    w->dblock = malloc(sizeof(double) * (size_t)ev * 2);
+    if (!w->acts || !w->saved || !w->block || !w->dblock) {
+        flow_work_destroy(w);
+        return NULL;
+    }
+    float *p = w->block;
+    for (int i = 0; i <= L; i++) w->acts[i] = p, p += act;
+    for (int i = 0; i < L; i++) {
+        w->saved[i] = p;
+        p += f->layers[i].saved_row * rows + f->layers[i].saved_once;
+    }
+    w->dy = p, p += act;
+    w->dx = p, p += act;
+    w->scratch = p, p += scratch;
+    w->ev_a = p, p += (long)ev * d;
+    w->ev_b = p, p += (long)ev * d;
+    w->ev_saved = p;
+    w->logdet = w->dblock, w->logp = w->dblock + ev;
+    return w;
+}
+
+void flow_work_destroy(FlowWork *w) {
+    if (!w) return;
+    free(w->acts), free(w->saved), free(w->block), free(w->dblock);
+    free(w);
+}
+
+/* Where layer i keeps its internals: per-layer buffers when training (backward needs
+ * them), the shared evaluation scratch otherwise. T: the invertible linear's factors. */
+typedef struct {
+    float *saved, *T;
+} LayerBuf;
+
+static LayerBuf layer_buf(const Flow *f, int i, const FlowWork *w, int train) {
+    const FlowLayer *l = &f->layers[i];
+    LayerBuf b;
+    if (train) {
+        b.saved = w->saved[i];
+        b.T = b.saved + l->saved_row * w->max_batch;
+    } else {
+        b.saved = w->ev_saved;
+        b.T = b.saved + w->ev_saved_row * w->eval_rows;
+    }
+    return b;
+}
+
+/* What a pass is for: training (keep internals; stochastic estimators keyed by
+ * seed and step) or evaluation (exact, nothing kept). */
+typedef struct {
+    int train;
+    uint64_t seed, step;
+} Pass;
+
+/* Layer i on x (B,d) -> y (B,d), adding to logdet. When training, an ActNorm that has
+ * not been initialised is initialised from x first (data-dependent init: each ActNorm
+ * sees the data as it arrives at it, Glow §3.1). */
+static void layer_forward(Flow *f, int i, const float *x, float *y, double *logdet, int B,
+                          LayerBuf b, Pass pass) {
+    const FlowLayer *l = &f->layers[i];
+    float *p = f->params + l->poff, *s = f->state + l->soff;
+    int d = f->cfg.d;
+    switch (l->kind) {
+    case FLOW_LAYER_ACTNORM:
+        if (pass.train && s[0] == 0.0f) {
+            actnorm_init_from_data(p, x, B, d);
+            s[0] = 1.0f;
+        }
+        actnorm_forward(p, x, y, logdet, B, d);
+        break;
+    case FLOW_LAYER_INVLINEAR:
+        invlinear_factors(p, b.T, d);
+        invlinear_forward(p, s, b.T, x, b.saved, y, logdet, B, d);
+        break;
+    case FLOW_LAYER_COUPLING:
+        coupling_forward(&l->c, p, x, y, logdet, b.saved, B);
+        break;
+    }
+}
+
+/* Layer i backward: dy (B,d) (may be overwritten) -> dx (B,d) and its slice of grad. */
+static void layer_backward(const Flow *f, int i, const float *x, float *dy, float dlogdet,
+                           float *dx, float *grad, int B, FlowWork *w, Pass pass) {
+    (void)pass; /* the couplings' backward is deterministic */
+    const FlowLayer *l = &f->layers[i];
+    const float *p = f->params + l->poff, *s = f->state + l->soff;
+    LayerBuf b = layer_buf(f, i, w, 1);
+    float *g = grad + l->poff;
+    int d = f->cfg.d;
+    switch (l->kind) {
+    case FLOW_LAYER_ACTNORM:
+        actnorm_backward(p, x, dy, dlogdet, dx, g, B, d);
+        break;
+    case FLOW_LAYER_INVLINEAR:
+        invlinear_backward(s, b.T, x, b.saved, dy, dlogdet, dx, g, w->scratch, B, d);
+        break;
+    case FLOW_LAYER_COUPLING:
+        coupling_backward(&l->c, p, x, b.saved, dy, dlogdet, dx, g, w->scratch, B);
+        break;
+    }
+}
+
+/* Layer i inverse: y (B,d) -> x (B,d), B <= eval_rows. */
+static void layer_inverse(const Flow *f, int i, const float *y, float *x, int B, FlowWork *w) {
+    const FlowLayer *l = &f->layers[i];
+    const float *p = f->params + l->poff, *s = f->state + l->soff;
+    LayerBuf b = layer_buf(f, i, w, 0);
+    int d = f->cfg.d;
+    switch (l->kind) {
+    case FLOW_LAYER_ACTNORM:
+        actnorm_inverse(p, y, x, B, d);
+        break;
+    case FLOW_LAYER_INVLINEAR:
+        invlinear_factors(p, b.T, d);
+        invlinear_inverse(s, b.T, y, x, b.saved, B, d);
+        break;
+    case FLOW_LAYER_COUPLING:
+        coupling_inverse(&l->c, p, y, x, b.saved, B);
+        break;
+    }
+}
+
+/* log N(z; 0, I) + logdet per row, in double. */
+static void base_logp(const float *z, const double *logdet, double *logp, int B, int d) {
+    double c = 0.5 * d * log(2.0 * M_PI);
+#pragma omp parallel for schedule(static) if ((long)B * d > 8192)
+    for (int r = 0; r < B; r++) {
+        double ss = 0.0;
+        for (int j = 0; j < d; j++) ss += (double)z[(long)r * d + j] * z[(long)r * d + j];
+        logp[r] = -0.5 * ss - c + logdet[r];
+    }
+}
+
+/* x (B,d), B <= max_batch -> w->acts (every layer's input, then z) and w->logp. */
+static void forward_train(Flow *f, const float *x, int B, FlowWork *w, Pass pass) {
+    int d = f->cfg.d, L = f->nlayers;
+    memcpy(w->acts[0], x, sizeof(float) * (size_t)B * d);
+    for (int r = 0; r < B; r++) w->logdet[r] = 0.0;
+    for (int i = 0; i < L; i++)
+        layer_forward(f, i, w->acts[i], w->acts[i + 1], w->logdet, B, layer_buf(f, i, w, 1), pass);
+    base_logp(w->acts[L], w->logdet, w->logp, B, d);
+}
+
+/* x (B,d), B <= eval_rows -> z (returned: one of the ping-pong buffers) and w->logdet. */
+static const float *forward_eval(const Flow *f, const float *x, int B, FlowWork *w) {
+    const float *in = x;
+    float *out = w->ev_a;
+    Pass eval = {0, 0, 0};
+    for (int r = 0; r < B; r++) w->logdet[r] = 0.0;
+    for (int i = 0; i < f->nlayers; i++) {
+        /* train = 0: evaluation never changes the flow, so the cast is safe */
+        layer_forward((Flow *)f, i, in, out, w->logdet, B, layer_buf(f, i, w, 0), eval);
+        in = out;
+        out = out == w->ev_a ? w->ev_b : w->ev_a;
+    }
+    return in;
+}
+
+void flow_log_prob(const Flow *f, const float *x, double *logp, int B, FlowWork *w) {
+    int d = f->cfg.d;
+    for (int r0 = 0; r0 < B; r0 += w->eval_rows) {
+        int n = B - r0 < w->eval_rows ? B - r0 : w->eval_rows;
+        const float *z = forward_eval(f, x + (long)r0 * d, n, w);
+        base_logp(z, w->logdet, logp + r0, n, d);
+    }
+}
+
+void flow_forward(const Flow *f, const float *x, float *z, double *logdet, int B, FlowWork *w) {
+    int d = f->cfg.d;
+    for (int r0 = 0; r0 < B; r0 += w->eval_rows) {
+        int n = B - r0 < w->eval_rows ? B - r0 : w->eval_rows;
+        const float *zz = forward_eval(f, x + (long)r0 * d, n, w);
+        memcpy(z + (long)r0 * d, zz, sizeof(float) * (size_t)n * d);
+        memcpy(logdet + r0, w->logdet, sizeof(double) * (size_t)n);
+    }
+}
+
+double flow_loss_grad_input(Flow *f, const float *x, int B, float *grad, float *dx, FlowWork *w,
+                            uint64_t seed, uint64_t step) {
+    int d = f->cfg.d, L = f->nlayers;
+    Pass pass = {1, seed, step};
+    forward_train(f, x, B, w, pass);
+    double loss = 0.0;
+    for (int r = 0; r < B; r++) loss -= w->logp[r];
+    loss /= B;
+    /* L = -(1/B) Σ_r [log N(z_r) + logdet_r]:  dL/dz = z/B,  dL/dlogdet_r = -1/B. */
+    const float *z = w->acts[L];
+    float inv_b = 1.0f / (float)B;
+    for (long i = 0; i < (long)B * d; i++) w->dy[i] = z[i] * inv_b;
+    for (int i = L - 1; i >= 0; i--) {
+        layer_backward(f, i, w->acts[i], w->dy, -inv_b, w->dx, grad, B, w, pass);
+        float *t = w->dy;
+        w->dy = w->dx, w->dx = t;
+    }
+    if (dx) memcpy(dx, w->dy, sizeof(float) * (size_t)B * d);
+    return loss;
+}
+
+double flow_loss_grad(Flow *f, const float *x, int B, float *grad, FlowWork *w, uint64_t seed,
+                      uint64_t step) {
+    return flow_loss_grad_input(f, x, B, grad, NULL, w, seed, step);
+}
+
+void flow_inverse(const Flow *f, const float *z, float *x, int B, FlowWork *w) {
+    int d = f->cfg.d, L = f->nlayers;
+    for (int r0 = 0; r0 < B; r0 += w->eval_rows) {
+        int n = B - r0 < w->eval_rows ? B - r0 : w->eval_rows;
+        float *in = w->ev_a, *out = w->ev_b;
+        memcpy(in, z + (long)r0 * d, sizeof(float) * (size_t)n * d);
+        for (int i = L - 1; i >= 0; i--) {
+            layer_inverse(f, i, in, out, n, w);
+            float *t = in;
+            in = out, out = t;
+        }
+        memcpy(x + (long)r0 * d, in, sizeof(float) * (size_t)n * d);
+    }
+}
+
+void flow_sample(const Flow *f, float *x, int n, uint64_t seed, FlowWork *w) {
+    rng_fill_normal(x, (long)n * f->cfg.d, 0.0f, 1.0f, seed, FLOW_STREAM_SAMPLE, 0);
+    flow_inverse(f, x, x, n, w);
+}
+
+int flow_optim_init(FlowOptim *o, const Flow *f, const AdamConfig *adam, double clip) {
+    memset(o, 0, sizeof *o);
+    o->adam = *adam, o->clip = clip;
+    o->grad = calloc((size_t)f->nparams, sizeof(float));
+    o->m = calloc((size_t)f->nparams, sizeof(float));
+    o->v = calloc((size_t)f->nparams, sizeof(float));
+    if (!o->grad || !o->m || !o->v) {
+        flow_optim_destroy(o);
+        return -1;
+    }
+    return 0;
+}
+
+void flow_optim_destroy(FlowOptim *o) {
+    free(o->grad), free(o->m), free(o->v);
+    memset(o, 0, sizeof *o);
+}
+
+double flow_train_step(Flow *f, FlowOptim *o, const float *x, int B, FlowWork *w, uint64_t seed,
+                       double *gnorm) {
+    double loss = flow_loss_grad(f, x, B, o->grad, w, seed, (uint64_t)o->t);
+    double norm = o->clip > 0.0 ? clip_grad_norm(o->grad, f->nparams, o->clip)
+                                : grad_norm(o->grad, f->nparams);
+    if (gnorm) *gnorm = norm;
+    if (!isfinite(loss) || !isfinite(norm)) return loss;
+    o->t++;
+    adam_step(f->params, o->grad, o->m, o->v, f->nparams, o->t, &o->adam);
+    return loss;
+}
+
+double flow_flops(const FlowConfig *cfg, int B, int train) {
+    if (cfg->blocks < 1 || cfg->blocks > 100000) return 0.0;
+    FlowLayer *ls = malloc(sizeof(FlowLayer) * (size_t)cfg->blocks * MAX_LAYERS_PER_BLOCK);
+    int n;
+    long np, ns;
+    double flops = 0.0;
+    if (ls && flow_build(cfg, ls, &n, &np, &ns) == 0)
+        for (int i = 0; i < n; i++) switch (ls[i].kind) {
+            case FLOW_LAYER_ACTNORM:
+                break; /* elementwise, not counted */
+            case FLOW_LAYER_INVLINEAR:
+                flops += 2.0 * B * cfg->d * cfg->d; /* two triangular products, B·d²/2 MACs each */
+                break;
+            case FLOW_LAYER_COUPLING:
+                flops += coupling_flops(&ls[i].c, B);
+                break;
+            }
+    free(ls);
+    return train ? 3.0 * flops : flops;
+}

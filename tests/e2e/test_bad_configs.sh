@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# test_bad_configs.sh — every malformed config in tests/bad_inputs/config/ is refused
+# before anything runs: exit 2, a one-line message naming the file and matching the
+# pattern in expect.txt (line:column where there is one), and nothing written (no
+# results/ or database appears in the working directory). Each file goes through
+# `lde plan`, and through `lde run` too once that command exists.
+. "$(dirname "$0")/lib.sh"
+SUITE_SRC=$(cd "$(dirname "$0")/../bad_inputs/config" && pwd)
+SUITE=$E2E_TMP/suite
+cp -r "$SUITE_SRC" "$SUITE"
+# Just over the 1 MiB cap: comments only, so only the size check can refuse it.
+head -c 1048600 /dev/zero | tr '\0' '#' >"$SUITE/enormous.yaml"
+WORK=$E2E_TMP/work
+mkdir -p "$WORK"
+commands=(plan)
+"$LDE" --help | grep -q '^  run ' && commands+=(run)
+
+n=0
+while IFS=$'\t' read -r file pattern; do
+    case "$file" in '#'* | '') continue ;; esac
+    n=$((n + 1))
+    for cmd in "${commands[@]}"; do
+        name="${cmd}_${file%.yaml}"
+        err=$(cd "$WORK" && "$LDE" "$cmd" "$SUITE/$file" 2>&1 >/dev/null)
+        rc=$?
+        if [ "$rc" -ne 2 ]; then
+            fail "$name" "exit $rc, expected 2: $err"
+        elif [ "$(printf '%s\n' "$err" | wc -l)" -ne 1 ]; then
+            fail "$name" "expected a one-line error, got: $err"
+        elif ! grep -qF -- "$SUITE/$file" <<<"$err"; then
+            fail "$name" "message does not name the file: $err"
+        elif ! grep -Eq -- "$pattern" <<<"$err"; then
+            fail "$name" "'$err' does not match /$pattern/"
+        elif [ -n "$(ls -A "$WORK")" ]; then
+            fail "$name" "wrote $(ls -A "$WORK")"
+        else
+            pass "$name"
+        fi
+    done
+done <"$SUITE/expect.txt"
+[ "$n" -ge 40 ] && pass bad_config_suite_has_40_cases || fail bad_config_suite_has_40_cases "$n"
+finish

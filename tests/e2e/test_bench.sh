@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# test_bench.sh — `lde bench --quick --json` prints one well-formed object per flow
+# case and mode, with positive figures (a correctness test: no timing is asserted).
+. "$(dirname "$0")/lib.sh"
+
+out=$("$LDE" bench --quick --json 2>"$E2E_TMP/err")
+check bench_quick_exits_zero test $? -eq 0
+
+num='[0-9]+(\.[0-9]+)?'
+line_re="^\{\"arch\":\"(glow|realnvp|resflow)\",\"d\":[0-9]+,\"hidden\":[0-9]+,\"blocks\":[0-9]+,\"batch\":[0-9]+,\"mode\":\"(train|eval)\",\"samples_per_s\":$num,\"gflops\":$num,\"peak_gflops\":$num\}$"
+bad=$(grep -Evc -- "$line_re" <<<"$out")
+check bench_json_lines_have_every_field test "$bad" -eq 0
+
+for arch in glow realnvp; do
+    for mode in train eval; do
+        n=$(grep -c "\"arch\":\"$arch\".*\"mode\":\"$mode\"" <<<"$out")
+        check "bench_reports_${arch}_${mode}" test "$n" -ge 2
+    done
+done
+
+zero=$(grep -Ec '"(samples_per_s|peak_gflops)":0(\.0+)?[,}]' <<<"$out")
+check bench_rates_are_positive test "$zero" -eq 0
+
+expect_exit bench_rejects_unknown_option 2 "unknown option '--fast'" "$LDE" bench --fast
+finish

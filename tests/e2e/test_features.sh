@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# test_features.sh — `lde features` on a few hundred real Fashion-MNIST images:
+# builds (1 thread), then hits the cache in well under a second; same bits at 2 threads;
+# a build killed mid-way is never used; id classes add the heldout set; bad options
+# exit 2 with one line.
+. "$(dirname "$0")/lib.sh"
+
+small=(--limit 200 --epochs 1)
+out="$E2E_TMP/f"
+
+OMP_NUM_THREADS=1 "$LDE" features "${small[@]}" --out "$out" >"$E2E_TMP/first" 2>"$E2E_TMP/first.err"
+check features_builds_and_reports grep -Eq '^accuracy +[0-9.]+%' "$E2E_TMP/first"
+dir=$(awk '/^features/ {print $2}' "$E2E_TMP/first")
+check features_writes_every_file test -s "$dir/train.npy" -a -s "$dir/val_logits.npy" \
+    -a -s "$dir/ood_digits.npy" -a -s "$dir/ood_vflip_logits.npy" -a -s "$dir/head_W.npy" \
+    -a -s "$dir/head_b.npy" -a -s "$dir/train_labels.npy" -a -s "$dir/backbone.bin" \
+    -a -s "$dir/manifest.json"
+check features_shapes_printed grep -Eq '^  train +200 x 256$' "$E2E_TMP/first"
+check features_npy_magic cmp -n 6 "$dir/train.npy" <(printf '\x93NUMPY')
+check features_one_line_per_epoch_when_not_a_tty grep -q '^epoch 1/1: loss' "$E2E_TMP/first.err"
+
+start=$(date +%s%N)
+"$LDE" features "${small[@]}" --out "$out" >"$E2E_TMP/second"
+ms=$((($(date +%s%N) - start) / 1000000))
+check features_second_call_is_a_cache_hit grep -q 'cache hit' "$E2E_TMP/second"
+check features_cache_hit_under_a_second test "$ms" -lt 1000
+
+# Same seed at 1 thread (above) and 2 threads: the same feature bytes.
+OMP_NUM_THREADS=2 "$LDE" features "${small[@]}" --out "$E2E_TMP/t2" >/dev/null 2>&1
+check features_same_bytes_at_one_and_two_threads cmp "$dir/train.npy" "$E2E_TMP"/t2/*/train.npy
+check features_same_ood_bytes_at_one_and_two_threads \
+    cmp "$dir/ood_gaussian.npy" "$E2E_TMP"/t2/*/ood_gaussian.npy
+
+# Kill a build as soon as its temporary directory exists: no key directory appears,
+# and the next call builds it afresh and removes the leftovers.
+killed=(--limit 200 --epochs 1 --id-classes 0,1,2)
+"$LDE" features "${killed[@]}" --out "$E2E_TMP/k" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 200); do
+    compgen -G "$E2E_TMP/k/.tmp-*" >/dev/null && break
+    sleep 0.05
+done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+complete=$(find "$E2E_TMP/k" -mindepth 1 -maxdepth 1 -type d ! -name '.tmp-*' | wc -l)
+check features_killed_build_leaves_no_cache test "$complete" -eq 0
+"$LDE" features "${killed[@]}" --out "$E2E_TMP/k" >"$E2E_TMP/rebuilt" 2>/dev/null
+check features_after_kill_rebuilds grep -q 'built in' "$E2E_TMP/rebuilt"
+check features_leftovers_removed test -z "$(compgen -G "$E2E_TMP/k/.tmp-*")"
+check features_id_classes_add_heldout grep -Eq '^  ood_heldout +[0-9]+ x 256$' "$E2E_TMP/rebuilt"
+
+expect_exit features_bad_backbone_exits_2 2 "--backbone: 'resnet'" \
+    "$LDE" features --backbone resnet --out "$out"
+expect_exit features_bad_id_classes_exits_2 2 "12" "$LDE" features --id-classes 1,12 --out "$out"
+expect_exit features_unknown_option_exits_2 2 "unknown option" "$LDE" features --frobnicate 1
+
+finish
