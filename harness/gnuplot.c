@@ -170,7 +170,8 @@ static void write_header(FILE *g, const Figure *f, const char *comment) {
             fprintf(g, "%s%s", first ? "" : " ", fig_ext[k]);
             first = 0;
         }
-    fprintf(g, "'\nwidth = %d   # pixels; a PDF page is width x height points\n", f->opt.width);
+    fprintf(g, "'\nwidth = %d   # pixels; the PDF page is width/150 x height/150 inches\n",
+            f->opt.width);
     fprintf(g, "height = %d\nfontspec = 'Sans,12'\n\n", f->opt.height);
     fprintf(g, "set encoding utf8\nset datafile separator '\\t'\nset datafile missing 'nan'\n");
     fprintf(g, "# Okabe & Ito's colour-blind-safe palette: black, blue, vermillion, orange,\n"
@@ -183,8 +184,8 @@ static void write_header(FILE *g, const Figure *f, const char *comment) {
         g,
         "do for [fmt in formats] {\n"
         "  if (fmt eq 'png') { set terminal pngcairo size width,height noenhanced font fontspec }\n"
-        "  if (fmt eq 'pdf') { set terminal pdfcairo size width/72.,height/72. noenhanced font "
-        "fontspec }\n"
+        "  if (fmt eq 'pdf') { set terminal pdfcairo size width/150.,height/150. noenhanced font "
+        "fontspec fontscale 0.6 }\n"
         "  if (fmt eq 'svg') { set terminal svg size width,height noenhanced font fontspec "
         "background '#ffffff' }\n"
         "  set output outbase.'.'.fmt\n");

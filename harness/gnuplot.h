@@ -4,7 +4,7 @@
  * The script is the figure: `cd DIR && gnuplot NAME.gp` re-renders every format
  * from the .dat files alone, so a user restyles a figure without lde. Every script
  * shares one look (fig_begin writes it): Okabe–Ito colour-blind-safe colours as
- * line types 1–8, 12 pt sans-serif, no enhanced-text markup (set names print as
+ * line types 1–8, sans-serif 12 (7 pt in PDF), no enhanced-text markup (set names print as
  * they are).
  *
  * Atomicity: everything is written into a staging directory DIR/.lde-stage-NAME-PID
@@ -23,8 +23,11 @@
 enum { FIG_PNG = 1, FIG_PDF = 2, FIG_SVG = 4, FIG_MAX_FILES = 16 };
 
 typedef struct {
-    int formats;       /* FIG_* mask */
-    int width, height; /* pixels (PNG, SVG); a PDF page is width × height points */
+    int formats; /* FIG_* mask */
+    /* Pixels for PNG and SVG. A PDF page is width/150 × height/150 inches (960×600 ->
+     * 6.4 × 4 in, a paper's text width) with the fonts at 7 pt, so a figure placed at
+     * text width keeps readable labels. */
+    int width, height;
 } FigOptions;
 
 /* "png,pdf,svg" (any non-empty subset, comma-separated) -> FIG_* mask. */

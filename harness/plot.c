@@ -36,7 +36,7 @@ static const char PLOT_USAGE[] =
     "  --run ID       hist: only this run (id or prefix, as lde status shows it)\n"
     "  --format LIST  png, pdf, svg, comma-separated (default png,pdf)\n"
     "  --size WxH     pixels (default 960x600; 1600x600 for side-by-side histograms);\n"
-    "                 a PDF page is W x H points\n"
+    "                 a PDF page is W/150 x H/150 inches (6.4 x 4 in by default)\n"
     "  --out DIR      default plots\n"
     "\n"
     "Sweeps use runs whose status is done; histograms and curves show any run with\n"

@@ -163,14 +163,15 @@ static int curves_figure(const ExpData *x, const Curves *c, const PlotArgs *args
         fig_abort(&f);
         return rc;
     }
-    /* Two panels of equal size at fixed screen positions, one key for both (a set has
-     * the same colour in each) between the title and the panels. */
+    /* Two panels of equal size at fixed screen positions, then one key for both (a
+     * set has the same colour in each), drawn by an empty plot across the whole width
+     * so that it lays out in one row between the title and the panels. */
     FILE *g = f.body;
     fprintf(g, "  set multiplot\n  set label 1 ");
     fig_quote(g, title);
     fprintf(g, " at screen 0.5,0.975 center\n"
-               "  set tmargin at screen 0.80\n  set bmargin at screen 0.12\n"
-               "  set lmargin at screen 0.09\n  set rmargin at screen 0.47\n"
+               "  set tmargin at screen 0.82\n  set bmargin at screen 0.14\n"
+               "  set lmargin at screen 0.11\n  set rmargin at screen 0.47\n"
                "  set xlabel 'epoch'\n  set style fill transparent solid 0.2 noborder\n"
                "  set xrange [*:*]\n  unset logscale y\n  set yrange [*:*]\n"
                "  set ylabel 'AUROC (%%), val vs OOD set'\n  unset key\n");
@@ -182,12 +183,23 @@ static int curves_figure(const ExpData *x, const Curves *c, const PlotArgs *args
      * keeps every line readable. */
     int logy = bmin > 0 && bmax / bmin > 50;
     fprintf(g,
-            "  unset label 1\n  set lmargin at screen 0.59\n  set rmargin at screen 0.97\n"
-            "  set ylabel 'mean bpd (bits/dim)'\n%s"
-            "  set key at screen 0.5,0.93 center top horizontal\n",
+            "  unset label 1\n  set lmargin at screen 0.61\n  set rmargin at screen 0.97\n"
+            "  set ylabel 'mean bpd (bits/dim)'\n%s",
             logy ? "  set logscale y\n" : "");
     plot_lines(g, bpd_file, splits, nsplits, colors, band);
-    fprintf(g, "  unset multiplot\n  unset key\n  unset logscale y\n"
+    fprintf(g, "  # the shared key\n  unset logscale y\n  unset border\n  unset xtics\n"
+               "  unset ytics\n  unset grid\n  unset xlabel\n  unset ylabel\n"
+               "  set lmargin at screen 0.02\n  set rmargin at screen 0.98\n"
+               "  set tmargin at screen 0.94\n  set bmargin at screen 0.86\n"
+               "  set xrange [0:1]\n  set yrange [0:1]\n  set key inside center center horizontal\n"
+               "  plot ");
+    for (int k = 0; k < nsplits; k++) {
+        fprintf(g, "NaN with linespoints lt %d title ", colors[k]);
+        fig_quote(g, splits[k]);
+        fprintf(g, "%s", k + 1 < nsplits ? ", " : "\n");
+    }
+    fprintf(g, "  unset multiplot\n  unset key\n  set border 3 lw 1\n"
+               "  set xtics nomirror out\n  set ytics nomirror out\n  set grid\n"
                "  set tmargin\n  set bmargin\n  set lmargin\n  set rmargin\n");
     char comment[1024];
     plot_text(comment, sizeof comment,

@@ -203,7 +203,9 @@ static int check_figures(const char *listing, long w, long h) {
         snprintf(file, sizeof file, "%s.png", path);
         CHECK(png_size(file, &pw, &ph) && pw == w && ph == h);
         snprintf(file, sizeof file, "%s.pdf", path);
-        CHECK(pdf_size(file, &dw, &dh) && fabs(dw - (double)w) < 1 && fabs(dh - (double)h) < 1);
+        /* A PDF page is w/150 inches of 72 points: 0.48 points per pixel. */
+        CHECK(pdf_size(file, &dw, &dh) && fabs(dw - 0.48 * (double)w) < 1 &&
+              fabs(dh - 0.48 * (double)h) < 1);
         snprintf(file, sizeof file, "%s.svg", path);
         CHECK(svg_size(file, &sw, &sh) && sw == w && sh == h);
         snprintf(file, sizeof file, "%s.gp", path);
