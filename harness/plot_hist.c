@@ -6,7 +6,8 @@
  * range runs from the lowest 0.5% quantile to the highest 99.5% quantile of the
  * sets: one far-off outlier cannot squash the histograms into a single bin, and
  * the panel states how many samples fell outside. Bars are each set's share of its
- * own samples (%), so sets of different sizes compare. */
+ * own samples (%), so sets of different sizes compare. When the range spans more
+ * than a factor HIST_LOG_RATIO the bins are equal in log(bpd) on a log axis. */
 #include "plot.h"
 
 #include <math.h>
@@ -15,7 +16,7 @@
 #include <string.h>
 
 enum { HIST_BINS = 60, HIST_MAX_PANELS = 4, HIST_MAX_SETS = EXP_MAX_OOD + 2 };
-static const double HIST_QLO = 0.005, HIST_QHI = 0.995;
+static const double HIST_QLO = 0.005, HIST_QHI = 0.995, HIST_LOG_RATIO = 20;
 
 typedef struct {
     char split[EXP_SPLIT];
@@ -100,7 +101,12 @@ static int hist_panel(Store *s, const ExpData *x, int r, long step, const char *
         hi = 1;
     }
     if (hi <= lo) hi = lo + 1e-3 * fmax(1, fabs(lo)); /* all equal: one narrow bin range */
-    double width = (hi - lo) / HIST_BINS;
+    /* A far-off OOD set (noise images can score 100x val's bpd) would squash the ID
+     * sets into a bin or two: past a ratio of HIST_LOG_RATIO the bins are equal in
+     * log(bpd) and the axis is logarithmic. */
+    int logx = lo > 0 && hi / lo > HIST_LOG_RATIO;
+    double tlo = logx ? log(lo) : lo, thi = logx ? log(hi) : hi;
+    double width = (thi - tlo) / HIST_BINS;
     double pct[HIST_MAX_SETS][HIST_BINS];
     for (int i = 0; i < nsets; i++) {
         memset(pct[i], 0, sizeof pct[i]);
@@ -110,7 +116,7 @@ static int hist_panel(Store *s, const ExpData *x, int r, long step, const char *
                 outside++;
                 continue;
             }
-            int b = (int)((v - lo) / width);
+            int b = (int)(((logx ? log(v) : v) - tlo) / width);
             pct[i][b < HIST_BINS ? b : HIST_BINS - 1] += 1;
         }
         long n = sets[i].n + sets[i].nonfinite;
@@ -120,12 +126,15 @@ static int hist_panel(Store *s, const ExpData *x, int r, long step, const char *
     char suffix[64], file[256];
     snprintf(suffix, sizeof suffix, "_step%ld", step);
     if ((rc = fig_data_open(f, suffix, &a, file, e))) goto out;
-    fprintf(a.f, "# bpd (bits/dim, bin centre)");
+    /* One row per bin edge: a bin's value on its left edge, repeated on the last
+     * edge so that `steps` closes the last bin. */
+    fprintf(a.f, "# bpd (bits/dim, left bin edge)");
     for (int i = 0; i < nsets; i++) fprintf(a.f, "\t%s (%% of set)", sets[i].split);
     fputc('\n', a.f);
-    for (int b = 0; b < HIST_BINS; b++) {
-        fprintf(a.f, "%.6g", lo + (b + 0.5) * width);
-        for (int i = 0; i < nsets; i++) fprintf(a.f, "\t%.6g", pct[i][b]);
+    for (int b = 0; b <= HIST_BINS; b++) {
+        double edge = tlo + b * width;
+        fprintf(a.f, "%.6g", logx ? exp(edge) : edge);
+        for (int i = 0; i < nsets; i++) fprintf(a.f, "\t%.6g", pct[i][b < HIST_BINS ? b : b - 1]);
         fputc('\n', a.f);
     }
     if ((rc = fig_data_commit(f, &a, e))) goto out;
@@ -141,9 +150,22 @@ static int hist_panel(Store *s, const ExpData *x, int r, long step, const char *
     fprintf(g,
             "\n  set xlabel 'bpd (bits/dim)'\n  set ylabel 'samples per bin (%% of set)'\n"
             "  set key above horizontal\n  set style fill transparent solid 0.25 noborder\n"
-            "  set boxwidth %.6g absolute\n  set xrange [%.6g:%.6g]\n  set yrange [0:*]\n"
-            "  plot ",
-            width, lo, hi);
+            "  %s\n  set xrange [%.6g:%.6g]\n  set yrange [0:*]\n",
+            logx ? "set logscale x" : "unset logscale x", lo, hi);
+    if (logx) { /* gnuplot labels only decades: label 1, 2, 5 × 10^k instead */
+        fprintf(g, "  set xtics (");
+        int first = 1;
+        for (double d = pow(10, floor(log10(lo))); d <= hi; d *= 10)
+            for (int m = 1; m <= 5; m += m == 1 ? 1 : 3)
+                if (m * d >= lo && m * d <= hi) {
+                    fprintf(g, "%s%g", first ? "" : ", ", m * d);
+                    first = 0;
+                }
+        fprintf(g, ")\n");
+    } else {
+        fprintf(g, "  set xtics autofreq\n");
+    }
+    fprintf(g, "  plot ");
     for (int i = 0; i < nsets; i++) {
         char key[128];
         if (isnan(sets[i].auroc))
@@ -151,9 +173,9 @@ static int hist_panel(Store *s, const ExpData *x, int r, long step, const char *
         else
             plot_text(key, sizeof key, "%s (AUROC %.1f%%)", sets[i].split, 100 * sets[i].auroc);
         fig_quote(g, file);
-        fprintf(g, " using 1:%d with boxes lt %d notitle, \\\n    ", i + 2, sets[i].color);
+        fprintf(g, " using 1:%d with fillsteps lt %d notitle, \\\n    ", i + 2, sets[i].color);
         fig_quote(g, file);
-        fprintf(g, " using 1:%d with histeps lt %d title ", i + 2, sets[i].color);
+        fprintf(g, " using 1:%d with steps lt %d title ", i + 2, sets[i].color);
         fig_quote(g, key);
         fprintf(g, "%s", i + 1 < nsets ? ", \\\n    " : "\n");
     }

@@ -9,7 +9,8 @@
  * 1) on train, val, digits, gaussian and vflip, 300 samples each, plus one pending
  * run. Per-sample bpd are normal draws from rng.h whose means follow the papers:
  * bpd falls with training, far sets sit above val (more with normalize), their
- * separation peaks early, vflip stays near val, and a few outliers give the
+ * separation peaks early, vflip stays near val, gaussian sits an order of magnitude
+ * above (so the last step's histogram needs a log axis), and a few outliers give the
  * histograms something to clip. Metrics come from metrics.h on those draws.
  * PLOT_FIXTURE_DB=PATH writes only the fixture there (to look at figures by hand). */
 #include "metrics.h"
@@ -42,8 +43,8 @@ static double split_mean(int k, double t, int pca, int normalize) {
         return val;
     case 2:
         return val + far;
-    case 3:
-        return val + 4 * far + 6;
+    case 3: /* noise images: an order of magnitude above val, as they can be */
+        return 12 * val + 10 * far;
     default:
         return val + 0.3 * far;
     }
@@ -67,7 +68,7 @@ static int write_run(Store *s, const char *id, long seed, int pca, int normalize
         for (int k = 0; k < NSPLIT; k++) {
             uint64_t stream = (uint64_t)(st * NSPLIT + k);
             rng_fill_normal(bpd[k], NSAMP, (float)split_mean(k, t, pca, normalize),
-                            k == 3 ? 2.0f : 1.0f, (uint64_t)(seed * 1000 + pca * 2 + normalize),
+                            k == 3 ? 15.0f : 1.0f, (uint64_t)(seed * 1000 + pca * 2 + normalize),
                             stream, 0);
             for (int i = 0; i < 3; i++) bpd[k][i * 97 % NSAMP] += 25; /* outliers */
             sp[k] = (StoreSplit){.split = SPLITS[k], .bpd = bpd[k], .n = NSAMP};
@@ -274,6 +275,18 @@ static void test_plot_hist_defaults_to_first_and_last_side_by_side(void) {
     CHECK(lde("", args, buf, sizeof buf) == 0 && strstr(buf, "hist_05000101_step"));
 }
 
+/* gaussian sits ~12x above val: the histogram switches to log-spaced bins. */
+static void test_plot_hist_far_set_gets_a_log_axis(void) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/grid/hist_00000000_step0_step100.gp", out);
+    long n;
+    char *gp = (char *)slurp(path, &n);
+    if (CHECK(gp != NULL)) return;
+    CHECK(strstr(gp, "set logscale x") != NULL);
+    CHECK(strstr(gp, "set xtics (") != NULL);
+    free(gp);
+}
+
 /* No file appears under dir (the staging directory is gone too). */
 static int dir_is_empty(const char *dir) {
     char cmd[1024], buf[256];
@@ -382,6 +395,7 @@ int main(int argc, char **argv) {
         UNIT(test_plot_names_say_what_they_show),
         UNIT(test_plot_gp_script_rerenders_with_plain_gnuplot),
         UNIT(test_plot_hist_defaults_to_first_and_last_side_by_side),
+        UNIT(test_plot_hist_far_set_gets_a_log_axis),
         UNIT(test_plot_missing_names_exit_2_listing_what_exists),
         UNIT(test_plot_without_gnuplot_names_the_package_and_writes_nothing),
         UNIT(test_plot_gnuplot_failure_leaves_no_partial_files),
