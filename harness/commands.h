@@ -15,6 +15,8 @@ typedef struct {
     int (*run)(int argc, char **argv, Err *e);
 } Command;
 
+extern const Command cmd_run;
+extern const Command cmd_score;
 extern const Command cmd_datasets;
 extern const Command cmd_inspect;
 extern const Command cmd_status;

@@ -18,6 +18,8 @@ const char lde_git_rev[] = LDE_GIT_REV;
 
 /* The commands, in the order `lde --help` lists them; NULL ends the list. */
 static const Command *const commands[] = {
+    &cmd_run,
+    &cmd_score,
     &cmd_datasets,
     &cmd_inspect,
     &cmd_status,

@@ -29,6 +29,17 @@ typedef struct {
     int v[SPEC_MAX_LIST];
 } IntList;
 
+/* The built-in classifier whose features the flow sees (data.backbone.*). */
+typedef struct {
+    BackboneArch arch;
+    IntList channels; /* cnn: conv stage widths; mlp: hidden widths */
+    int epochs;
+    long long seed;
+    int augment;
+    int batch_size;
+    double lr;
+} BackboneSpec;
+
 /* One grid point. Names and units follow the YAML keys (DESIGN.md, Configs). */
 typedef struct {
     long long seed; /* flow init, batch order, dequantization noise */
@@ -36,15 +47,7 @@ typedef struct {
         const FeatureSource *features;
         IntList ood;        /* OodSet values, built-in features only */
         IntList id_classes; /* n = 0: all ten classes are in-distribution */
-        struct {
-            BackboneArch arch;
-            IntList channels; /* cnn: conv stage widths; mlp: hidden widths */
-            double epochs;
-            long long seed;
-            int augment;
-            int batch_size;
-            double lr;
-        } backbone;
+        BackboneSpec backbone;
     } data;
     struct {
         int normalize;     /* divide each latent by its L2 norm */

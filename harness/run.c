@@ -1,0 +1,279 @@
+/* run.c — `lde run CONFIG`: every planned point not yet done, in plan order, then a
+ * summary and the AUROC table (issue 5; DESIGN.md, Training and evaluation).
+ *
+ * Resuming is the store's job: a done run is skipped, a run left `running` by a
+ * killed process starts again from scratch (store_begin_run drops its partial
+ * rows). Exit 0 when nothing failed, 1 when a run failed (a diverged run is a
+ * result, not a failure: it is reported and the exit stays 0), 2 on bad input —
+ * found before anything is written. */
+#include "commands.h"
+#include "config.h"
+#include "featureset.h"
+#include "plan.h"
+#include "runner.h"
+#include "store.h"
+
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct {
+    const char *config, *db, *only, *models, *features;
+    int jobs, fail_fast;
+} RunArgs;
+
+static int parse_args(int argc, char **argv, RunArgs *a, Err *e) {
+    *a = (RunArgs){.db = "results/lde.db", .models = "results/models",
+                   .features = "results/features", .jobs = 1};
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--fail-fast") == 0) {
+            a->fail_fast = 1;
+            continue;
+        }
+        const char **slot = strcmp(argv[i], "--db") == 0         ? &a->db
+                            : strcmp(argv[i], "--only") == 0     ? &a->only
+                            : strcmp(argv[i], "--models") == 0   ? &a->models
+                            : strcmp(argv[i], "--features") == 0 ? &a->features
+                                                                 : NULL;
+        int is_jobs = strcmp(argv[i], "--jobs") == 0;
+        if (slot || is_jobs) {
+            if (!v) return fail(e, LDE_EINPUT, "%s needs a value (lde run --help)", argv[i]);
+            if (slot) *slot = v;
+            char *end;
+            long j = is_jobs ? strtol(v, &end, 10) : 1;
+            if (is_jobs && (*end || j < 1 || j > 256))
+                return fail(e, LDE_EINPUT, "--jobs %s: expected a whole number from 1 to 256", v);
+            if (is_jobs) a->jobs = (int)j;
+            i++;
+        } else if (argv[i][0] == '-') {
+            return fail(e, LDE_EINPUT, "unknown option %s (lde run --help)", argv[i]);
+        } else if (a->config) {
+            return fail(e, LDE_EINPUT, "one config at a time (got %s and %s)", a->config, argv[i]);
+        } else {
+            a->config = argv[i];
+        }
+    }
+    if (!a->config) return fail(e, LDE_EINPUT, "no config given (lde run CONFIG.yaml)");
+    return LDE_OK;
+}
+
+/* mkdir -p for the directories lde writes into (results/, results/models). */
+static int make_dirs(const char *path, Err *e) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p) continue;
+        char c = *p;
+        *p = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return fail(e, LDE_ERUN, "%s: cannot create directory: %s", buf, strerror(errno));
+        if (!c) return LDE_OK;
+        *p = c;
+    }
+}
+
+/* The directory part of a file path ("." when none). */
+static void dir_of(const char *path, char *out, size_t n) {
+    snprintf(out, n, "%s", path);
+    char *slash = strrchr(out, '/');
+    if (slash) *slash = 0;
+    else snprintf(out, n, ".");
+}
+
+/* The plan's runs to do: not done, and matching --only (an id prefix). */
+static int select_runs(const Plan *p, Store *st, const RunArgs *a, int *todo, int *ntodo,
+                       int *skipped, Err *e) {
+    *ntodo = 0, *skipped = 0;
+    for (int i = 0; i < p->n_runs; i++) {
+        if (a->only && strncmp(p->runs[i].id, a->only, strlen(a->only)) != 0) continue;
+        RunStatus rs;
+        int rc = store_run_status(st, p->runs[i].id, &rs, e);
+        if (rc != LDE_OK) return rc;
+        if (rs == RUN_DONE) (*skipped)++;
+        else todo[(*ntodo)++] = i;
+    }
+    if (a->only && *ntodo + *skipped == 0)
+        return fail(e, LDE_EINPUT, "%s: no run id starts with '%s' (lde plan %s lists them)",
+                    a->config, a->only, a->config);
+    return LDE_OK;
+}
+
+/* The features of every run to do, loaded once per distinct source: fsi[k] is the
+ * index into sets of todo[k]'s features. */
+static int load_features(const Plan *p, const int *todo, int ntodo, const RunArgs *a,
+                         FeatureSet *sets, int *nsets, int *fsi, Err *e) {
+    *nsets = 0;
+    for (int k = 0; k < ntodo; k++) {
+        const PlanRun *r = &p->runs[todo[k]];
+        int j = 0;
+        while (j < k && !featureset_same_source(&p->runs[todo[j]], r)) j++;
+        if (j < k) {
+            fsi[k] = fsi[j];
+            continue;
+        }
+        int rc = featureset_load(&r->spec, a->features, &sets[*nsets], e);
+        if (rc != LDE_OK) return rc;
+        fsi[k] = (*nsets)++;
+    }
+    return LDE_OK;
+}
+
+typedef struct {
+    int done, failed, diverged;
+    int stop; /* --fail-fast saw a failure */
+} Tally;
+
+/* Runs todo[k] in its own store connection when jobs run in parallel. */
+static int run_one(const Plan *p, int k, const int *todo, int ntodo, const FeatureSet *fs,
+                   const RunArgs *a, Store *st, Tally *t, Err *e) {
+    const PlanRun *r = &p->runs[todo[k]];
+    RunnerOptions o = {.models_dir = a->models, .index = k + 1, .count = ntodo,
+                       .quiet = a->jobs > 1};
+    RunOutcome out;
+    int rc = runner_run(r, fs, st, &o, &out, e);
+    if (rc != LDE_OK) return rc;
+#pragma omp critical(run_tally)
+    {
+        if (out.status == RUN_DONE) t->done++;
+        if (out.status == RUN_DIVERGED) t->diverged++;
+        if (out.status == RUN_FAILED) t->failed++, t->stop |= a->fail_fast;
+        if (out.status != RUN_DONE)
+            fprintf(stderr, "run %.8s %s: %s\n", r->id, store_status_name(out.status), out.error);
+        else if (a->jobs > 1)
+            fprintf(stderr, "run %.8s done in %.1f s\n", r->id, out.wall_s);
+    }
+    return LDE_OK;
+}
+
+/* `--jobs N`: N runs at once, one thread each (a nested parallel region runs in the
+ * thread that meets it, so every GEMM inside a run is single-threaded); each job
+ * has its own store connection and busy_timeout orders their transactions. */
+static int run_parallel(const Plan *p, const int *todo, int ntodo, const FeatureSet *sets,
+                        const int *fsi, const RunArgs *a, Tally *t, Err *e) {
+    int rc_all = LDE_OK;
+    int next = 0;
+#pragma omp parallel num_threads(a->jobs)
+    {
+        Store *st = NULL;
+        Err le = {{0}};
+        int rc = store_open(a->db, &st, &le);
+        for (;;) {
+            int k;
+#pragma omp atomic capture
+            k = next++;
+            if (k >= ntodo || rc != LDE_OK || t->stop) break;
+            rc = run_one(p, k, todo, ntodo, &sets[fsi[k]], a, st, t, &le);
+        }
+        if (st) store_close(st);
+#pragma omp critical(run_error)
+        if (rc != LDE_OK && rc_all == LDE_OK) rc_all = rc, *e = le;
+    }
+    return rc_all;
+}
+
+/* The last evaluation's AUROC (%) per OOD set for every run of the plan, done or
+ * not, read back from the store (so runs skipped as done show too). */
+/* A parameter's canonical JSON without the quotes of a string ("glow" -> glow). */
+static void print_value(const char *json) {
+    size_t n = strlen(json);
+    if (n >= 2 && json[0] == '"') printf(" %-18.*s", (int)(n - 2), json + 1);
+    else printf(" %-18s", json);
+}
+
+static int print_table(const Plan *p, Store *st, Err *e) {
+    printf("\n%-10s", "run");
+    for (int v = 0; v < p->n_varying; v++) printf(" %-18s", params[p->varying[v]].path);
+    printf(" %-9s AUROC %% (last evaluation)\n", "status");
+    for (int i = 0; i < p->n_runs; i++) {
+        const PlanRun *r = &p->runs[i];
+        RunStatus rs;
+        StoreEval *ev = NULL;
+        int n = 0, rc = store_run_status(st, r->id, &rs, e);
+        if (rc == LDE_OK) rc = store_run_evals(st, r->id, &ev, &n, e);
+        if (rc != LDE_OK) return rc;
+        printf("%-10.8s", r->id);
+        for (int v = 0; v < p->n_varying; v++) print_value(r->values[p->varying[v]]);
+        printf(" %-9s", store_status_name(rs));
+        long last = n ? ev[n - 1].step : -1;
+        for (int j = 0; j < n; j++)
+            if (ev[j].step == last && !isnan(ev[j].auroc))
+                printf(" %s %.2f", ev[j].split, 100.0 * ev[j].auroc);
+        printf("\n");
+        free(ev);
+    }
+    return LDE_OK;
+}
+
+static int run_grid(const RunArgs *a, const Config *c, const Plan *p, Err *e) {
+    char dir[4096];
+    dir_of(a->db, dir, sizeof dir);
+    int rc = make_dirs(dir, e);
+    if (rc == LDE_OK) rc = make_dirs(a->models, e);
+    Store *st = NULL;
+    if (rc == LDE_OK) rc = store_open(a->db, &st, e);
+    if (rc != LDE_OK) return rc;
+    StoreRunSpec *specs = calloc((size_t)p->n_runs, sizeof *specs);
+    int *todo = calloc((size_t)p->n_runs, sizeof *todo), *fsi = calloc((size_t)p->n_runs, sizeof *fsi);
+    FeatureSet *sets = calloc((size_t)p->n_runs, sizeof *sets);
+    int ntodo = 0, skipped = 0, nsets = 0;
+    Tally t = {0};
+    if (!specs || !todo || !fsi || !sets) rc = fail(e, LDE_ERUN, "out of memory planning the grid");
+    for (int i = 0; rc == LDE_OK && i < p->n_runs; i++)
+        specs[i] = (StoreRunSpec){p->runs[i].id, p->runs[i].params_json, (long)p->runs[i].spec.seed};
+    if (rc == LDE_OK) rc = store_add_experiment(st, c->name, c->yaml, specs, p->n_runs, e);
+    if (rc == LDE_OK) rc = select_runs(p, st, a, todo, &ntodo, &skipped, e);
+    if (rc == LDE_OK) rc = load_features(p, todo, ntodo, a, sets, &nsets, fsi, e);
+    if (rc == LDE_OK && a->jobs > 1) rc = run_parallel(p, todo, ntodo, sets, fsi, a, &t, e);
+    for (int k = 0; rc == LDE_OK && a->jobs == 1 && k < ntodo && !t.stop; k++)
+        rc = run_one(p, k, todo, ntodo, &sets[fsi[k]], a, st, &t, e);
+    if (rc == LDE_OK) {
+        fprintf(stderr, "%s: %d done, %d skipped (already done), %d failed, %d diverged\n",
+                c->name, t.done, skipped, t.failed, t.diverged);
+        rc = print_table(p, st, e);
+    }
+    for (int i = 0; i < nsets; i++) featureset_free(&sets[i]);
+    free(specs), free(todo), free(fsi), free(sets);
+    store_close(st);
+    if (rc == LDE_OK && t.failed) rc = fail(e, LDE_ERUN, "%d run(s) failed (see above)", t.failed);
+    return rc;
+}
+
+static int run_main(int argc, char **argv, Err *e) {
+    RunArgs a;
+    int rc = parse_args(argc, argv, &a, e);
+    if (rc != LDE_OK) return rc;
+    Config c;
+    if ((rc = config_load(a.config, &c, e)) != LDE_OK) return rc;
+    Plan p;
+    if ((rc = plan_build(&c, &p, e)) == LDE_OK) {
+        rc = run_grid(&a, &c, &p, e);
+        plan_free(&p);
+    }
+    config_free(&c);
+    return rc;
+}
+
+const Command cmd_run = {
+    "run", "run every point of a config's grid not yet done",
+    "usage: lde run CONFIG.yaml [--db PATH] [--jobs N] [--only ID] [--fail-fast]\n"
+    "\n"
+    "Trains and evaluates every grid point of CONFIG that the database does not have\n"
+    "as done, in plan order (lde plan CONFIG lists them), and ends with a summary and\n"
+    "a table of AUROC per OOD set. Interrupted runs are re-run from the start.\n"
+    "\n"
+    "  --db PATH       the database (default results/lde.db)\n"
+    "  --jobs N        run N points at once, one thread each (for small flows)\n"
+    "  --only ID       only the runs whose id starts with ID\n"
+    "  --fail-fast     stop at the first failed run\n"
+    "  --models DIR    where trained flows go (default results/models)\n"
+    "  --features DIR  the feature cache (default results/features)\n"
+    "\n"
+    "exit: 0 nothing failed (diverged runs are reported, not failures), 1 a run failed,\n"
+    "2 bad input (nothing is written)\n",
+    run_main,
+};
