@@ -2,12 +2,18 @@
  * train, val and every OOD set of one run, one panel per requested step (LDE paper
  * Fig. 4: before and after training; Kirichenko et al. Fig. 4–5).
  *
- * All sets of a panel share one set of HIST_BINS bins, so their bars line up. The
+ * All sets of a panel share one set of bins, so their bars line up. The
  * range runs from the lowest 0.5% quantile to the highest 99.5% quantile of the
  * sets: one far-off outlier cannot squash the histograms into a single bin, and
  * the panel states how many samples fell outside. Bars are each set's share of its
- * own samples (%), so sets of different sizes compare. When the range spans more
- * than a factor HIST_LOG_RATIO the bins are equal in log(bpd) on a log axis. */
+ * own samples (%), so sets of different sizes compare.
+ *
+ * A far-off OOD set (noise scores many times val's bpd) must not squash the ID
+ * sets into one bin: when the range spans more than a factor HIST_LOG_RATIO the
+ * bins are equal in log(bpd) on a log axis, and the bin width is the Freedman–
+ * Diaconis width 2·IQR/n^(1/3) of the narrowest set (in the axis's units), so even
+ * the narrowest histogram gets enough bins to show its shape; HIST_MIN_BINS ..
+ * HIST_MAX_BINS bins in all. */
 #include "plot.h"
 
 #include <math.h>
@@ -15,8 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { HIST_BINS = 60, HIST_MAX_PANELS = 4, HIST_MAX_SETS = EXP_MAX_OOD + 2 };
-static const double HIST_QLO = 0.005, HIST_QHI = 0.995, HIST_LOG_RATIO = 20;
+enum {
+    HIST_MIN_BINS = 40,
+    HIST_MAX_BINS = 300,
+    HIST_MAX_PANELS = 4,
+    HIST_MAX_SETS = EXP_MAX_OOD + 2
+};
+static const double HIST_QLO = 0.005, HIST_QHI = 0.995, HIST_LOG_RATIO = 8;
 
 typedef struct {
     char split[EXP_SPLIT];
@@ -37,6 +48,21 @@ static double quantile(const float *v, long n, double q) {
     long i = (long)pos;
     if (i >= n - 1) return v[n - 1];
     return v[i] + (pos - (double)i) * (v[i + 1] - v[i]);
+}
+
+/* The number of bins over a range of `span` (in log units when logx): span divided
+ * by the smallest Freedman–Diaconis width 2·IQR/n^(1/3) among the sets. */
+static int bin_count(const HistSet *sets, int nsets, int logx, double span) {
+    double h = INFINITY;
+    for (int i = 0; i < nsets; i++) {
+        if (sets[i].n < 4) continue;
+        double q1 = quantile(sets[i].bpd, sets[i].n, 0.25),
+               q3 = quantile(sets[i].bpd, sets[i].n, 0.75);
+        double iqr = logx ? log(q3) - log(q1) : q3 - q1;
+        if (iqr > 0) h = fmin(h, 2 * iqr / cbrt((double)sets[i].n));
+    }
+    double n = isfinite(h) ? ceil(span / h) : HIST_MIN_BINS;
+    return n < HIST_MIN_BINS ? HIST_MIN_BINS : n > HIST_MAX_BINS ? HIST_MAX_BINS : (int)n;
 }
 
 /* Loads the sets of run r at step: train, val, then the OOD sets in the
@@ -101,15 +127,16 @@ static int hist_panel(Store *s, const ExpData *x, int r, long step, const char *
         hi = 1;
     }
     if (hi <= lo) hi = lo + 1e-3 * fmax(1, fabs(lo)); /* all equal: one narrow bin range */
-    /* A far-off OOD set (noise images can score 100x val's bpd) would squash the ID
-     * sets into a bin or two: past a ratio of HIST_LOG_RATIO the bins are equal in
-     * log(bpd) and the axis is logarithmic. */
     int logx = lo > 0 && hi / lo > HIST_LOG_RATIO;
     double tlo = logx ? log(lo) : lo, thi = logx ? log(hi) : hi;
-    double width = (thi - tlo) / HIST_BINS;
-    double pct[HIST_MAX_SETS][HIST_BINS];
+    int nbins = bin_count(sets, nsets, logx, thi - tlo);
+    double width = (thi - tlo) / nbins;
+    double *pct = calloc((size_t)nsets * (size_t)nbins, sizeof *pct); /* nsets × nbins */
+    if (!pct) {
+        rc = fail(e, LDE_ERUN, "out of memory");
+        goto out;
+    }
     for (int i = 0; i < nsets; i++) {
-        memset(pct[i], 0, sizeof pct[i]);
         for (long j = 0; j < sets[i].n; j++) {
             double v = sets[i].bpd[j];
             if (v < lo || v > hi) {
@@ -117,10 +144,11 @@ static int hist_panel(Store *s, const ExpData *x, int r, long step, const char *
                 continue;
             }
             int b = (int)(((logx ? log(v) : v) - tlo) / width);
-            pct[i][b < HIST_BINS ? b : HIST_BINS - 1] += 1;
+            pct[(size_t)i * (size_t)nbins + (size_t)(b < nbins ? b : nbins - 1)] += 1;
         }
         long n = sets[i].n + sets[i].nonfinite;
-        for (int b = 0; b < HIST_BINS; b++) pct[i][b] *= n ? 100.0 / (double)n : 0;
+        for (int b = 0; b < nbins; b++)
+            pct[(size_t)i * (size_t)nbins + (size_t)b] *= n ? 100.0 / (double)n : 0;
     }
     AtomicFile a;
     char suffix[64], file[256];
@@ -131,10 +159,12 @@ static int hist_panel(Store *s, const ExpData *x, int r, long step, const char *
     fprintf(a.f, "# bpd (bits/dim, left bin edge)");
     for (int i = 0; i < nsets; i++) fprintf(a.f, "\t%s (%% of set)", sets[i].split);
     fputc('\n', a.f);
-    for (int b = 0; b <= HIST_BINS; b++) {
+    for (int b = 0; b <= nbins; b++) {
         double edge = tlo + b * width;
         fprintf(a.f, "%.6g", logx ? exp(edge) : edge);
-        for (int i = 0; i < nsets; i++) fprintf(a.f, "\t%.6g", pct[i][b < HIST_BINS ? b : b - 1]);
+        for (int i = 0; i < nsets; i++)
+            fprintf(a.f, "\t%.6g",
+                    pct[(size_t)i * (size_t)nbins + (size_t)(b < nbins ? b : b - 1)]);
         fputc('\n', a.f);
     }
     if ((rc = fig_data_commit(f, &a, e))) goto out;
@@ -180,6 +210,7 @@ static int hist_panel(Store *s, const ExpData *x, int r, long step, const char *
         fprintf(g, "%s", i + 1 < nsets ? ", \\\n    " : "\n");
     }
 out:
+    free(pct);
     free_sets(sets, nsets);
     return rc;
 }
