@@ -87,7 +87,10 @@ out:
 
 void expdata_free(ExpData *x) {
     for (int r = 0; x->ev && r < x->nruns; r++) free(x->ev[r]);
-    free(x->ev), free(x->nev), free(x->group), free(x->values);
+    free(x->ev);
+    free(x->nev);
+    free(x->group);
+    free(x->values);
     store_strings_free(x->varying, x->nvarying);
     store_runs_free(x->runs, x->nruns);
     memset(x, 0, sizeof *x);

@@ -60,7 +60,8 @@ int figlist_add(FigList *l, const char *stem, const char *caption) {
 }
 
 void figlist_free(FigList *l) {
-    free(l->stem), free(l->caption);
+    free(l->stem);
+    free(l->caption);
     memset(l, 0, sizeof *l);
 }
 

@@ -58,7 +58,8 @@ static int sweep_figure(const ExpData *x, int p, const long *steps, const PlotAr
     Sweep w = {0};
     int *cat = calloc((size_t)x->nruns, sizeof *cat), *sub = calloc((size_t)x->nruns, sizeof *sub);
     if (!cat || !sub) {
-        free(cat), free(sub);
+        free(cat);
+        free(sub);
         return fail(e, LDE_ERUN, "out of memory");
     }
     int nused = 0, seeds = 0;
@@ -162,11 +163,13 @@ static int sweep_figure(const ExpData *x, int p, const long *steps, const PlotAr
               caption, x->name, nused);
     rc = fig_finish(&f, comment, e);
     if (rc == LDE_OK && figlist_add(out, name, caption)) rc = fail(e, LDE_ERUN, "out of memory");
-    free(cat), free(sub);
+    free(cat);
+    free(sub);
     return rc;
 out:
     fig_abort(&f);
-    free(cat), free(sub);
+    free(cat);
+    free(sub);
     return rc;
 }
 

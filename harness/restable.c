@@ -115,7 +115,10 @@ int restable_build(const ExpData *x, int axis, Metric metric, const char *step, 
     snprintf(t->title, sizeof t->title, "%s at step %s%s", metric_label(metric), step,
              seeds > 1 ? "; mean ± std over seeds" : "");
 out:
-    free(steps), free(order), free(rank), free(rep);
+    free(steps);
+    free(order);
+    free(rank);
+    free(rep);
     if (rc) restable_free(t);
     return rc;
 }
