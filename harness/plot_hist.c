@@ -131,7 +131,7 @@ static int hist_panel(Store *s, const ExpData *x, int r, long step, const char *
     double tlo = logx ? log(lo) : lo, thi = logx ? log(hi) : hi;
     int nbins = bin_count(sets, nsets, logx, thi - tlo);
     double width = (thi - tlo) / nbins;
-    double *pct = calloc((size_t)nsets * (size_t)nbins, sizeof *pct); /* nsets × nbins */
+    double *pct = calloc((size_t)nsets * (size_t)nbins + 1, sizeof *pct); /* nsets × nbins */
     if (!pct) {
         rc = fail(e, LDE_ERUN, "out of memory");
         goto out;
@@ -185,12 +185,14 @@ static int hist_panel(Store *s, const ExpData *x, int r, long step, const char *
     if (logx) { /* gnuplot labels only decades: label 1, 2, 5 × 10^k instead */
         fprintf(g, "  set xtics (");
         int first = 1;
-        for (double d = pow(10, floor(log10(lo))); d <= hi; d *= 10)
-            for (int m = 1; m <= 5; m += m == 1 ? 1 : 3)
-                if (m * d >= lo && m * d <= hi) {
-                    fprintf(g, "%s%g", first ? "" : ", ", m * d);
-                    first = 0;
-                }
+        static const int mant[3] = {1, 2, 5};
+        for (int k = (int)floor(log10(lo)); k <= (int)ceil(log10(hi)); k++)
+            for (int j = 0; j < 3; j++) {
+                double v = mant[j] * pow(10, k);
+                if (v < lo || v > hi) continue;
+                fprintf(g, "%s%g", first ? "" : ", ", v);
+                first = 0;
+            }
         fprintf(g, ")\n");
     } else {
         fprintf(g, "  set xtics autofreq\n");
