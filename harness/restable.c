@@ -123,18 +123,42 @@ out:
     return rc;
 }
 
-int restable_add_baselines(ResultTable *t, const StoreBaselineRow *b, int nb, Err *e) {
+/* Baseline method `method`'s value of column c on one feature set's rows: the OOD
+ * set's metric, or the class mean (NaN when a set is missing). */
+static double baseline_value(const ResultTable *t, int c, const char *method,
+                             const StoreBaselineRow *b, int nb) {
+    int cls = col_class(t, c), k = 0;
+    double sum = 0;
+    for (int j = 0; j < t->ncols; j++) {
+        if (col_class(t, j) || (cls ? ood_tag(t->cols[j]) != cls : j != c)) continue;
+        double v = NAN;
+        for (int i = 0; i < nb; i++)
+            if (strcmp(b[i].method, method) == 0 && strcmp(b[i].ood, t->cols[j]) == 0) {
+                StoreEval ev = {.auroc = b[i].metrics.auroc,
+                                .fpr95 = b[i].metrics.fpr95,
+                                .aupr_in = b[i].metrics.aupr_in,
+                                .aupr_out = b[i].metrics.aupr_out};
+                v = metric_value(&ev, t->metric);
+            }
+        sum += v;
+        k++;
+    }
+    return k ? sum / k : NAN;
+}
+
+int restable_add_baselines(ResultTable *t, StoreBaselineRow *const *b, const int *nb, int nsets,
+                           Err *e) {
     if (t->metric == MET_MEAN_BPD)
         return fail(e, LDE_EINPUT,
-                    "--baselines: baseline detectors have no bpd; pick another "
-                    "--metric");
+                    "--baselines: baseline detectors have no bpd; pick another --metric");
     char methods[64][64];
     int nm = 0;
-    for (int i = 0; i < nb; i++) {
-        int seen = 0;
-        for (int m = 0; m < nm; m++) seen |= strcmp(methods[m], b[i].method) == 0;
-        if (!seen && nm < 64) snprintf(methods[nm++], 64, "%s", b[i].method);
-    }
+    for (int f = 0; f < nsets; f++)
+        for (int i = 0; i < nb[f]; i++) {
+            int seen = 0;
+            for (int m = 0; m < nm; m++) seen |= strcmp(methods[m], b[f][i].method) == 0;
+            if (!seen && nm < 64) snprintf(methods[nm++], 64, "%.63s", b[f][i].method);
+        }
     RtRow *rows = realloc(t->rows, sizeof *rows * (size_t)(t->nrows + nm + 1));
     if (!rows) return fail(e, LDE_ERUN, "out of memory");
     t->rows = rows;
@@ -145,60 +169,61 @@ int restable_add_baselines(ResultTable *t, const StoreBaselineRow *b, int nb, Er
         row->baseline = 1;
         snprintf(row->label[0], RT_TEXT, "%.63s", methods[m]);
         for (int c = 0; c < t->ncols; c++) {
-            double sum = 0;
-            int k = 0, cls = col_class(t, c), missing = 0;
-            for (int j = 0; j < t->ncols; j++) {
-                if (col_class(t, j) || (cls ? ood_tag(t->cols[j]) != cls : j != c)) continue;
-                double v = NAN;
-                for (int i = 0; i < nb; i++)
-                    if (strcmp(b[i].method, methods[m]) == 0 && strcmp(b[i].ood, t->cols[j]) == 0) {
-                        StoreEval ev = {.auroc = b[i].metrics.auroc,
-                                        .fpr95 = b[i].metrics.fpr95,
-                                        .aupr_in = b[i].metrics.aupr_in,
-                                        .aupr_out = b[i].metrics.aupr_out};
-                        v = metric_value(&ev, t->metric);
-                    }
-                missing |= isnan(v);
-                sum += v;
-                k++;
-            }
-            row->n[c] = k && !missing;
-            row->mean[c] = row->n[c] ? sum / k : NAN;
+            double v[256];
+            int nv = 0;
+            for (int f = 0; f < nsets && nv < 256; f++)
+                v[nv++] = baseline_value(t, c, methods[m], b[f], nb[f]);
+            mean_std(v, nv, &row->mean[c], &row->sd[c], &row->n[c]);
         }
     }
     t->nrows += nm;
     return LDE_OK;
 }
 
-int restable_baselines_key(Store *s, const ExpData *x, char *key, size_t n, Err *e) {
-    /* Rule 1: the feature key the runner recorded in a run's parameters. */
+int restable_baselines_keys(Store *s, const ExpData *x, char ***keys, int *nk, Err *e) {
+    *keys = NULL;
+    *nk = 0;
+    /* Rule 1: the feature keys the runner recorded in the runs' parameters. */
     for (int r = 0; r < x->nruns; r++) {
         char v[256];
         int rc = store_run_param(s, x->runs[r].id, "data.features_key", v, sizeof v, e);
-        if (rc) return rc;
-        if (strcmp(v, "-") != 0) {
-            snprintf(key, n, "%s", v);
-            return LDE_OK;
+        if (rc) break;
+        int seen = strcmp(v, "-") == 0;
+        for (int i = 0; i < *nk; i++) seen |= strcmp((*keys)[i], v) == 0;
+        if (seen) continue;
+        char **k = realloc(*keys, sizeof *k * (size_t)(*nk + 1));
+        if (!k || !(k[*nk] = strdup(v))) {
+            if (k) *keys = k;
+            store_strings_free(*keys, *nk);
+            *keys = NULL;
+            *nk = 0;
+            return fail(e, LDE_ERUN, "out of memory");
         }
+        *keys = k;
+        (*nk)++;
     }
+    if (*nk) return LDE_OK;
     /* Rule 2: the only feature key the baselines table holds. */
-    char **keys = NULL, list[512] = "";
-    int nk = 0, rc = store_baseline_features(s, &keys, &nk, e);
+    char **all = NULL, list[512] = "";
+    int n = 0, rc = store_baseline_features(s, &all, &n, e);
     if (rc) return rc;
-    for (int i = 0; i < nk; i++) {
+    for (int i = 0; i < n; i++) {
         size_t len = strlen(list);
-        snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", keys[i]);
+        snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", all[i]);
     }
-    if (nk == 1) snprintf(key, n, "%s", keys[0]);
-    store_strings_free(keys, nk);
-    if (nk == 1) return LDE_OK;
-    if (nk == 0)
+    if (n == 1) {
+        *keys = all;
+        *nk = 1;
+        return LDE_OK;
+    }
+    store_strings_free(all, n);
+    if (n == 0)
         return fail(e, LDE_EINPUT,
                     "--baselines: the database holds no baselines yet (lde run "
                     "computes them for features with a classifier head)");
     return fail(e, LDE_EINPUT,
                 "--baselines: experiment '%s' does not record its features; pick "
-                "one with --features KEY (%s)",
+                "them with --features KEY[,KEY...] (%s)",
                 x->name, list);
 }
 
@@ -222,7 +247,7 @@ int restable_parse_format(const char *s, RtFormat *f, Err *e) {
  * all count as best). */
 static int is_best(const ResultTable *t, int r, int c) {
     int dir = metric_direction(t->metric);
-    if (!dir || t->rows[r].n[c] == 0) return 0;
+    if (!dir || t->nrows < 2 || t->rows[r].n[c] == 0) return 0; /* one row: nothing to compare */
     double mine = round(100 * t->rows[r].mean[c]);
     for (int i = 0; i < t->nrows; i++)
         if (t->rows[i].n[c] && dir * (round(100 * t->rows[i].mean[c]) - mine) > 0) return 0;

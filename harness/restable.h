@@ -2,7 +2,7 @@
  * baselines, Table 1): one row per grid point, one column per OOD set, each cell the
  * mean over seeds (± sample std when there are several) of a metric at a chosen
  * step, the best per column in bold. Printed as Markdown, LaTeX (booktabs tabular)
- * or CSV by `lde table` and `lde report`.
+ * or CSV by `lde table` and `lde report` (a one-row table has nothing in bold).
  *
  * Rows: the groups of expdata.h (runs differing only in seed) among runs that are
  * done, labelled by the non-seed parameters that vary; with a rows axis, that axis
@@ -43,15 +43,19 @@ typedef struct {
 int restable_build(const ExpData *x, int axis, Metric metric, const char *step, ResultTable *t,
                    Err *e);
 
-/* Adds one row per baseline method (first), its cells from rows whose ood matches a
- * column (class means over the method's values). */
-int restable_add_baselines(ResultTable *t, const StoreBaselineRow *b, int nb, Err *e);
+/* Adds one row per baseline method, above the others: b[f] (nb[f] rows) are the
+ * baselines of feature set f — one per seed when each seed trains its own backbone
+ * — and a cell is the mean ± std over the feature sets of the method's value for the
+ * column's OOD set (or class mean). */
+int restable_add_baselines(ResultTable *t, StoreBaselineRow *const *b, const int *nb, int nsets,
+                           Err *e);
 
-/* The feature cache key whose baselines belong beside experiment x: the parameter
- * data.features_key of its runs when the runner recorded one, else the only key in
- * the baselines table. LDE_EINPUT when there are none, or several to choose from
- * (listing them; `lde table --features KEY` then picks one). */
-int restable_baselines_key(Store *s, const ExpData *x, char *key, size_t n, Err *e);
+/* The feature cache keys whose baselines belong beside experiment x: the
+ * data.features_key parameters of its runs when the runner recorded them, else the
+ * only key in the baselines table. LDE_EINPUT when there are none, or several to
+ * choose from (listing them; `lde table --features KEY,...` then picks). Free with
+ * store_strings_free. */
+int restable_baselines_keys(Store *s, const ExpData *x, char ***keys, int *nk, Err *e);
 
 void restable_free(ResultTable *t);
 

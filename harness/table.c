@@ -5,6 +5,7 @@
 #include "restable.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char TABLE_USAGE[] =
@@ -27,10 +28,44 @@ static const char TABLE_USAGE[] =
     "  --format md    Markdown (default); latex: a booktabs tabular; csv: full\n"
     "                 precision, NAME and NAME_std per column, then the run count\n"
     "  --baselines    add the classifier baselines (MSP, energy, ...) as rows above,\n"
-    "                 from the baselines stored for the experiment's features: the\n"
-    "                 runs' data.features_key, else the only key in the database;\n"
-    "                 --features KEY picks one\n"
+    "                 mean ± std over the experiment's feature sets (one per seed\n"
+    "                 when each seed trains its backbone): the runs'\n"
+    "                 data.features_key, else the only key in the database;\n"
+    "                 --features KEY[,KEY...] picks them\n"
     "  --db PATH      the database (default results/lde.db)\n";
+
+/* Loads the baselines of the experiment's feature sets (or of the comma-separated
+ * keys in `features`) and adds them to t. */
+static int add_baselines(Store *s, const ExpData *x, const char *features, ResultTable *t, Err *e) {
+    char **keys = NULL;
+    int nk = 0, rc = LDE_OK;
+    if (features) {
+        char buf[1024];
+        snprintf(buf, sizeof buf, "%s", features);
+        keys = calloc(64, sizeof *keys);
+        if (!keys) return fail(e, LDE_ERUN, "out of memory");
+        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok && nk < 64;
+             tok = strtok_r(NULL, ",", &save))
+            keys[nk++] = strdup(tok);
+    } else if ((rc = restable_baselines_keys(s, x, &keys, &nk, e))) {
+        return rc;
+    }
+    StoreBaselineRow **b = calloc((size_t)nk + 1, sizeof *b);
+    int *nb = calloc((size_t)nk + 1, sizeof *nb);
+    if (!b || !nb) rc = fail(e, LDE_ERUN, "out of memory");
+    for (int k = 0; k < nk && rc == LDE_OK; k++) {
+        if (!keys[k]) rc = fail(e, LDE_ERUN, "out of memory");
+        if (rc == LDE_OK) rc = store_get_baselines(s, keys[k], &b[k], &nb[k], e);
+        if (rc == LDE_OK && nb[k] == 0)
+            rc = fail(e, LDE_EINPUT, "--baselines: no baselines for features '%s'", keys[k]);
+    }
+    if (rc == LDE_OK) rc = restable_add_baselines(t, b, nb, nk, e);
+    for (int k = 0; b && nb && k < nk; k++) store_baselines_free(b[k], nb[k]);
+    free(b);
+    free(nb);
+    store_strings_free(keys, nk);
+    return rc;
+}
 
 static int table_run(int argc, char **argv, Err *e) {
     const char *db = "results/lde.db", *experiment = NULL, *rows = NULL, *metric = "auroc";
@@ -64,27 +99,15 @@ static int table_run(int argc, char **argv, Err *e) {
     if ((rc = store_open_readonly(db, &s, e))) return rc;
     ExpData x;
     ResultTable t = {0};
-    StoreBaselineRow *b = NULL;
-    int nb = 0, axis = -1;
+    int axis = -1;
     if ((rc = expdata_load(s, db, experiment, &x, e))) {
         store_close(s);
         return rc;
     }
     if (rows) rc = expdata_axis(&x, rows, 0, &axis, e);
     if (rc == LDE_OK) rc = restable_build(&x, axis, m, step, &t, e);
-    if (rc == LDE_OK && baselines) {
-        char key[256];
-        if (features)
-            snprintf(key, sizeof key, "%s", features);
-        else
-            rc = restable_baselines_key(s, &x, key, sizeof key, e);
-        if (rc == LDE_OK) rc = store_get_baselines(s, key, &b, &nb, e);
-        if (rc == LDE_OK && nb == 0)
-            rc = fail(e, LDE_EINPUT, "--baselines: no baselines for features '%s'", key);
-        if (rc == LDE_OK) rc = restable_add_baselines(&t, b, nb, e);
-    }
+    if (rc == LDE_OK && baselines) rc = add_baselines(s, &x, features, &t, e);
     if (rc == LDE_OK) restable_print(&t, fmt, stdout);
-    store_baselines_free(b, nb);
     restable_free(&t);
     expdata_free(&x);
     store_close(s);

@@ -13,7 +13,8 @@
  * (all 0.5 at step 0), so e.g. false/digits = 81.00 ± 1.41 (sample std of 80 and 82
  * is √2) and the far-OOD mean of true is 97 in both seeds: 97.00 ± 0.00. A fifth
  * run (true, seed 2) failed and must not count. Baselines for features "feat01":
- * msp 0.90 / 0.85 / 0.70 and energy 0.88 / 0.95 / 0.65. */
+ * msp 0.90 / 0.85 / 0.70 and energy 0.88 / 0.95 / 0.65; for "feat02" msp only,
+ * 0.02 higher. */
 #include "store.h"
 #include "unit.h"
 
@@ -82,6 +83,12 @@ static void make_db(void) {
                                            .n_id = 10,
                                            .n_ood = 10};
     CHECK(store_put_baselines(s, b, 6, &e) == LDE_OK);
+    /* A second feature set (another backbone seed): msp 0.92 / 0.87 / 0.72. */
+    for (int k = 0; k < 3; k++) {
+        b[k].features = "feat02";
+        b[k].metrics.auroc += 0.02;
+    }
+    CHECK(store_put_baselines(s, b, 3, &e) == LDE_OK);
     store_close(s);
 }
 
@@ -126,7 +133,7 @@ static void test_table_csv_has_full_precision(void) {
 }
 
 static void test_table_baselines_are_rows_above(void) {
-    expect("--baselines --format latex",
+    expect("--baselines --features feat01 --format latex",
            "% AUROC (%) at step last; mean ± std over seeds; best per column in bold\n"
            "% needs \\usepackage{booktabs}\n"
            "\\begin{tabular}{lrrrr}\n"
@@ -144,6 +151,18 @@ static void test_table_baselines_are_rows_above(void) {
            "\\end{tabular}\n");
 }
 
+/* Two feature sets (two backbone seeds): mean ± std over them; a method missing
+ * from one set is the mean of the one it has. */
+static void test_table_baselines_average_over_feature_sets(void) {
+    expect("--baselines --features feat01,feat02",
+           "| normalize | digits | gaussian | vflip | far-OOD mean |\n"
+           "|---|--:|--:|--:|--:|\n"
+           "| energy | 88.00 | 95.00 | 65.00 | 91.50 |\n"
+           "| msp | 91.00 ± 1.41 | 86.00 ± 1.41 | **71.00 ± 1.41** | 88.50 ± 1.41 |\n"
+           "| false | 81.00 ± 1.41 | 91.00 ± 1.41 | 61.00 ± 1.41 | 86.00 ± 1.41 |\n"
+           "| true | **96.00 ± 1.41** | **98.00 ± 1.41** | 56.00 ± 1.41 | **97.00 ± 0.00** |\n");
+}
+
 static void test_table_bad_names_exit_2_listing_what_exists(void) {
     struct {
         const char *args, *want;
@@ -154,6 +173,7 @@ static void test_table_bad_names_exit_2_listing_what_exists(void) {
         {"table tab --format html", "--format 'html': expected md, latex or csv"},
         {"table tab --metric auc", "--metric 'auc': expected auroc"},
         {"table tab --baselines --features nokey", "no baselines for features 'nokey'"},
+        {"table tab --baselines", "pick them with --features KEY[,KEY...] (feat01, feat02)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char args[1024], out[4096];
@@ -172,6 +192,7 @@ int main(int argc, char **argv) {
         UNIT(test_table_latex_is_a_booktabs_tabular),
         UNIT(test_table_csv_has_full_precision),
         UNIT(test_table_baselines_are_rows_above),
+        UNIT(test_table_baselines_average_over_feature_sets),
         UNIT(test_table_bad_names_exit_2_listing_what_exists),
     };
     return unit_main(tests, sizeof tests / sizeof tests[0], argc, argv);
