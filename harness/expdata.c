@@ -39,14 +39,19 @@ static void collect_ood_sets(ExpData *x, const StoreEval *ev, int nev) {
     }
 }
 
-/* Groups runs whose varying parameters other than "seed" all agree. */
+int expdata_is_seed(const char *path) {
+    size_t n = strlen(path);
+    return strcmp(path, "seed") == 0 || (n > 5 && strcmp(path + n - 5, ".seed") == 0);
+}
+
+/* Groups runs whose varying parameters other than seeds all agree. */
 static void assign_groups(ExpData *x) {
     for (int r = 0; r < x->nruns; r++) {
         x->group[r] = -1;
         for (int q = 0; q < r && x->group[r] < 0; q++) {
             int same = 1;
             for (int p = 0; p < x->nvarying && same; p++)
-                if (strcmp(x->varying[p], "seed") != 0)
+                if (!expdata_is_seed(x->varying[p]))
                     same = strcmp(expdata_value(x, r, p), expdata_value(x, q, p)) == 0;
             if (same) x->group[r] = x->group[q];
         }
@@ -100,17 +105,11 @@ const char *expdata_value(const ExpData *x, int r, int p) {
     return x->values[(size_t)r * (size_t)x->nvarying + (size_t)p];
 }
 
-int expdata_find_param(const ExpData *x, const char *path) {
-    for (int p = 0; p < x->nvarying; p++)
-        if (strcmp(x->varying[p], path) == 0) return p;
-    return -1;
-}
-
 int expdata_axis(const ExpData *x, const char *key, int allow_seed, int *p, Err *e) {
     char list[512] = "";
     int found = -1, matches = 0;
     for (int i = 0; i < x->nvarying; i++) {
-        if (!allow_seed && strcmp(x->varying[i], "seed") == 0) continue;
+        if (!allow_seed && expdata_is_seed(x->varying[i])) continue;
         list_add(list, sizeof list, x->varying[i]);
         const char *dot = strrchr(x->varying[i], '.');
         if (strcmp(x->varying[i], key) == 0) {

@@ -2,8 +2,10 @@
  * them (`lde status`, `lde plot`, `lde table`, `lde report`): loaded from the store
  * once, then looked up by run, step and split without more queries.
  *
- * Groups: runs whose parameters differ only in `seed` are one group (one point of
- * the grid); figures and tables show the mean (± std or min–max) over a group.
+ * Groups: runs whose parameters differ only in seeds are one group (one point of
+ * the grid); figures and tables show the mean (± std or min–max) over a group. A
+ * seed is `seed` or any parameter named `.seed` (data.backbone.seed moves with the
+ * flow's seed when each seed trains its own backbone, configs/baselines.yaml).
  * Missing names (experiment, run, step, axis) are LDE_EINPUT with a message that
  * lists what exists, so a user sees the valid choices in the error itself. */
 #ifndef LDE_EXPDATA_H
@@ -38,11 +40,11 @@ void expdata_free(ExpData *x);
 /* The value of varying parameter p in run r. */
 const char *expdata_value(const ExpData *x, int r, int p);
 
-/* Index of `path` in x->varying, or -1. */
-int expdata_find_param(const ExpData *x, const char *path);
+/* 1 for "seed" and any path ending in ".seed": parameters seeds average over. */
+int expdata_is_seed(const char *path);
 
 /* Resolves a user's --axis/--rows KEY to a varying parameter index: an exact path or
- * a unique last component ("pca" for "preprocess.pca"). "seed" is refused unless
+ * a unique last component ("pca" for "preprocess.pca"). Seeds are refused unless
  * allow_seed. LDE_EINPUT listing the varying parameters otherwise. */
 int expdata_axis(const ExpData *x, const char *key, int allow_seed, int *p, Err *e);
 

@@ -87,7 +87,7 @@ void plot_safe_name(const char *s, char *out, size_t n) {
 void plot_run_label(const ExpData *x, int r, int with_seed, char *out, size_t n) {
     out[0] = 0;
     for (int p = 0; p < x->nvarying; p++) {
-        if (!with_seed && strcmp(x->varying[p], "seed") == 0) continue;
+        if (!with_seed && expdata_is_seed(x->varying[p])) continue;
         size_t len = strlen(out);
         snprintf(out + len, n - len, "%s%s=%s", len ? ", " : "",
                  param_header(x->varying, x->nvarying, p), expdata_value(x, r, p));
@@ -97,7 +97,7 @@ void plot_run_label(const ExpData *x, int r, int with_seed, char *out, size_t n)
 /* Whether the experiment has a grid axis other than seed. */
 static int has_axis(const ExpData *x) {
     for (int p = 0; p < x->nvarying; p++)
-        if (strcmp(x->varying[p], "seed") != 0) return 1;
+        if (!expdata_is_seed(x->varying[p])) return 1;
     return 0;
 }
 

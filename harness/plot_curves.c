@@ -116,7 +116,7 @@ static void plot_lines(FILE *g, const char *file, const char (*splits)[EXP_SPLIT
 static void group_name(const ExpData *x, int r, char *out, size_t n) {
     char raw[512] = "";
     for (int p = 0; p < x->nvarying; p++) {
-        if (strcmp(x->varying[p], "seed") == 0) continue;
+        if (expdata_is_seed(x->varying[p])) continue;
         size_t len = strlen(raw);
         snprintf(raw + len, sizeof raw - len, "%s%s-%s", len ? "_" : "",
                  param_header(x->varying, x->nvarying, p), expdata_value(x, r, p));

@@ -39,7 +39,7 @@ static int intern(char *list, int w, int *n, const char *s) {
 static void sub_label(const ExpData *x, int r, int p, char *out, size_t n) {
     out[0] = 0;
     for (int q = 0; q < x->nvarying; q++) {
-        if (q == p || strcmp(x->varying[q], "seed") == 0) continue;
+        if (q == p || expdata_is_seed(x->varying[q])) continue;
         size_t len = strlen(out);
         snprintf(out + len, n - len, "%s%s=%s", len ? ", " : "",
                  param_header(x->varying, x->nvarying, q), expdata_value(x, r, q));
@@ -183,7 +183,7 @@ int plot_sweep(const ExpData *x, const PlotArgs *a, const char *dir, FigList *ou
     } else if (rc == LDE_OK) {
         int drawn = 0;
         for (p = 0; p < x->nvarying && rc == LDE_OK; p++)
-            if (strcmp(x->varying[p], "seed") != 0) {
+            if (!expdata_is_seed(x->varying[p])) {
                 rc = sweep_figure(x, p, steps, a, dir, out, e);
                 drawn++;
             }

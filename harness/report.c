@@ -55,7 +55,7 @@ static int draw_figures(Store *s, const ExpData *x, const char *dir, FigList *fi
             }
     a.run = NULL;
     if (rc == LDE_OK) rc = soft(plot_curves(x, &a, dir, figs, e), e, notes);
-    for (int p = 0; p < x->nvarying; p++) axes += strcmp(x->varying[p], "seed") != 0;
+    for (int p = 0; p < x->nvarying; p++) axes += !expdata_is_seed(x->varying[p]);
     if (rc == LDE_OK && axes) rc = soft(plot_sweep(x, &a, dir, figs, e), e, notes);
     return rc;
 }

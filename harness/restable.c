@@ -75,7 +75,7 @@ int restable_build(const ExpData *x, int axis, Metric metric, const char *step, 
     int kp[RT_MAX_KEYS] = {0};
     if (axis >= 0) kp[t->nkeys++] = axis;
     for (int p = 0; p < x->nvarying && t->nkeys < RT_MAX_KEYS; p++)
-        if (p != axis && strcmp(x->varying[p], "seed") != 0) kp[t->nkeys++] = p;
+        if (p != axis && !expdata_is_seed(x->varying[p])) kp[t->nkeys++] = p;
     int nparam = t->nkeys; /* 0: nothing but seeds varies, one row named by the experiment */
     for (int k = 0; k < nparam; k++)
         snprintf(t->keys[k], RT_TEXT, "%s", param_header(x->varying, x->nvarying, kp[k]));

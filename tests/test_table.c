@@ -89,6 +89,20 @@ static void make_db(void) {
         b[k].metrics.auroc += 0.02;
     }
     CHECK(store_put_baselines(s, b, 3, &e) == LDE_OK);
+    /* "zipped": seed and data.backbone.seed move together — both are seeds. */
+    static const StoreRunSpec zipped[2] = {
+        {"z0000000aaaa", "{\"data\":{\"backbone\":{\"seed\":0}},\"seed\":0}", 0},
+        {"z1000000aaaa", "{\"data\":{\"backbone\":{\"seed\":1}},\"seed\":1}", 1},
+    };
+    CHECK(store_add_experiment(s, "zipped", "experiment: zipped\n", zipped, 2, &e) == LDE_OK);
+    for (int r = 0; r < 2; r++) {
+        OodMetrics m = {0.6 + 0.1 * r, 0.5, 0.5, 0.5};
+        StoreSplit sp[2] = {{.split = "val", .mean_bpd = 3, .median_bpd = 3},
+                            {.split = "digits", .mean_bpd = 4, .median_bpd = 4, .metrics = &m}};
+        CHECK(store_begin_run(s, zipped[r].id, &p, &e) == LDE_OK);
+        CHECK(store_add_eval(s, zipped[r].id, 0, 0, NAN, sp, 2, &e) == LDE_OK);
+        CHECK(store_finish_run(s, zipped[r].id, RUN_DONE, NULL, 1, &e) == LDE_OK);
+    }
     store_close(s);
 }
 
@@ -163,11 +177,20 @@ static void test_table_baselines_average_over_feature_sets(void) {
            "| true | **96.00 ± 1.41** | **98.00 ± 1.41** | 56.00 ± 1.41 | **97.00 ± 0.00** |\n");
 }
 
+/* data.backbone.seed varies with seed: one row, the mean over both seeds. */
+static void test_table_backbone_seed_counts_as_a_seed(void) {
+    char args[1024], out[4096];
+    snprintf(args, sizeof args, "table zipped --db '%s'", db);
+    CHECK(lde(args, out, sizeof out) == 0);
+    const char *want = "| experiment | digits |\n|---|--:|\n| zipped | 65.00 ± 7.07 |\n";
+    if (CHECK(strcmp(out, want) == 0)) fprintf(stderr, "got:\n%s", out);
+}
+
 static void test_table_bad_names_exit_2_listing_what_exists(void) {
     struct {
         const char *args, *want;
     } cases[] = {
-        {"table nosuch", "no experiment 'nosuch' (experiments: tab)"},
+        {"table nosuch", "no experiment 'nosuch' (experiments: tab, zipped)"},
         {"table tab --rows pca", "'pca' is not a grid axis (axes that vary: preprocess.normalize)"},
         {"table tab --step 5", "has no step 5 (steps: 0, 10)"},
         {"table tab --format html", "--format 'html': expected md, latex or csv"},
@@ -193,6 +216,7 @@ int main(int argc, char **argv) {
         UNIT(test_table_csv_has_full_precision),
         UNIT(test_table_baselines_are_rows_above),
         UNIT(test_table_baselines_average_over_feature_sets),
+        UNIT(test_table_backbone_seed_counts_as_a_seed),
         UNIT(test_table_bad_names_exit_2_listing_what_exists),
     };
     return unit_main(tests, sizeof tests / sizeof tests[0], argc, argv);
