@@ -92,8 +92,9 @@ void conv2d_forward(const float *W, const float *x, float *cols, float *y, int c
 
 /* The weight gradient sums over P = B·ho·wo positions, often with a dW too small
  * to give two threads a GEMM tile each. So P is cut into chunks of a fixed
- * DW_CHUNK columns, each chunk's partial dW is one single-threaded GEMM, and the
- * partials are added in chunk order: same bits at any thread count. */
+ * DW_CHUNK columns, dW into gemm.h's fixed tiles, each (chunk, tile) partial is one
+ * single-threaded GEMM, and the partials are added in chunk order: same bits at
+ * any thread count, and tens of work units to share out even for stage 4. */
 enum { DW_CHUNK = 2048 };
 
 long conv2d_workspace(int cin, int cout, int B, int h, int w, int stride) {
@@ -108,11 +109,17 @@ void conv2d_backward(const float *W, const float *cols, const float *dy, float *
     int P = B * conv2d_out_size(h, stride) * conv2d_out_size(w, stride), K = cin * 9;
     int nchunks = (P + DW_CHUNK - 1) / DW_CHUNK;
     long nW = (long)cout * K;
-    /* partial[c] = dy[:, chunk c] · cols[:, chunk c]ᵀ   (Cout,len)·(len,K) */
+    int tm = (cout + GEMM_TILE_M - 1) / GEMM_TILE_M, tn = (K + GEMM_TILE_N - 1) / GEMM_TILE_N;
+    /* partial[c] tile (i0, j0) = dy[i0.., chunk c] · cols[j0.., chunk c]ᵀ   (m,len)·(len,n) */
 #pragma omp parallel for schedule(dynamic)
-    for (int c = 0; c < nchunks; c++) {
+    for (int u = 0; u < nchunks * tm * tn; u++) {
+        int c = u / (tm * tn), t = u % (tm * tn);
         int lo = c * DW_CHUNK, len = P - lo < DW_CHUNK ? P - lo : DW_CHUNK;
-        gemm(0, 1, cout, K, len, 1.0f, dy + lo, P, cols + lo, P, 0.0f, work + c * nW, K);
+        int i0 = t / tn * GEMM_TILE_M, j0 = t % tn * GEMM_TILE_N;
+        int m = cout - i0 < GEMM_TILE_M ? cout - i0 : GEMM_TILE_M;
+        int n = K - j0 < GEMM_TILE_N ? K - j0 : GEMM_TILE_N;
+        gemm(0, 1, m, n, len, 1.0f, dy + (long)i0 * P + lo, P, cols + (long)j0 * P + lo, P, 0.0f,
+             work + c * nW + (long)i0 * K + j0, K);
     }
 #pragma omp parallel for schedule(static)
     for (long i = 0; i < nW; i++) {

@@ -27,12 +27,12 @@ typedef enum { FLOW_LAYER_ACTNORM, FLOW_LAYER_INVLINEAR, FLOW_LAYER_COUPLING } F
 
 typedef struct {
     FlowLayerKind kind;
-    long poff, np;   /* its slice of Flow.params */
-    long soff, ns;   /* its slice of Flow.state */
-    Coupling c;      /* FLOW_LAYER_COUPLING: its shape */
-    long saved_row;  /* floats per batch row kept from forward for backward */
-    long saved_once; /* floats kept once per batch (the invertible linear's factors) */
-    long scratch_row;
+    long poff, np;    /* its slice of Flow.params */
+    long soff, ns;    /* its slice of Flow.state */
+    Coupling c;       /* FLOW_LAYER_COUPLING: its shape */
+    long saved_row;   /* floats per batch row kept from forward for backward */
+    long saved_once;  /* floats kept once per batch (the invertible linear's factors) */
+    long scratch_row; /* floats per batch row its backward needs as scratch */
 } FlowLayer;
 
 typedef struct {
@@ -63,7 +63,8 @@ FlowConfig flow_config_default(FlowArch arch, int d);
 
 /* Allocates and initialises a flow (random weights from seed; coupling output layers
  * zero, so a new flow is the identity up to ActNorm). Returns 0, or -1 when cfg is
- * invalid (d < 2, blocks < 1, hidden < 1, ...) or memory runs out. */
+ * invalid (d < 2, blocks < 1, hidden < 1, ...), its arch is not built in (resflow
+ * until its residual block is wired into flow.c) or memory runs out. */
 int flow_create(Flow *f, const FlowConfig *cfg, uint64_t seed);
 void flow_destroy(Flow *f);
 
@@ -77,7 +78,7 @@ FlowWork *flow_work_create(const Flow *f, int max_batch);
 void flow_work_destroy(FlowWork *w);
 
 /* Evaluation: x (B,d) -> log p(x) (B), natural log, exact log-determinants. Any B:
- * batches larger than the work's max_batch are processed in chunks of it. */
+ * rows are processed in evaluation chunks (see FlowWork). */
 void flow_log_prob(const Flow *f, const float *x, double *logp, int B, FlowWork *w);
 
 /* x (B,d) -> z = f(x) (B,d) and log|det ∂f/∂x| (B). Any B (chunked). */

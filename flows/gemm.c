@@ -24,10 +24,13 @@ void gemm(int transA, int transB, int M, int N, int K, float alpha, const float 
     int tm = (M + GEMM_TILE_M - 1) / GEMM_TILE_M;
     int tn = (N + GEMM_TILE_N - 1) / GEMM_TILE_N;
     int ntiles = tm * tn;
-    /* Even a single tile runs inside a parallel region: outside one, OpenBLAS would
-     * split that tile over its own threads and the bits would follow the thread
-     * count (measured: a 32x9 product with K = 100352 differed at 1 and 2 threads). */
-    int par = !omp_in_parallel();
+    /* Even a one-tile product runs inside the team (one thread works): OpenBLAS
+     * called outside a parallel region threads the product itself, and its split
+     * changes the bits (measured: a 64×64×256 product at 1 vs 2 threads). Products
+     * of at most 65536·4 multiply-adds OpenBLAS always runs in the calling thread
+     * (its SMP threshold, GEMM_MULTITHREAD_THRESHOLD = 4), so they skip the parallel
+     * region, whose start-up costs more than such a product. */
+    int par = !omp_in_parallel() && (ntiles > 1 || (double)M * N * K > 65536.0 * 4);
 #pragma omp parallel for schedule(static) if (par)
     for (int t = 0; t < ntiles; t++) {
         int i0 = (t / tn) * GEMM_TILE_M, j0 = (t % tn) * GEMM_TILE_N;

@@ -13,6 +13,7 @@
 #include "rng.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +45,9 @@ void invlinear_factors(const float *params, float *T, int d) {
 static void tri_right(int solve, CBLAS_UPLO uplo, CBLAS_TRANSPOSE trans, CBLAS_DIAG diag,
                       const float *T, float *Bm, int rows, int d) {
     int ntiles = (rows + ROW_TILE - 1) / ROW_TILE;
-#pragma omp parallel for schedule(static) if (ntiles > 1 && (long)rows * d >= 8192)
+    /* Always inside the team, even for one tile: OpenBLAS would thread a call made
+     * outside a parallel region itself, with thread-count-dependent bits (gemm.c). */
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
     for (int t = 0; t < ntiles; t++) {
         int r0 = t * ROW_TILE, m = rows - r0 < ROW_TILE ? rows - r0 : ROW_TILE;
         float *b = Bm + (long)r0 * d;
@@ -82,6 +85,7 @@ void invlinear_backward(const float *state, const float *T, const float *x, cons
     for (int r = 0; r < B; r++)
         for (int i = 0; i < d; i++) dx[(long)r * d + (int)state[i]] = dy[(long)r * d + i];
     float *dlogs = dparams + (long)d * d;
+#pragma omp parallel for schedule(static) if ((long)d * d > 65536)
     for (int i = 0; i < d; i++)
         for (int j = 0; j < d; j++) {
             long k = (long)i * d + j;

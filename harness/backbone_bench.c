@@ -2,16 +2,40 @@
 #include "backbone_bench.h"
 
 #include "backbone_train.h"
+#include "conv2d.h"
 #include "rng.h"
 
 #include <omp.h>
-#include <stdio.h>
 #include <stdlib.h>
 
-enum { BENCH_TRAIN = 1024, BENCH_EXTRACT = 2048, BENCH_BATCH = 128 };
+/* Multiply-adds ×2 of one image's forward pass through the conv stages (the head and
+ * the element-wise layers are < 1% of it). */
+static double forward_flops(const BackboneShape *s) {
+    double f = 0;
+    int side = BACKBONE_SIDE, cin = 1;
+    for (int i = 0; i < s->nstages; i++) {
+        side = conv2d_out_size(side, s->stride[i]);
+        f += 2.0 * 9 * cin * s->width[i] * side * side;
+        cin = s->width[i];
+    }
+    return f;
+}
 
-int backbone_bench(int json, Err *e) {
-    long n = BENCH_EXTRACT;
+static void report(const BenchContext *ctx, FILE *out, const char *mode, double img_s,
+                   double flops) {
+    double gf = img_s * flops * 1e-9;
+    if (ctx->json)
+        fprintf(out,
+                "{\"model\":\"backbone\",\"arch\":\"cnn\",\"batch\":128,\"mode\":\"%s\","
+                "\"images_per_s\":%.1f,\"gflops\":%.2f,\"peak_gflops\":%.2f}\n",
+                mode, img_s, gf, ctx->peak_gflops);
+    else
+        fprintf(out, "backbone cnn 32/64/128/256  batch 128  %-7s %9.1f images/s %7.1f GFLOP/s %4.0f%%\n",
+                mode, img_s, gf, 100.0 * gf / ctx->peak_gflops);
+}
+
+int backbone_bench(const BenchContext *ctx, FILE *out, Err *e) {
+    long ntrain = ctx->quick ? 16 : 1024, n = ctx->quick ? 32 : 2048;
     float *pix = malloc(sizeof(float) * n * BACKBONE_PIXELS);
     int64_t *labels = malloc(sizeof(int64_t) * n);
     if (!pix || !labels) {
@@ -22,26 +46,21 @@ int backbone_bench(int json, Err *e) {
     for (long i = 0; i < n; i++) labels[i] = i % 10;
     BackboneShape shape = backbone_shape_default(BACKBONE_CNN);
     BackboneTrainConfig c = backbone_train_defaults();
-    c.batch = BENCH_BATCH;
+    c.epochs = 1, c.batch = ctx->quick ? 8 : 128;
     Backbone bb;
     int rc = backbone_init(&bb, &shape, 0, e);
     /* Warm-up: one batch pays for page faults and OpenBLAS's buffers. */
-    if (rc == LDE_OK) rc = backbone_train(&bb, &c, pix, labels, BENCH_BATCH, NULL, NULL, e);
+    if (rc == LDE_OK) rc = backbone_train(&bb, &c, pix, labels, c.batch, NULL, NULL, e);
     double t0 = omp_get_wtime();
-    if (rc == LDE_OK) rc = backbone_train(&bb, &c, pix, labels, BENCH_TRAIN, NULL, NULL, e);
+    if (rc == LDE_OK) rc = backbone_train(&bb, &c, pix, labels, ntrain, NULL, NULL, e);
     double t1 = omp_get_wtime();
     if (rc == LDE_OK) rc = backbone_extract(&bb, pix, n, NULL, NULL, e);
     double t2 = omp_get_wtime();
     if (rc == LDE_OK) {
-        double train = BENCH_TRAIN * c.epochs / (t1 - t0), extract = n / (t2 - t1);
-        if (json)
-            printf("{\"backbone_train_img_per_s\": %.1f, \"backbone_extract_img_per_s\": %.1f, "
-                   "\"threads\": %d}\n",
-                   train, extract, omp_get_max_threads());
-        else
-            printf("backbone train    %8.1f images/s  (cnn 32/64/128/256, batch %d, %d threads)\n"
-                   "backbone extract  %8.1f images/s\n",
-                   train, BENCH_BATCH, omp_get_max_threads(), extract);
+        double f = forward_flops(&shape);
+        /* Training = forward + two backward products per forward one. */
+        report(ctx, out, "train", (double)ntrain / (t1 - t0), 3 * f);
+        report(ctx, out, "extract", (double)n / (t2 - t1), f);
     }
     backbone_free(&bb);
     free(pix), free(labels);

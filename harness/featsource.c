@@ -1,7 +1,7 @@
 /* featsource.c — parses data.features and checks the user's .npy headers (featsource.h). */
 #include "featsource.h"
 
-#include "npyhead.h"
+#include "npy.h"
 #include "params.h"
 
 #include <stdio.h>
@@ -17,7 +17,7 @@ typedef struct {
 
 /* Resolves a path written in the config against dir, checks its .npy header into
  * h and stores the absolute path (malloc'd, freed by featsource_free) in *out. */
-static int feat_path(FeatCtx *c, const char *key, const YtNode *n, const char **out, NpyHead *h) {
+static int feat_path(FeatCtx *c, const char *key, const YtNode *n, const char **out, NpyShape *h) {
     if (n->kind != YT_SCALAR || yt_is_null(n)) {
         char got[64];
         return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.%s: expected a .npy path, got %s",
@@ -29,7 +29,8 @@ static int feat_path(FeatCtx *c, const char *key, const YtNode *n, const char **
     else
         snprintf(joined, sizeof joined, "%s/%s", c->dir, n->str);
     Err inner = {{0}};
-    if (npy_head_read(joined, h, &inner) != LDE_OK)
+    char dtype[8];
+    if (npy_shape(joined, h, dtype, &inner) != LDE_OK)
         return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.%s: %s", c->file, n->line, n->col,
                     key, inner.msg);
     char *abs = realpath(joined, NULL);
@@ -40,21 +41,17 @@ static int feat_path(FeatCtx *c, const char *key, const YtNode *n, const char **
     return LDE_OK;
 }
 
-static int shape_error(FeatCtx *c, const YtNode *n, const char *key, const NpyHead *h,
+static int shape_error(FeatCtx *c, const YtNode *n, const char *key, const NpyShape *h,
                        const char *want) {
-    char got[96] = "(";
-    for (int i = 0; i < h->ndim; i++) {
-        size_t l = strlen(got);
-        snprintf(got + l, sizeof got - l, "%s%lld", i ? ", " : "", h->shape[i]);
-    }
-    size_t gl = strlen(got);
-    snprintf(got + gl, sizeof got - gl, ")");
+    char got[96];
+    if (h->ndim == 1) snprintf(got, sizeof got, "(%ld)", h->rows);
+    else snprintf(got, sizeof got, "(%ld, %ld)", h->rows, h->cols);
     return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.%s: %s has shape %s, expected %s",
                 c->file, n->line, n->col, key, n->str, got, want);
 }
 
 /* Checks h is (rows, cols) or (rows) when cols < 0; -1 in rows/cols = any. */
-static int feat_shape(FeatCtx *c, const YtNode *n, const char *key, const NpyHead *h,
+static int feat_shape(FeatCtx *c, const YtNode *n, const char *key, const NpyShape *h,
                       long long rows, long long cols) {
     int ndim = cols < 0 ? 1 : 2;
     char want[96];
@@ -64,8 +61,8 @@ static int feat_shape(FeatCtx *c, const YtNode *n, const char *key, const NpyHea
         snprintf(want, sizeof want, "(N, %lld)", cols);
     else
         snprintf(want, sizeof want, "(%lld, %lld)", rows, cols);
-    if (h->ndim != ndim || (rows >= 0 && h->shape[0] != rows) ||
-        (cols >= 0 && h->shape[1] != cols) || h->shape[0] == 0)
+    if (h->ndim != ndim || (rows >= 0 && h->rows != rows) ||
+        (cols >= 0 && h->cols != cols) || h->rows == 0)
         return shape_error(c, n, key, h, want);
     return LDE_OK;
 }
@@ -84,17 +81,17 @@ static int parse_features_map(FeatCtx *c, const YtNode *m) {
                     "%s:%d:%d: data.features: `%s` is missing (user features "
                     "need train and val .npy files)",
                     c->file, m->line, m->col, tr ? "val" : "train");
-    NpyHead ht = {0}, h = {0};
+    NpyShape ht = {0}, h = {0};
     int rc = feat_path(c, "train", tr, &fs->train, &ht);
     if (rc != LDE_OK) return rc;
-    if (ht.ndim != 2 || ht.shape[0] < 1 || ht.shape[1] < 1 || ht.shape[1] > 1 << 20)
+    if (ht.ndim != 2 || ht.rows < 1 || ht.cols < 1 || ht.cols > 1 << 20)
         return shape_error(c, tr, "train", &ht, "(N, d)");
-    long long N = ht.shape[0], d = ht.shape[1];
+    long long N = ht.rows, d = ht.cols;
     fs->d = (int)d;
     rc = feat_path(c, "val", va, &fs->val, &h);
     if (rc == LDE_OK) rc = feat_shape(c, va, "val", &h, -1, d);
     if (rc != LDE_OK) return rc;
-    long long M = h.shape[0];
+    long long M = h.rows;
     const YtNode *ood = yt_get(m, "ood");
     if (ood && (ood->kind != YT_MAP || ood->n == 0)) {
         char got[64];
@@ -139,7 +136,7 @@ static int parse_features_map(FeatCtx *c, const YtNode *m) {
                         c->file, head->line, head->col);
         rc = feat_path(c, "head.W", w, &fs->head_W, &h);
         if (rc == LDE_OK) rc = feat_shape(c, w, "head.W", &h, -1, d);
-        long long C = h.shape[0];
+        long long C = h.rows;
         if (rc == LDE_OK) rc = feat_path(c, "head.b", b, &fs->head_b, &h);
         if (rc == LDE_OK) rc = feat_shape(c, b, "head.b", &h, C, -1);
         if (rc != LDE_OK) return rc;

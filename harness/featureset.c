@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "feature_cache.h"
 #include "npy.h"
+#include "preprocess.h"
 #include "progress.h"
 
 #include <stdio.h>
@@ -105,10 +106,26 @@ static int load_user(const FeatureSource *src, FeatureSet *fs, Err *e) {
     return LDE_OK;
 }
 
+/* Counts the flagged dimensions of the training features (featureset.h). */
+static int check_health(FeatureSet *fs, Err *e) {
+    unsigned char *flags = malloc((size_t)fs->d);
+    if (!flags || preprocess_health(fs->train.x, fs->train.n, fs->d, flags) < 0) {
+        free(flags);
+        return fail(e, LDE_ERUN, "out of memory checking the features");
+    }
+    for (int j = 0; j < fs->d; j++) {
+        fs->n_constant += (flags[j] & HEALTH_CONSTANT) != 0;
+        fs->n_mostly_zero += (flags[j] & HEALTH_MOSTLY_ZERO) != 0;
+    }
+    free(flags);
+    return LDE_OK;
+}
+
 int featureset_load(const RunSpec *s, const char *cache_root, FeatureSet *fs, Err *e) {
     memset(fs, 0, sizeof *fs);
     int rc = s->data.features->builtin ? load_builtin(s, cache_root, fs, e)
                                        : load_user(s->data.features, fs, e);
+    if (rc == LDE_OK) rc = check_health(fs, e);
     if (rc != LDE_OK) featureset_free(fs);
     return rc;
 }

@@ -26,6 +26,9 @@ typedef struct {
     FeatureSplit train, val;
     int n_ood;
     FeatureSplit ood[FEAT_MAX_OOD];
+    /* The health check over train (preprocess_health): dimensions that are constant,
+     * and that are more than 90% exact zeros. Flows on such features are unstable. */
+    int n_constant, n_mostly_zero;
 } FeatureSet;
 
 /* Loads the features of run spec s: the built-in ones through the cache under

@@ -19,16 +19,16 @@ const char lde_git_rev[] = LDE_GIT_REV;
 /* The commands, in the order `lde --help` lists them; NULL ends the list. */
 static const Command *const commands[] = {
     &cmd_run,
-    &cmd_score,
-    &cmd_datasets,
-    &cmd_inspect,
-    &cmd_status,
-    &cmd_bench,
     &cmd_plan,
-    &cmd_features,
+    &cmd_status,
     &cmd_plot,
     &cmd_table,
     &cmd_report,
+    &cmd_score,
+    &cmd_features,
+    &cmd_datasets,
+    &cmd_inspect,
+    &cmd_bench,
     NULL,
 };
 

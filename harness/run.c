@@ -116,8 +116,16 @@ static int load_features(const Plan *p, const int *todo, int ntodo, const RunArg
             fsi[k] = fsi[j];
             continue;
         }
-        int rc = featureset_load(&r->spec, a->features, &sets[*nsets], e);
+        FeatureSet *fs = &sets[*nsets];
+        int rc = featureset_load(&r->spec, a->features, fs, e);
         if (rc != LDE_OK) return rc;
+        if (fs->n_constant || fs->n_mostly_zero)
+            fprintf(stderr,
+                    "warning: %s features: %d of %d dimensions are constant and %d are more than "
+                    "90%% exact zeros over the training set; flows on such features are unstable "
+                    "(preprocess.drop_constant: true removes the constant ones)\n",
+                    fs->dir[0] ? fs->dir : r->spec.data.features->train, fs->n_constant, fs->d,
+                    fs->n_mostly_zero);
         fsi[k] = (*nsets)++;
     }
     return LDE_OK;

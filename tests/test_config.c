@@ -2,7 +2,6 @@
  * positions in errors, nearest-key suggestions, grid order, zip, canonical ids,
  * user .npy headers, baselines, and every shipped config. */
 #include "config.h"
-#include "npyhead.h"
 #include "plan.h"
 #include "unit.h"
 #include "yamltree.h"
@@ -236,9 +235,7 @@ static void test_user_features_check_npy_shapes(void) {
     write_npy("W.npy", 2, 10, 8);
     write_npy("b.npy", 1, 10, 0);
     write_npy("lab.npy", 1, 100, 0);
-    NpyHead h;
     Err e;
-    CHECK(npy_head_read(write_file("x.txt", "hello"), &h, &e) == LDE_EINPUT);
     Config c;
     Plan p;
     CHECK(load_plan("u.yaml",

@@ -239,9 +239,11 @@ static void test_actnorm_initialised_once(void) {
     flow_destroy(&f);
 }
 
-/* 50 steps at 1 and 2 threads; shapes cross the GEMM tiles (256 rows, hidden 300). */
+/* 50 steps at 1 and 2 threads; shapes cross the GEMM tiles (160 rows, hidden 300),
+ * the elementwise loops run in parallel (160·64 values > 8192) and the invertible
+ * linear's d×d weight gradient is a single-tile product. */
 static void test_training_same_bits_with_one_and_two_threads(void) {
-    enum { B = 256, D = 16 };
+    enum { B = 160, D = 64 };
     for (int a = 0; a < NARCH; a++) {
         Flow f1, f2;
         make_flow(&f1, ARCHS[a], D, 300, 2, 0);
@@ -256,6 +258,32 @@ static void test_training_same_bits_with_one_and_two_threads(void) {
         flow_work_destroy(w1), flow_work_destroy(w2);
         flow_destroy(&f1), flow_destroy(&f2);
     }
+}
+
+/* A batch with a NaN gives a NaN loss and leaves the parameters as they were, so the
+ * caller can mark the run diverged with the last good model. */
+static void test_nonfinite_loss_skips_the_update(void) {
+    enum { B = 8, D = 4 };
+    Flow f;
+    make_flow(&f, FLOW_GLOW, D, 8, 2, 0);
+    FlowWork *w = flow_work_create(&f, B);
+    FlowOptim o;
+    AdamConfig a = adam_defaults();
+    CHECK(flow_optim_init(&o, &f, &a, 0.0) == 0);
+    float x[B * D];
+    make_data(x, B, D, 1);
+    flow_train_step(&f, &o, x, B, w, 1, NULL);
+    float *before = malloc(sizeof(float) * f.nparams);
+    memcpy(before, f.params, sizeof(float) * f.nparams);
+    x[5] = NAN;
+    double gn, loss = flow_train_step(&f, &o, x, B, w, 1, &gn);
+    CHECK(isnan(loss));
+    CHECK(o.t == 1);
+    CHECK(memcmp(before, f.params, sizeof(float) * f.nparams) == 0);
+    free(before);
+    flow_optim_destroy(&o);
+    flow_work_destroy(w);
+    flow_destroy(&f);
 }
 
 static void test_flow_config_validation_and_names(void) {
@@ -306,6 +334,7 @@ int main(int argc, char **argv) {
         UNIT(test_eval_matches_training_forward),
         UNIT(test_actnorm_initialised_once),
         UNIT(test_training_same_bits_with_one_and_two_threads),
+        UNIT(test_nonfinite_loss_skips_the_update),
         UNIT(test_flow_config_validation_and_names),
         UNIT(test_samples_follow_trained_density),
     };

@@ -58,7 +58,7 @@ static void test_gemm_same_bits_with_one_and_two_threads(void) {
 
 /* One tile with a long K (a conv weight gradient): OpenBLAS must not split it over
  * threads of its own. */
-static void test_gemm_single_tile_same_bits_with_one_and_two_threads(void) {
+static void test_gemm_long_k_tile_same_bits_with_one_and_two_threads(void) {
     enum { m = 32, n = 9, k = 100000 };
     float *A = randn((long)m * k, 6), *B = randn((long)n * k, 7), C1[m * n], C2[m * n];
     omp_set_num_threads(1);
@@ -69,11 +69,26 @@ static void test_gemm_single_tile_same_bits_with_one_and_two_threads(void) {
     free(A), free(B);
 }
 
+/* One tile (64×64 with K = 256, Aᵀ·B as in a weight gradient): OpenBLAS left to thread
+ * it gave different bits at 1 and 2 threads before gemm kept it inside the team. */
+static void test_gemm_single_tile_same_bits_with_one_and_two_threads(void) {
+    enum { S = 64, KK = 256 };
+    float *A = randn((long)KK * S, 6), *B = randn((long)KK * S, 7);
+    float *C1 = calloc((size_t)S * S, sizeof(float)), *C2 = calloc((size_t)S * S, sizeof(float));
+    omp_set_num_threads(1);
+    gemm(1, 0, S, S, KK, 1.0f, A, S, B, S, 0.0f, C1, S);
+    omp_set_num_threads(2);
+    gemm(1, 0, S, S, KK, 1.0f, A, S, B, S, 0.0f, C2, S);
+    CHECK(memcmp(C1, C2, sizeof(float) * S * S) == 0);
+    free(A), free(B), free(C1), free(C2);
+}
+
 int main(int argc, char **argv) {
     static const struct unit_test tests[] = {
         UNIT(test_gemm_matches_double_reference_all_transposes),
         UNIT(test_gemm_same_bits_with_one_and_two_threads),
         UNIT(test_gemm_single_tile_same_bits_with_one_and_two_threads),
+        UNIT(test_gemm_long_k_tile_same_bits_with_one_and_two_threads),
     };
     return unit_main(tests, sizeof tests / sizeof tests[0], argc, argv);
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_bench.sh — `lde bench --quick --json` prints one well-formed object per flow
+# test_bench.sh — `lde bench --quick --json` prints one well-formed object per flow (and backbone)
 # case and mode, with positive figures (a correctness test: no timing is asserted).
 . "$(dirname "$0")/lib.sh"
 
@@ -8,7 +8,8 @@ check bench_quick_exits_zero test $? -eq 0
 
 num='[0-9]+(\.[0-9]+)?'
 line_re="^\{\"arch\":\"(glow|realnvp|resflow)\",\"d\":[0-9]+,\"hidden\":[0-9]+,\"blocks\":[0-9]+,\"batch\":[0-9]+,\"mode\":\"(train|eval)\",\"samples_per_s\":$num,\"gflops\":$num,\"peak_gflops\":$num\}$"
-bad=$(grep -Evc -- "$line_re" <<<"$out")
+bb_re="^\{\"model\":\"backbone\",\"arch\":\"cnn\",\"batch\":128,\"mode\":\"(train|extract)\",\"images_per_s\":$num,\"gflops\":$num,\"peak_gflops\":$num\}$"
+bad=$(grep -Ev -- "$line_re" <<<"$out" | grep -Evc -- "$bb_re")
 check bench_json_lines_have_every_field test "$bad" -eq 0
 
 for arch in glow realnvp; do
@@ -18,7 +19,9 @@ for arch in glow realnvp; do
     done
 done
 
-zero=$(grep -Ec '"(samples_per_s|peak_gflops)":0(\.0+)?[,}]' <<<"$out")
+check bench_reports_backbone_train_and_extract test "$(grep -Ec -- "$bb_re" <<<"$out")" -eq 2
+
+zero=$(grep -Ec '"(samples_per_s|images_per_s|peak_gflops)":0(\.0+)?[,}]' <<<"$out")
 check bench_rates_are_positive test "$zero" -eq 0
 
 expect_exit bench_rejects_unknown_option 2 "unknown option '--fast'" "$LDE" bench --fast

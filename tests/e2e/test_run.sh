@@ -116,6 +116,7 @@ sed -e "s|train: $F/train.npy|train: $F/dead.npy|" -e "s/experiment: div/experim
 check failed_run_exit_1 test $? -eq 1
 check failed_run_recorded test "$(q x.db "SELECT status FROM runs")" = failed
 check failed_run_reason_printed grep -q "failed: preprocessing" err.txt
+check health_check_warns_constant_dims grep -q "warning: .*8 of 8 dimensions are constant" err.txt
 
 # Bad input: exit 2, one line, and no database or model written.
 printf 'experiment: bad\nflow:\n  arch: glwo\n' >bad.yaml
