@@ -50,9 +50,14 @@ static int add_baselines(Store *s, const ExpData *x, const char *features, Resul
     } else if ((rc = restable_baselines_keys(s, x, &keys, &nk, e))) {
         return rc;
     }
-    StoreBaselineRow **b = calloc((size_t)nk + 1, sizeof *b);
-    int *nb = calloc((size_t)nk + 1, sizeof *nb);
-    if (!b || !nb) rc = fail(e, LDE_ERUN, "out of memory");
+    StoreBaselineRow **b = calloc((size_t)nk + 1, sizeof(StoreBaselineRow *));
+    int *nb = calloc((size_t)nk + 1, sizeof(int));
+    if (!b || !nb) {
+        free(b);
+        free(nb);
+        store_strings_free(keys, nk);
+        return fail(e, LDE_ERUN, "out of memory");
+    }
     for (int k = 0; k < nk && rc == LDE_OK; k++) {
         if (!keys[k]) rc = fail(e, LDE_ERUN, "out of memory");
         if (rc == LDE_OK) rc = store_get_baselines(s, keys[k], &b[k], &nb[k], e);
@@ -60,7 +65,7 @@ static int add_baselines(Store *s, const ExpData *x, const char *features, Resul
             rc = fail(e, LDE_EINPUT, "--baselines: no baselines for features '%s'", keys[k]);
     }
     if (rc == LDE_OK) rc = restable_add_baselines(t, b, nb, nk, e);
-    for (int k = 0; b && nb && k < nk; k++) store_baselines_free(b[k], nb[k]);
+    for (int k = 0; k < nk; k++) store_baselines_free(b[k], nb[k]);
     free(b);
     free(nb);
     store_strings_free(keys, nk);
