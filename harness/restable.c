@@ -227,6 +227,43 @@ int restable_baselines_keys(Store *s, const ExpData *x, char ***keys, int *nk, E
                 x->name, list);
 }
 
+int restable_load_baselines(Store *s, const ExpData *x, const char *features, ResultTable *t,
+                            Err *e) {
+    char **keys = NULL;
+    int nk = 0, rc = LDE_OK;
+    if (features) {
+        char buf[1024];
+        snprintf(buf, sizeof buf, "%s", features);
+        keys = calloc(64, sizeof *keys);
+        if (!keys) return fail(e, LDE_ERUN, "out of memory");
+        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok && nk < 64;
+             tok = strtok_r(NULL, ",", &save))
+            keys[nk++] = strdup(tok);
+    } else if ((rc = restable_baselines_keys(s, x, &keys, &nk, e))) {
+        return rc;
+    }
+    StoreBaselineRow **b = calloc((size_t)nk + 1, sizeof(StoreBaselineRow *));
+    int *nb = calloc((size_t)nk + 1, sizeof(int));
+    if (!b || !nb) {
+        free(b);
+        free(nb);
+        store_strings_free(keys, nk);
+        return fail(e, LDE_ERUN, "out of memory");
+    }
+    for (int k = 0; k < nk && rc == LDE_OK; k++) {
+        if (!keys[k]) rc = fail(e, LDE_ERUN, "out of memory");
+        if (rc == LDE_OK) rc = store_get_baselines(s, keys[k], &b[k], &nb[k], e);
+        if (rc == LDE_OK && nb[k] == 0)
+            rc = fail(e, LDE_EINPUT, "--baselines: no baselines for features '%s'", keys[k]);
+    }
+    if (rc == LDE_OK) rc = restable_add_baselines(t, b, nb, nk, e);
+    for (int k = 0; k < nk; k++) store_baselines_free(b[k], nb[k]);
+    free(b);
+    free(nb);
+    store_strings_free(keys, nk);
+    return rc;
+}
+
 void restable_free(ResultTable *t) {
     free(t->rows);
     t->rows = NULL;

@@ -57,6 +57,12 @@ int restable_add_baselines(ResultTable *t, StoreBaselineRow *const *b, const int
  * store_strings_free. */
 int restable_baselines_keys(Store *s, const ExpData *x, char ***keys, int *nk, Err *e);
 
+/* Loads the baselines of x's feature sets (restable_baselines_keys, or the comma-
+ * separated keys in `features` when not NULL) and adds them to t; t is unchanged on
+ * failure (LDE_EINPUT: no baselines, or a key without any). */
+int restable_load_baselines(Store *s, const ExpData *x, const char *features, ResultTable *t,
+                            Err *e);
+
 void restable_free(ResultTable *t);
 
 typedef enum { RT_MARKDOWN, RT_LATEX, RT_CSV } RtFormat;

@@ -5,7 +5,6 @@
 #include "restable.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static const char TABLE_USAGE[] =
@@ -33,44 +32,6 @@ static const char TABLE_USAGE[] =
     "                 data.features_key, else the only key in the database;\n"
     "                 --features KEY[,KEY...] picks them\n"
     "  --db PATH      the database (default results/lde.db)\n";
-
-/* Loads the baselines of the experiment's feature sets (or of the comma-separated
- * keys in `features`) and adds them to t. */
-static int add_baselines(Store *s, const ExpData *x, const char *features, ResultTable *t, Err *e) {
-    char **keys = NULL;
-    int nk = 0, rc = LDE_OK;
-    if (features) {
-        char buf[1024];
-        snprintf(buf, sizeof buf, "%s", features);
-        keys = calloc(64, sizeof *keys);
-        if (!keys) return fail(e, LDE_ERUN, "out of memory");
-        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok && nk < 64;
-             tok = strtok_r(NULL, ",", &save))
-            keys[nk++] = strdup(tok);
-    } else if ((rc = restable_baselines_keys(s, x, &keys, &nk, e))) {
-        return rc;
-    }
-    StoreBaselineRow **b = calloc((size_t)nk + 1, sizeof(StoreBaselineRow *));
-    int *nb = calloc((size_t)nk + 1, sizeof(int));
-    if (!b || !nb) {
-        free(b);
-        free(nb);
-        store_strings_free(keys, nk);
-        return fail(e, LDE_ERUN, "out of memory");
-    }
-    for (int k = 0; k < nk && rc == LDE_OK; k++) {
-        if (!keys[k]) rc = fail(e, LDE_ERUN, "out of memory");
-        if (rc == LDE_OK) rc = store_get_baselines(s, keys[k], &b[k], &nb[k], e);
-        if (rc == LDE_OK && nb[k] == 0)
-            rc = fail(e, LDE_EINPUT, "--baselines: no baselines for features '%s'", keys[k]);
-    }
-    if (rc == LDE_OK) rc = restable_add_baselines(t, b, nb, nk, e);
-    for (int k = 0; k < nk; k++) store_baselines_free(b[k], nb[k]);
-    free(b);
-    free(nb);
-    store_strings_free(keys, nk);
-    return rc;
-}
 
 static int table_run(int argc, char **argv, Err *e) {
     const char *db = "results/lde.db", *experiment = NULL, *rows = NULL, *metric = "auroc";
@@ -111,7 +72,7 @@ static int table_run(int argc, char **argv, Err *e) {
     }
     if (rows) rc = expdata_axis(&x, rows, 0, &axis, e);
     if (rc == LDE_OK) rc = restable_build(&x, axis, m, step, &t, e);
-    if (rc == LDE_OK && baselines) rc = add_baselines(s, &x, features, &t, e);
+    if (rc == LDE_OK && baselines) rc = restable_load_baselines(s, &x, features, &t, e);
     if (rc == LDE_OK) restable_print(&t, fmt, stdout);
     restable_free(&t);
     expdata_free(&x);
