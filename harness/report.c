@@ -2,9 +2,9 @@
  * with everything a reader needs to judge an experiment without re-running it: the
  * results table (with the classifier baselines when the database has them), every
  * figure (a bpd histogram of the first seed of each grid point at its first and last
- * step, the training curves of each grid point, a sweep per grid axis), the provenance of each run (lde version, git revision, host, threads,
- * wall time, errors) and the config. Reads the database only; the figures are
- * drawn by plot.h and sit beside the page. */
+ * step, the training curves of each grid point, a sweep per grid axis), the provenance of each run
+ * (lde version, git revision, host, threads, wall time, errors) and the config. Reads the database
+ * only; the figures are drawn by plot.h and sit beside the page. */
 #include "cliopt.h"
 #include "commands.h"
 #include "plot.h"
@@ -133,8 +133,8 @@ static int write_report(Store *s, const char *db, const ExpData *x, const char *
     if (restable_build(x, -1, MET_AUROC, "last", &tab, &te) == LDE_OK) {
         Err none; /* no baselines stored for these features: the table goes without */
         restable_load_baselines(s, x, NULL, &tab, &none);
-        fprintf(f, "%s; best per column in bold. LaTeX: `lde table %s --format latex`.\n\n",
-                tab.title, x->name);
+        fprintf(f, "%s%s. LaTeX: `lde table %s --format latex`.\n\n", tab.title,
+                tab.nrows > 1 ? "; best per column in bold" : "", x->name);
         restable_print(&tab, RT_MARKDOWN, f);
         fputc('\n', f);
         restable_free(&tab);

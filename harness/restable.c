@@ -343,7 +343,7 @@ static void print_markdown(const ResultTable *t, FILE *f) {
 static void print_latex(const ResultTable *t, FILE *f) {
     fputs("% ", f);
     fputs(t->title, f);
-    fputs(t->metric == MET_MEAN_BPD ? "\n" : "; best per column in bold\n", f);
+    fputs(metric_direction(t->metric) && t->nrows > 1 ? "; best per column in bold\n" : "\n", f);
     fputs("% needs \\usepackage{booktabs}\n\\begin{tabular}{", f);
     for (int k = 0; k < t->nkeys; k++) fputc('l', f);
     for (int c = 0; c < t->ncols; c++) fputc('r', f);
