@@ -132,7 +132,7 @@ static int sweep_figure(const ExpData *x, int p, const long *steps, const PlotAr
         fprintf(g, "  set xrange [-0.5:%g]\n  set yrange [*:*]\n  set bars small\n", w.ncat - 0.5);
     else
         fprintf(g,
-                "  set style data histograms\n  set style histogram errorbars gap 1 lw 1.5\n"
+                "  set style data histograms\n  set style histogram clustered gap 1\n"
                 "  set boxwidth 0.9\n  set xrange [-0.5:%g]\n  set yrange [%s]\n",
                 w.ncat - 0.5, percent ? "0:100" : "*:*");
     /* A set keeps its colour (as in the other figures); the values of the other axes
@@ -151,10 +151,22 @@ static int sweep_figure(const ExpData *x, int p, const long *steps, const PlotAr
                 fprintf(g, " using 1:%d:%d:xtic(2) with yerrorlines lt %d dt %d title ", col,
                         col + 1, lt, 1 + s % 5);
             else
-                fprintf(g, " using %d:%d%s lt %d fs solid %.2f border lc rgb '#333333' title ", col,
-                        col + 1, i ? "" : ":xtic(2)", lt, fill[s % 4]);
+                fprintf(g, " using %d%s lt %d fs solid %.2f border lc rgb '#333333' title ", col,
+                        i ? "" : ":xtic(2)", lt, fill[s % 4]);
             fig_quote(g, key);
         }
+    /* Bars: gnuplot draws histogram error bars in the fill colour, invisible on the
+     * bar, so they are drawn in dark grey on top. Bar i of a cluster of n (gap 1)
+     * sits at x = cluster + (i − (n − 1)/2) / (n + 1). */
+    int nbars = w.nsub * w.nsets;
+    for (int i = 0; !numeric && seeds > 1 && i < nbars; i++) {
+        fprintf(g, ", \\\n    ");
+        fig_quote(g, file);
+        fprintf(g,
+                " using ($1 + %.6g):%d:%d with yerrorbars lc rgb '#222222' lw 1.5 ps 0 "
+                "notitle",
+                (i - (nbars - 1) / 2.0) / (nbars + 1), 3 + 2 * i, 4 + 2 * i);
+    }
     fputc('\n', g);
     char comment[1024];
     plot_text(comment, sizeof comment,
