@@ -9,6 +9,7 @@
 
 #include "actnorm.h"
 #include "invlinear.h"
+#include "resblock.h"
 #include "rng.h"
 
 #include <math.h>
@@ -38,7 +39,7 @@ int flow_arch_parse(const char *name, FlowArch *arch) {
 }
 
 FlowConfig flow_config_default(FlowArch arch, int d) {
-    FlowConfig c = {arch, d, 10, 2048, 0, 0.97f};
+    FlowConfig c = {arch, d, 10, 2048, 0, 0.97f, 0};
     return c;
 }
 
@@ -67,6 +68,15 @@ static void add_layer(FlowLayer *ls, int *n, FlowLayerKind kind, const FlowConfi
         l.saved_row = coupling_nsaved(&l.c);
         l.scratch_row = coupling_nscratch(&l.c);
         break;
+    case FLOW_LAYER_RESBLOCK:
+        l.rb = (ResBlock){d, cfg->hidden, cfg->lipschitz};
+        l.np = resblock_nparams(&l.rb);
+        l.ns = resblock_nstate(&l.rb);
+        /* both sizes are affine in the batch: a per-row part and a constant */
+        l.saved_row = resblock_acts_floats(&l.rb, 1);
+        l.scratch_once = resblock_scratch_floats(&l.rb, 0);
+        l.scratch_row = resblock_scratch_floats(&l.rb, 1) - l.scratch_once;
+        break;
     }
     l.poff = *np, l.soff = *ns;
     *np += l.np, *ns += l.ns;
@@ -88,7 +98,12 @@ static int flow_build(const FlowConfig *cfg, FlowLayer *ls, int *n, long *np, lo
             add_layer(ls, n, FLOW_LAYER_INVLINEAR, cfg, 0, np, ns);
             add_layer(ls, n, FLOW_LAYER_COUPLING, cfg, k % 2, np, ns);
             break;
-        case FLOW_RESFLOW: /* wired by the residual-flow layer */
+        case FLOW_RESFLOW:
+            if (!(cfg->lipschitz > 0.0f && cfg->lipschitz < 1.0f)) return -1;
+            if (cfg->eval_terms < 0 || cfg->eval_terms > LOGDET_MAX_TERMS) return -1;
+            add_layer(ls, n, FLOW_LAYER_ACTNORM, cfg, 0, np, ns);
+            add_layer(ls, n, FLOW_LAYER_RESBLOCK, cfg, 0, np, ns);
+            break;
         default:
             return -1;
         }
@@ -131,6 +146,9 @@ int flow_create(Flow *f, const FlowConfig *cfg, uint64_t seed) {
         case FLOW_LAYER_COUPLING:
             coupling_init(&l->c, p, seed, stream);
             break;
+        case FLOW_LAYER_RESBLOCK:
+            resblock_init(&l->rb, p, s, seed, stream);
+            break;
         }
     }
     return 0;
@@ -170,7 +188,9 @@ FlowWork *flow_work_create(const Flow *f, int max_batch) {
     for (int i = 0; i < L; i++) {
         const FlowLayer *l = &f->layers[i];
         total += l->saved_row * rows + l->saved_once;
-        if (l->scratch_row * rows > scratch) scratch = l->scratch_row * rows;
+        /* the scratch serves training (rows) and evaluation (ev >= rows) alike */
+        long need = l->scratch_row * ev + l->scratch_once;
+        if (need > scratch) scratch = need;
         if (l->saved_row > ev_row) ev_row = l->saved_row;
         if (l->saved_once > once) once = l->saved_once;
     }
@@ -210,11 +230,13 @@ void flow_work_destroy(FlowWork *w) {
  * them), the shared evaluation scratch otherwise. T: the invertible linear's factors. */
 typedef struct {
     float *saved, *T;
+    float *scratch; /* shared by all layers: backward, a residual block's log-det */
 } LayerBuf;
 
 static LayerBuf layer_buf(const Flow *f, int i, const FlowWork *w, int train) {
     const FlowLayer *l = &f->layers[i];
     LayerBuf b;
+    b.scratch = w->scratch;
     if (train) {
         b.saved = w->saved[i];
         b.T = b.saved + l->saved_row * w->max_batch;
@@ -231,6 +253,48 @@ typedef struct {
     int train;
     uint64_t seed, step;
 } Pass;
+
+/* Residual-block settings of a training pass: Russian roulette with 2 exact terms
+ * and continuation 1/2 (Chen et al. 2019's choice), one Gaussian probe per row.
+ * Layer i's probes use rng stream 16i+6 at index (step << 32) + element, and its
+ * number of terms stream 16i+7 at index step (resblock_init uses 16i..16i+5). */
+enum { RESFLOW_EXACT_TERMS = 2 };
+static const double RESFLOW_ROULETTE_P = 0.5;
+
+/* Residual block i on x (B,d) -> y (B,d), adding its log-det to logdet: in training,
+ * one power-iteration step and the roulette estimate; in evaluation, the exact
+ * log-det (NaN rows if its buffers cannot be allocated) or, with eval_terms > 0, the
+ * truncated series averaged over FLOW_EVAL_PROBES Rademacher probes per row keyed by
+ * the row's own bits (stream 16i+8), so a sample's value does not depend on its batch. */
+static void resblock_layer_forward(Flow *f, int i, const float *x, float *y, double *logdet,
+                                   int B, LayerBuf b, Pass pass) {
+    const FlowLayer *l = &f->layers[i];
+    float *p = f->params + l->poff, *s = f->state + l->soff;
+    int d = f->cfg.d;
+    uint64_t stream = 16u * (uint64_t)i;
+    ResBlockActs acts;
+    ResBlockNorm norm;
+    LogdetSeries series;
+    resblock_acts_bind(&l->rb, &acts, b.saved, B);
+    if (pass.train) resblock_power_iterate(&l->rb, p, s);
+    resblock_normalize(&l->rb, p, s, &norm, b.scratch);
+    resblock_forward(&l->rb, p, &norm, x, y, &acts, B);
+    if (pass.train) {
+        logdet_series_roulette(&series, RESFLOW_EXACT_TERMS, RESFLOW_ROULETTE_P, pass.seed,
+                               stream + 7, pass.step);
+        logdet_series_probe(acts.v, (long)B * d, 0, pass.seed, stream + 6, pass.step << 32);
+        resblock_logdet_estimate(&l->rb, p, &norm, &acts, &series, acts.v, logdet, b.scratch, B);
+    } else if (f->cfg.eval_terms > 0) {
+        logdet_series_fixed(&series, f->cfg.eval_terms, 1.0 / FLOW_EVAL_PROBES);
+        for (int m = 0; m < FLOW_EVAL_PROBES; m++) {
+            logdet_series_probe_rows(acts.v, x, B, d, stream + 8, (uint64_t)m * d);
+            resblock_logdet_estimate(&l->rb, p, &norm, &acts, &series, acts.v, logdet,
+                                     b.scratch, B);
+        }
+    } else if (resblock_logdet_exact(&l->rb, p, &norm, &acts, logdet, B) != 0) {
+        for (int r = 0; r < B; r++) logdet[r] = NAN;
+    }
+}
 
 /* Layer i on x (B,d) -> y (B,d), adding to logdet. When training, an ActNorm that has
  * not been initialised is initialised from x first (data-dependent init: each ActNorm
@@ -255,13 +319,16 @@ static void layer_forward(Flow *f, int i, const float *x, float *y, double *logd
     case FLOW_LAYER_COUPLING:
         coupling_forward(&l->c, p, x, y, logdet, b.saved, B);
         break;
+    case FLOW_LAYER_RESBLOCK:
+        resblock_layer_forward(f, i, x, y, logdet, B, b, pass);
+        break;
     }
 }
 
 /* Layer i backward: dy (B,d) (may be overwritten) -> dx (B,d) and its slice of grad. */
 static void layer_backward(const Flow *f, int i, const float *x, float *dy, float dlogdet,
                            float *dx, float *grad, int B, FlowWork *w, Pass pass) {
-    (void)pass; /* the couplings' backward is deterministic */
+    (void)pass; /* the stochastic parts (probes, number of terms) were drawn in forward */
     const FlowLayer *l = &f->layers[i];
     const float *p = f->params + l->poff, *s = f->state + l->soff;
     LayerBuf b = layer_buf(f, i, w, 1);
@@ -277,6 +344,16 @@ static void layer_backward(const Flow *f, int i, const float *x, float *dy, floa
     case FLOW_LAYER_COUPLING:
         coupling_backward(&l->c, p, x, b.saved, dy, dlogdet, dx, g, w->scratch, B);
         break;
+    case FLOW_LAYER_RESBLOCK: {
+        /* The normalisation is a pure function of (params, state), unchanged since
+         * the forward pass: recomputing it costs three matrix-vector products. */
+        ResBlockActs acts;
+        ResBlockNorm norm;
+        resblock_acts_bind(&l->rb, &acts, b.saved, B);
+        resblock_normalize(&l->rb, p, s, &norm, w->scratch);
+        resblock_backward(&l->rb, p, s, &norm, x, &acts, dy, dlogdet, dx, g, w->scratch, B);
+        break;
+    }
     }
 }
 
@@ -297,6 +374,16 @@ static void layer_inverse(const Flow *f, int i, const float *y, float *x, int B,
     case FLOW_LAYER_COUPLING:
         coupling_inverse(&l->c, p, y, x, b.saved, B);
         break;
+    case FLOW_LAYER_RESBLOCK: {
+        ResBlockActs acts;
+        ResBlockNorm norm;
+        resblock_acts_bind(&l->rb, &acts, b.saved, B);
+        resblock_normalize(&l->rb, p, s, &norm, w->scratch);
+        /* No contraction (only with non-finite inputs or weights): say so with NaN. */
+        if (resblock_inverse(&l->rb, p, &norm, y, x, &acts, B) < 0)
+            for (long k = 0; k < (long)B * d; k++) x[k] = NAN;
+        break;
+    }
     }
 }
 
@@ -436,18 +523,34 @@ double flow_flops(const FlowConfig *cfg, int B, int train) {
     FlowLayer *ls = malloc(sizeof(FlowLayer) * (size_t)cfg->blocks * MAX_LAYERS_PER_BLOCK);
     int n;
     long np, ns;
-    double flops = 0.0;
+    double flops = 0.0, train_flops = 0.0;
     if (ls && flow_build(cfg, ls, &n, &np, &ns) == 0)
         for (int i = 0; i < n; i++) switch (ls[i].kind) {
             case FLOW_LAYER_ACTNORM:
                 break; /* elementwise, not counted */
             case FLOW_LAYER_INVLINEAR:
                 flops += 2.0 * B * cfg->d * cfg->d; /* two triangular products, B·d²/2 MACs each */
+                train_flops += 3 * 2.0 * B * cfg->d * cfg->d;
                 break;
             case FLOW_LAYER_COUPLING:
                 flops += coupling_flops(&ls[i].c, B);
+                train_flops += 3 * coupling_flops(&ls[i].c, B);
+                break;
+            case FLOW_LAYER_RESBLOCK: {
+                /* One pass through the MLP: F = 2·(2hd + h²) per row. Evaluation adds
+                 * the exact log-det, J = Ŵ3·D2·Ŵ2·D1·Ŵ1 (2dh² + 2d²h) and its LU (2d³/3),
+                 * or in the series mode one vector-Jacobian product (F) per term and probe.
+                 * Training: forward F, E[N] = 3 vector-Jacobian products 3F, backward
+                 * with the log-det's tangent path 4F + 2h². */
+                double d = cfg->d, h = cfg->hidden, F = 2.0 * (2 * h * d + h * h);
+                double ld = cfg->eval_terms > 0
+                                ? (double)FLOW_EVAL_PROBES * cfg->eval_terms * F
+                                : 2 * d * h * h + 2 * d * d * h + 2.0 / 3.0 * d * d * d;
+                flops += B * (F + ld);
+                train_flops += B * (8 * F + 2 * h * h);
                 break;
             }
+            }
     free(ls);
-    return train ? 3.0 * flops : flops;
+    return train ? train_flops : flops;
 }

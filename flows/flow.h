@@ -16,6 +16,7 @@
 
 #include "adam.h"
 #include "coupling.h"
+#include "resblock.h"
 
 #include <stdint.h>
 
@@ -23,16 +24,23 @@ typedef enum { FLOW_REALNVP, FLOW_GLOW, FLOW_RESFLOW } FlowArch;
 
 /* The layers a flow is a chain of; a block is one or more of them (see flow.c's
  * flow_build, one switch on the arch). */
-typedef enum { FLOW_LAYER_ACTNORM, FLOW_LAYER_INVLINEAR, FLOW_LAYER_COUPLING } FlowLayerKind;
+typedef enum {
+    FLOW_LAYER_ACTNORM,
+    FLOW_LAYER_INVLINEAR,
+    FLOW_LAYER_COUPLING,
+    FLOW_LAYER_RESBLOCK
+} FlowLayerKind;
 
 typedef struct {
     FlowLayerKind kind;
-    long poff, np;    /* its slice of Flow.params */
-    long soff, ns;    /* its slice of Flow.state */
-    Coupling c;       /* FLOW_LAYER_COUPLING: its shape */
-    long saved_row;   /* floats per batch row kept from forward for backward */
-    long saved_once;  /* floats kept once per batch (the invertible linear's factors) */
-    long scratch_row; /* floats per batch row its backward needs as scratch */
+    long poff, np;     /* its slice of Flow.params */
+    long soff, ns;     /* its slice of Flow.state */
+    Coupling c;        /* FLOW_LAYER_COUPLING: its shape */
+    ResBlock rb;       /* FLOW_LAYER_RESBLOCK: its shape */
+    long saved_row;    /* floats per batch row kept from forward for backward */
+    long saved_once;   /* floats kept once per batch (the invertible linear's factors) */
+    long scratch_row;  /* floats per batch row its backward needs as scratch */
+    long scratch_once; /* scratch floats needed once per batch (a residual block's σ) */
 } FlowLayer;
 
 typedef struct {
@@ -42,7 +50,13 @@ typedef struct {
     int hidden;      /* width of the coupling nets / residual MLPs */
     int bottleneck;  /* 0 = none; l > 0 inserts Linear(h->l) -> Linear(l->h) (Kirichenko §7) */
     float lipschitz; /* resflow: spectral-norm coefficient, default 0.97 */
+    int eval_terms;  /* resflow evaluation log-det: 0 = exact (LU, default); n > 0 = the
+                      * n-term series with FLOW_EVAL_PROBES fixed probes, much faster at
+                      * large hidden, error bounded by a test (see flow.c) */
 } FlowConfig;
+
+/* Probes of the series evaluation mode (eval_terms > 0). */
+enum { FLOW_EVAL_PROBES = 2 };
 
 typedef struct {
     FlowConfig cfg;
@@ -63,8 +77,8 @@ FlowConfig flow_config_default(FlowArch arch, int d);
 
 /* Allocates and initialises a flow (random weights from seed; coupling output layers
  * zero, so a new flow is the identity up to ActNorm). Returns 0, or -1 when cfg is
- * invalid (d < 2, blocks < 1, hidden < 1, ...), its arch is not built in (resflow
- * until its residual block is wired into flow.c) or memory runs out. */
+ * invalid (d < 2, blocks < 1, hidden < 1, resflow lipschitz outside (0,1), ...) or
+ * memory runs out. */
 int flow_create(Flow *f, const FlowConfig *cfg, uint64_t seed);
 void flow_destroy(Flow *f);
 
@@ -125,7 +139,9 @@ double flow_train_step(Flow *f, FlowOptim *o, const float *x, int B, FlowWork *w
 
 /* Floating-point operations for B rows: one forward pass (train = 0), or forward,
  * backward and the optimizer (train = 1, counted as 3× forward: backward computes two
- * products per forward one). Counts the matrix products only. */
+ * products per forward one; a residual block counts its log-det: the exact one in
+ * evaluation, the series' vector-Jacobian products in training, see flow.c). Counts
+ * the matrix products only. */
 double flow_flops(const FlowConfig *cfg, int B, int train);
 
 #endif

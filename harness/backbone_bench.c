@@ -30,8 +30,10 @@ static void report(const BenchContext *ctx, FILE *out, const char *mode, double 
                 "\"images_per_s\":%.1f,\"gflops\":%.2f,\"peak_gflops\":%.2f}\n",
                 mode, img_s, gf, ctx->peak_gflops);
     else
-        fprintf(out, "backbone cnn 32/64/128/256  batch 128  %-7s %9.1f images/s %7.1f GFLOP/s %4.0f%%\n",
-                mode, img_s, gf, 100.0 * gf / ctx->peak_gflops);
+        fprintf(
+            out,
+            "backbone cnn 32/64/128/256  batch 128  %-7s %9.1f images/s %7.1f GFLOP/s %4.0f%%\n",
+            mode, img_s, gf, 100.0 * gf / ctx->peak_gflops);
 }
 
 int backbone_bench(const BenchContext *ctx, FILE *out, Err *e) {

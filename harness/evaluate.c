@@ -35,8 +35,11 @@ int evaluate_point(Store *st, const char *run_id, long step, double epoch, doubl
         }
         evaluate_bpd(f, w, splits[i].x, splits[i].n, epsilon, bpd[i]);
         metrics_summary(bpd[i], splits[i].n, &res->mean_bpd[i], &res->median_bpd[i]);
-        out[i] = (StoreSplit){.split = splits[i].name, .mean_bpd = res->mean_bpd[i],
-                              .median_bpd = res->median_bpd[i], .bpd = bpd[i], .n = splits[i].n};
+        out[i] = (StoreSplit){.split = splits[i].name,
+                              .mean_bpd = res->mean_bpd[i],
+                              .median_bpd = res->median_bpd[i],
+                              .bpd = bpd[i],
+                              .n = splits[i].n};
         /* OOD sets (from index 2) are scored against val, OOD positive. */
         if (i >= 2) {
             metrics_ood(bpd[1], splits[1].n, bpd[i], splits[i].n, &res->metrics[i]);

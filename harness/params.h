@@ -59,6 +59,7 @@ typedef struct {
         FlowArch arch;
         int blocks, hidden, bottleneck;
         double lipschitz;
+        int eval_terms; /* resflow: 0 = exact evaluation log-det, n = n-term series */
     } flow;
     struct {
         double epochs; /* fractional allowed */

@@ -91,8 +91,10 @@ static void report(Progress *pr, const PlanRun *r, const RunnerOptions *o, const
     for (int i = 0; i < fs->n_ood && k < (int)sizeof note - 40; i++)
         k += snprintf(note + k, sizeof note - (size_t)k, " %s %.1f", fs->ood[i].name,
                       100.0 * res->metrics[2 + i].auroc);
-    if (pr->tty) progress_update(pr, step, note);
-    else if (eval) progress_line(pr, "%s", note);
+    if (pr->tty)
+        progress_update(pr, step, note);
+    else if (eval)
+        progress_line(pr, "%s", note);
 }
 
 /* Saves the flow with its preprocessing as section "preprocess" (lde score reads it). */
@@ -103,9 +105,9 @@ static int save_model(const PlanRun *r, const RunnerOptions *o, RunState *s, Err
     unsigned char *buf = malloc((size_t)nb);
     if (!buf) return fail(e, LDE_ERUN, "%s: out of memory", path);
     preprocess_serialize(&s->pp, buf);
-    ModelSection sec[2] = {{.name = "preprocess", .data = buf, .size = (size_t)nb},
-                           {.name = "params", .data = r->params_json,
-                            .size = strlen(r->params_json)}};
+    ModelSection sec[2] = {
+        {.name = "preprocess", .data = buf, .size = (size_t)nb},
+        {.name = "params", .data = r->params_json, .size = strlen(r->params_json)}};
     int rc = modelfile_save(path, &s->flow, sec, 2, e);
     free(buf);
     return rc;
@@ -127,7 +129,8 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
     long n = fs->train.n;
     s->train = preprocessed(&s->pp, fs->train.x, n);
     s->val = preprocessed(&s->pp, fs->val.x, fs->val.n);
-    for (int i = 0; i < fs->n_ood; i++) s->ood[i] = preprocessed(&s->pp, fs->ood[i].x, fs->ood[i].n);
+    for (int i = 0; i < fs->n_ood; i++)
+        s->ood[i] = preprocessed(&s->pp, fs->ood[i].x, fs->ood[i].n);
     int B = sp->train.batch_size < n ? sp->train.batch_size : (int)n;
     /* The train split of an evaluation: a fixed, evenly spaced subset of the rows. */
     long m = sp->train.eval_train_samples < n ? sp->train.eval_train_samples : n;
@@ -136,13 +139,14 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
     s->perm = malloc(sizeof(int) * (size_t)n);
     int oom = !s->train || !s->val || !s->train_eval || !s->batch || !s->perm;
     for (int i = 0; i < fs->n_ood; i++) oom |= !s->ood[i];
-    if (oom) return run_failed(out, RUN_FAILED, "%s", "out of memory for the preprocessed features");
+    if (oom)
+        return run_failed(out, RUN_FAILED, "%s", "out of memory for the preprocessed features");
     for (long i = 0; i < m; i++)
         memcpy(s->train_eval + i * d, s->train + (i * n / m) * d, sizeof(float) * d);
 
     FlowConfig fc = flow_config_default(sp->flow.arch, d);
     fc.blocks = sp->flow.blocks, fc.hidden = sp->flow.hidden, fc.bottleneck = sp->flow.bottleneck;
-    fc.lipschitz = (float)sp->flow.lipschitz;
+    fc.lipschitz = (float)sp->flow.lipschitz, fc.eval_terms = sp->flow.eval_terms;
     if (flow_create(&s->flow, &fc, seed) != 0)
         return run_failed(out, RUN_FAILED, "%s", "cannot create the flow (out of memory?)");
     s->flow_made = 1;
@@ -201,8 +205,8 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
             continue;
         }
         double ep = (double)step / (double)per_epoch;
-        rc = evaluate_point(st, r->id, step, ep, loss_sum / (double)loss_n, &s->flow, s->work,
-                            eps, splits, nsplits, &out->last, e);
+        rc = evaluate_point(st, r->id, step, ep, loss_sum / (double)loss_n, &s->flow, s->work, eps,
+                            splits, nsplits, &out->last, e);
         if (rc != LDE_OK) break;
         report(&pr, r, o, fs, step, total, rate, &out->last, 1);
         loss_sum = 0, loss_n = 0;

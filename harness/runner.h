@@ -24,11 +24,11 @@ typedef struct {
 } RunnerOptions;
 
 typedef struct {
-    RunStatus status;  /* done, failed or diverged */
-    char error[512];   /* why, when not done */
+    RunStatus status; /* done, failed or diverged */
+    char error[512];  /* why, when not done */
     double wall_s;
-    EvalResult last;   /* the last evaluation point (mean bpd, AUROC per OOD set) */
-    int evaluated;     /* 1 when `last` holds a point */
+    EvalResult last; /* the last evaluation point (mean bpd, AUROC per OOD set) */
+    int evaluated;   /* 1 when `last` holds a point */
 } RunOutcome;
 
 /* Runs r on fs and records it in st. LDE_OK whatever the run's outcome (see out);

@@ -38,7 +38,8 @@ static int parse_args(int argc, char **argv, ScoreArgs *a, Err *e) {
 static int score(const ScoreArgs *a, const Flow *f, const Preprocess *pp, const float *x,
                  NpyShape s, Err *e) {
     if (s.ndim != 2 || s.cols != pp->d_in)
-        return fail(e, LDE_EINPUT, "%s: shape (%ld, %ld), expected (N, %d) like the model's training features",
+        return fail(e, LDE_EINPUT,
+                    "%s: shape (%ld, %ld), expected (N, %d) like the model's training features",
                     a->features, s.rows, s.cols, pp->d_in);
     float *z = malloc(sizeof(float) * (size_t)(s.rows ? s.rows : 1) * (size_t)pp->d_out);
     float *bpd = malloc(sizeof(float) * (size_t)(s.rows ? s.rows : 1));
@@ -52,8 +53,7 @@ static int score(const ScoreArgs *a, const Flow *f, const Preprocess *pp, const 
         metrics_summary(bpd, s.rows, &mean, &median);
         printf("%s: %ld samples, mean %.4f bits/dim, median %.4f\n", a->features, s.rows, mean,
                median);
-        if (a->out)
-            rc = npy_write_f32(a->out, bpd, (NpyShape){1, s.rows, 1}, e);
+        if (a->out) rc = npy_write_f32(a->out, bpd, (NpyShape){1, s.rows, 1}, e);
     }
     if (w) flow_work_destroy(w);
     free(z), free(bpd);
@@ -71,12 +71,14 @@ static int score_main(int argc, char **argv, Err *e) {
     const ModelSection *ps = modelfile_section(sec, nsec, "preprocess");
     Preprocess pp;
     const char *why = NULL;
-    if (!ps) rc = fail(e, LDE_EINPUT, "%s: no preprocessing section (not written by lde run?)", a.model);
+    if (!ps)
+        rc = fail(e, LDE_EINPUT, "%s: no preprocessing section (not written by lde run?)", a.model);
     else if (preprocess_deserialize(&pp, ps->data, (long)ps->size, &why) != 0)
         rc = fail(e, LDE_EINPUT, "%s: preprocessing section: %s", a.model, why);
     else if (pp.d_out != f.cfg.d)
-        rc = fail(e, LDE_EINPUT, "%s: preprocessing gives %d dimensions, the flow takes %d", a.model,
-                  pp.d_out, f.cfg.d), preprocess_free(&pp);
+        rc = fail(e, LDE_EINPUT, "%s: preprocessing gives %d dimensions, the flow takes %d",
+                  a.model, pp.d_out, f.cfg.d),
+        preprocess_free(&pp);
     if (rc == LDE_OK) {
         float *x = NULL;
         NpyShape s;
@@ -91,7 +93,8 @@ static int score_main(int argc, char **argv, Err *e) {
 }
 
 const Command cmd_score = {
-    "score", "bits/dim of new features under a trained flow",
+    "score",
+    "bits/dim of new features under a trained flow",
     "usage: lde score --model results/models/ID.flow --features NEW.npy [--out BPD.npy]\n"
     "\n"
     "Applies the run's preprocessing (stored in the model file) to NEW.npy (N, d) and\n"

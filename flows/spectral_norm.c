@@ -1,0 +1,78 @@
+/* spectral_norm.c — see spectral_norm.h. */
+#include "spectral_norm.h"
+
+#include "gemm.h"
+#include "rng.h"
+
+#include <math.h>
+
+enum { SN_CHUNKS = 64 }; /* fixed partition of the ⟨G,W⟩ reduction */
+
+/* x (n) /= |x| (summed in order, in double); returns |x|. */
+static double normalize(float *x, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += (double)x[i] * x[i];
+    double norm = sqrt(s);
+    if (norm > 0)
+        for (int i = 0; i < n; i++) x[i] = (float)(x[i] / norm);
+    return norm;
+}
+
+void spectral_norm_init(const float *W, float *u, float *v, int out, int in, uint64_t seed,
+                        uint64_t stream) {
+    rng_fill_normal(u, out, 0, 1, seed, stream, 0);
+    normalize(u, out);
+    spectral_norm_iterate(W, u, v, out, in, SPECTRAL_NORM_INIT_ITERS);
+}
+
+double spectral_norm_iterate(const float *W, float *u, float *v, int out, int in, int max_iters) {
+    double sigma = 0, prev = 0;
+    for (int it = 0; it < max_iters; it++) {
+        /* v = Wᵀu   (1,out)·(out,in) */
+        gemm(0, 0, 1, in, out, 1.0f, u, out, W, in, 0.0f, v, in);
+        normalize(v, in);
+        /* u = W·v   (1,in)·(in,out) */
+        gemm(0, 1, 1, out, in, 1.0f, v, in, W, in, 0.0f, u, out);
+        sigma = normalize(u, out);
+        if (it > 0 && fabs(sigma - prev) <= SPECTRAL_NORM_TOL * sigma) break;
+        prev = sigma;
+    }
+    return sigma;
+}
+
+double spectral_norm_sigma(const float *W, const float *u, const float *v, int out, int in,
+                           float *tmp) {
+    /* tmp = W·v   (1,in)·(in,out) */
+    gemm(0, 1, 1, out, in, 1.0f, v, in, W, in, 0.0f, tmp, out);
+    double s = 0;
+    for (int i = 0; i < out; i++) s += (double)u[i] * tmp[i];
+    return s;
+}
+
+float spectral_norm_scale(double sigma, float c) {
+    return sigma > c ? (float)(c / sigma) : 1.0f;
+}
+
+void spectral_norm_backward(const float *W, const float *u, const float *v, double sigma, float c,
+                            float *dW, int out, int in) {
+    if (!(sigma > c)) return;
+    long n = (long)out * in, chunk = (n + SN_CHUNKS - 1) / SN_CHUNKS;
+    double part[SN_CHUNKS];
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (int k = 0; k < SN_CHUNKS; k++) {
+        long lo = k * chunk, hi = lo + chunk < n ? lo + chunk : n;
+        double acc = 0;
+        for (long i = lo; i < hi; i++) acc += (double)dW[i] * W[i];
+        part[k] = acc;
+    }
+    double gw = 0;
+    for (int k = 0; k < SN_CHUNKS; k++) gw += part[k];
+    double s = c / sigma;
+    float coef = (float)(s / sigma * gw);
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (int i = 0; i < out; i++)
+        for (int j = 0; j < in; j++) {
+            long ij = (long)i * in + j;
+            dW[ij] = (float)s * dW[ij] - coef * u[i] * v[j];
+        }
+}
