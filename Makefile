@@ -3,7 +3,7 @@
 #   make deps     install the Debian packages lde needs (quiet when all are present)
 #   make          build ./lde               (NATIVE=1 adds -march=native)
 #   make check    deps + build + every test (SAN=1: under ASan/UBSan)
-#   make demo     deps + build + the quickstart experiment on the built-in data
+#   make demo     deps + build + the quickstart experiment on the built-in data, then its report
 #   make valgrind the end-to-end tests under valgrind
 #   make bench    flow and backbone throughput against this machine's SGEMM peak
 
@@ -119,6 +119,8 @@ valgrind: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	./$(LDE_BIN) run configs/quickstart.yaml
+	@echo "open the report:"
+	@./$(LDE_BIN) report quickstart
 
 # Throughput against the SGEMM peak (about a minute); results vary with machine load.
 # Passive OpenMP waiting: with other processes on the cores, spinning threads made a

@@ -18,6 +18,9 @@ typedef struct {
 extern const Command cmd_run;
 extern const Command cmd_plan;
 extern const Command cmd_status;
+extern const Command cmd_plot;
+extern const Command cmd_table;
+extern const Command cmd_report;
 extern const Command cmd_score;
 extern const Command cmd_features;
 extern const Command cmd_datasets;

@@ -3,7 +3,7 @@
  * across the experiment's runs, its status, the AUROC per OOD set at its latest
  * evaluation point, and its wall time. Reads the database only. */
 #include "commands.h"
-#include "store.h"
+#include "expdata.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -78,99 +78,48 @@ static void table_free(Table *t) {
     free(t->cells), free(t->notes);
 }
 
-/* 3.2s, 4m05s, 2h03m; "-" when unknown. */
-static void format_wall(double s, char *buf, size_t n) {
-    if (isnan(s))
-        snprintf(buf, n, "-");
-    else if (s < 60)
-        snprintf(buf, n, "%.1fs", s);
-    else if (s < 3600)
-        snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
-    else
-        snprintf(buf, n, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
-}
-
-/* A column header for a parameter path: its last component ("preprocess.pca" ->
- * "pca") unless another varying path ends the same way, then the whole path. */
-static const char *param_header(char **paths, int n, int i) {
-    const char *dot = strrchr(paths[i], '.'), *last = dot ? dot + 1 : paths[i];
-    for (int j = 0; j < n; j++) {
-        if (j == i) continue;
-        const char *d2 = strrchr(paths[j], '.');
-        if (strcmp(d2 ? d2 + 1 : paths[j], last) == 0) return paths[i];
+/* Fills the table row of run r; the OOD columns come after the parameters. */
+static int run_row(Table *t, const ExpData *x, int r, Err *e) {
+    const StoreRun *run = &x->runs[r];
+    int row = table_add_row(t), np = x->nvarying;
+    if (row < 0) return fail(e, LDE_ERUN, "out of memory");
+    snprintf(table_cell(t, row, 0), CELL, "%.*s", ID_SHORT, run->id);
+    for (int p = 0; p < np; p++)
+        snprintf(table_cell(t, row, 1 + p), CELL, "%s", expdata_value(x, r, p));
+    snprintf(table_cell(t, row, 1 + np), CELL, "%s", store_status_name(run->status));
+    long last = x->nev[r] ? x->ev[r][x->nev[r] - 1].step : -1;
+    for (int k = 0; k < x->nood; k++) {
+        const StoreEval *ev = expdata_eval(x, r, last, x->ood[k]);
+        char *cell = table_cell(t, row, 2 + np + k);
+        if (ev && !isnan(ev->auroc))
+            snprintf(cell, CELL, "%.3f", ev->auroc);
+        else
+            snprintf(cell, CELL, "-");
     }
-    return last;
-}
-
-/* The OOD splits (evals rows with an AUROC) of any run, in first-seen order. */
-static int collect_ood_sets(const StoreEval *ev, int nev, char (*sets)[64], int *nsets, int max) {
-    for (int i = 0; i < nev; i++) {
-        if (isnan(ev[i].auroc)) continue;
-        int seen = 0;
-        for (int k = 0; k < *nsets; k++) seen |= strcmp(sets[k], ev[i].split) == 0;
-        if (!seen && *nsets < max) snprintf(sets[(*nsets)++], 64, "%s", ev[i].split);
-    }
-    return 0;
-}
-
-enum { MAX_OOD = 32 };
-
-/* Fills the table rows of one run; the OOD columns come after the parameters. */
-static int run_row(Store *s, Table *t, const StoreRun *run, char **params, int np, char (*ood)[64],
-                   int nood, const StoreEval *ev, int nev, Err *e) {
-    int r = table_add_row(t);
-    if (r < 0) return fail(e, LDE_ERUN, "out of memory");
-    snprintf(table_cell(t, r, 0), CELL, "%.*s", ID_SHORT, run->id);
-    for (int p = 0; p < np; p++) {
-        int rc = store_run_param(s, run->id, params[p], table_cell(t, r, 1 + p), CELL, e);
-        if (rc) return rc;
-    }
-    snprintf(table_cell(t, r, 1 + np), CELL, "%s", store_status_name(run->status));
-    long last = -1;
-    for (int i = 0; i < nev; i++) last = ev[i].step > last ? ev[i].step : last;
-    for (int k = 0; k < nood; k++) {
-        char *cell = table_cell(t, r, 2 + np + k);
-        snprintf(cell, CELL, "-");
-        for (int i = 0; i < nev; i++)
-            if (ev[i].step == last && strcmp(ev[i].split, ood[k]) == 0 && !isnan(ev[i].auroc))
-                snprintf(cell, CELL, "%.3f", ev[i].auroc);
-    }
-    format_wall(run->wall_s, table_cell(t, r, 2 + np + nood), CELL);
+    format_wall(run->wall_s, table_cell(t, row, 2 + np + x->nood), CELL);
     if (run->error && (run->status == RUN_FAILED || run->status == RUN_DIVERGED)) {
         size_t len = strlen(run->error) + 8;
-        t->notes[r] = malloc(len);
-        if (t->notes[r]) snprintf(t->notes[r], len, "error: %s", run->error);
+        t->notes[row] = malloc(len);
+        if (t->notes[row]) snprintf(t->notes[row], len, "error: %s", run->error);
     }
     return LDE_OK;
 }
 
 /* Prints one experiment: a summary line, then the table of its runs. */
-static int show_experiment(Store *s, const char *name, FILE *f, Err *e) {
-    StoreRun *runs = NULL;
-    char **params = NULL;
-    StoreEval **evs = NULL;
-    int nruns = 0, np = 0, *nev = NULL, rc, nood = 0;
-    char ood[MAX_OOD][64];
+static int show_experiment(Store *s, const char *db, const char *name, FILE *f, Err *e) {
+    ExpData x;
     Table t = {0};
-    if ((rc = store_experiment_runs(s, name, &runs, &nruns, e))) return rc;
-    if ((rc = store_varying_params(s, name, &params, &np, e))) goto out;
-    evs = calloc((size_t)nruns + 1, sizeof(StoreEval *));
-    nev = calloc((size_t)nruns + 1, sizeof *nev);
-    if (!evs || !nev) {
-        rc = fail(e, LDE_ERUN, "out of memory");
-        goto out;
-    }
+    int rc = expdata_load(s, db, name, &x, e);
+    if (rc) return rc;
     int count[RUN_DIVERGED + 1] = {0};
-    for (int i = 0; i < nruns; i++) {
-        if ((rc = store_run_evals(s, runs[i].id, &evs[i], &nev[i], e))) goto out;
-        collect_ood_sets(evs[i], nev[i], ood, &nood, MAX_OOD);
-        if (runs[i].status >= RUN_PENDING) count[runs[i].status]++;
-    }
-    fprintf(f, "%s: %d run%s", name, nruns, nruns == 1 ? "" : "s");
+    for (int i = 0; i < x.nruns; i++)
+        if (x.runs[i].status >= RUN_PENDING) count[x.runs[i].status]++;
+    fprintf(f, "%s: %d run%s", name, x.nruns, x.nruns == 1 ? "" : "s");
     for (int k = RUN_PENDING; k <= RUN_DIVERGED; k++)
         if (count[k]) fprintf(f, ", %d %s", count[k], store_status_name((RunStatus)k));
     fputc('\n', f);
-    t.ncols = 1 + np + 1 + nood + 1;
+    int np = x.nvarying;
+    t.ncols = 1 + np + 1 + x.nood + 1;
     int h = table_add_row(&t);
     if (h < 0) {
         rc = fail(e, LDE_ERUN, "out of memory");
@@ -178,20 +127,17 @@ static int show_experiment(Store *s, const char *name, FILE *f, Err *e) {
     }
     snprintf(table_cell(&t, h, 0), CELL, "run");
     for (int p = 0; p < np; p++)
-        snprintf(table_cell(&t, h, 1 + p), CELL, "%s", param_header(params, np, p));
+        snprintf(table_cell(&t, h, 1 + p), CELL, "%s", param_header(x.varying, np, p));
     snprintf(table_cell(&t, h, 1 + np), CELL, "status");
-    for (int k = 0; k < nood; k++)
-        snprintf(table_cell(&t, h, 2 + np + k), CELL, "%.*s", CELL - 1, ood[k]);
-    snprintf(table_cell(&t, h, 2 + np + nood), CELL, "wall");
-    for (int i = 0; i < nruns; i++)
-        if ((rc = run_row(s, &t, &runs[i], params, np, ood, nood, evs[i], nev[i], e))) goto out;
+    for (int k = 0; k < x.nood; k++)
+        snprintf(table_cell(&t, h, 2 + np + k), CELL, "%.*s", CELL - 1, x.ood[k]);
+    snprintf(table_cell(&t, h, 2 + np + x.nood), CELL, "wall");
+    for (int i = 0; i < x.nruns; i++)
+        if ((rc = run_row(&t, &x, i, e))) goto out;
     table_print(&t, f);
 out:
-    for (int i = 0; evs && i < nruns; i++) free(evs[i]);
-    free(evs), free(nev);
     table_free(&t);
-    store_strings_free(params, np);
-    store_runs_free(runs, nruns);
+    expdata_free(&x);
     return rc;
 }
 
@@ -222,11 +168,10 @@ static int status_run(int argc, char **argv, Err *e) {
         for (int i = 0; i < n && rc == LDE_OK; i++) {
             if (experiment && strcmp(names[i], experiment) != 0) continue;
             if (found++) putchar('\n');
-            rc = show_experiment(s, names[i], stdout, e);
+            rc = show_experiment(s, db, names[i], stdout, e);
         }
         if (rc == LDE_OK && experiment && !found)
-            rc = fail(e, LDE_EINPUT, "%s: no experiment '%s' (lde status lists them)", db,
-                      experiment);
+            rc = show_experiment(s, db, experiment, stdout, e);
         if (rc == LDE_OK && !experiment && n == 0) printf("%s: no experiments yet\n", db);
     }
     store_strings_free(names, n);

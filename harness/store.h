@@ -170,4 +170,16 @@ typedef struct {
 int store_get_baselines(Store *s, const char *features, StoreBaselineRow **rows, int *n, Err *e);
 void store_baselines_free(StoreBaselineRow *rows, int n);
 
+/* The config text and creation time of experiment `name` (malloc'd text in *yaml;
+ * NULL and "" when the experiment is unknown). */
+int store_experiment_config(Store *s, const char *name, char **yaml, char created_at[32], Err *e);
+
+/* The provenance recorded by run id's latest attempt (store_begin_run); fields the
+ * run never recorded (a pending run) are "" and threads 0. p->time = started_at. */
+int store_run_provenance(Store *s, const char *id, Provenance *p, Err *e);
+
+/* The distinct feature cache keys of the baselines table, sorted. Free with
+ * store_strings_free. */
+int store_baseline_features(Store *s, char ***keys, int *n, Err *e);
+
 #endif

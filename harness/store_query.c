@@ -261,3 +261,55 @@ void store_baselines_free(StoreBaselineRow *rows, int n) {
     for (int i = 0; i < n; i++) free(rows[i].id_scores), free(rows[i].ood_scores);
     free(rows);
 }
+
+static const char *SQL_BASELINE_FEATURES = "SELECT DISTINCT features FROM baselines ORDER BY 1";
+
+int store_baseline_features(Store *s, char ***keys, int *n, Err *e) {
+    sqlite3_stmt *st;
+    int rc = sql_prepare(s, SQL_BASELINE_FEATURES, &st, e);
+    if (rc) return rc;
+    return collect_strings(s, st, keys, n, e, "listing baseline feature keys");
+}
+
+static const char *SQL_EXPERIMENT_CONFIG =
+    "SELECT config_yaml, created_at FROM experiments WHERE name = :name";
+
+int store_experiment_config(Store *s, const char *name, char **yaml, char created_at[32], Err *e) {
+    sqlite3_stmt *st;
+    *yaml = NULL;
+    created_at[0] = 0;
+    int rc = sql_prepare(s, SQL_EXPERIMENT_CONFIG, &st, e);
+    if (rc) return rc;
+    sql_bind_text(st, ":name", name);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        *yaml = column_dup(st, 0);
+        column_copy(st, 1, created_at, 32);
+    }
+    return rows_end(s, st, r == SQLITE_ROW ? SQLITE_DONE : r, e, "reading an experiment's config");
+}
+
+static const char *SQL_RUN_PROVENANCE =
+    "SELECT lde_version, git_rev, host, threads, blas, compiler, started_at FROM runs"
+    " WHERE id = :id";
+
+int store_run_provenance(Store *s, const char *id, Provenance *p, Err *e) {
+    sqlite3_stmt *st;
+    memset(p, 0, sizeof *p);
+    int rc = sql_prepare(s, SQL_RUN_PROVENANCE, &st, e);
+    if (rc) return rc;
+    sql_bind_text(st, ":id", id);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        column_copy(st, 0, p->lde_version, sizeof p->lde_version);
+        column_copy(st, 1, p->git_rev, sizeof p->git_rev);
+        column_copy(st, 2, p->host, sizeof p->host);
+        p->threads = sqlite3_column_int(st, 3);
+        column_copy(st, 4, p->blas, sizeof p->blas);
+        column_copy(st, 5, p->compiler, sizeof p->compiler);
+        column_copy(st, 6, p->time, sizeof p->time);
+        size_t n = strlen(p->git_rev);
+        p->git_dirty = n >= 6 && strcmp(p->git_rev + n - 6, "-dirty") == 0;
+    }
+    return rows_end(s, st, r == SQLITE_ROW ? SQLITE_DONE : r, e, "reading a run's provenance");
+}

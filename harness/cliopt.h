@@ -1,0 +1,13 @@
+/* cliopt.h — the one option form the read-only commands accept: `--name VALUE` or
+ * `--name=VALUE`. */
+#ifndef LDE_CLIOPT_H
+#define LDE_CLIOPT_H
+
+#include "err.h"
+
+/* When argv[*i] is option `name` ("--db"), stores its value in *value, advances *i
+ * past it and returns 1; a missing value is LDE_EINPUT in *rc. Returns 0 when
+ * argv[*i] is another argument. */
+int cli_opt(int argc, char **argv, int *i, const char *name, const char **value, int *rc, Err *e);
+
+#endif
