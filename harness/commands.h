@@ -23,6 +23,8 @@ extern const Command cmd_status;
 extern const Command cmd_bench;
 extern const Command cmd_plan;
 extern const Command cmd_features;
+extern const Command cmd_merge;
+extern const Command cmd_slurm;
 
 /* Version and git revision baked in at build time (see Makefile). */
 extern const char lde_version[];

@@ -26,6 +26,8 @@ static const Command *const commands[] = {
     &cmd_bench,
     &cmd_plan,
     &cmd_features,
+    &cmd_merge,
+    &cmd_slurm,
     NULL,
 };
 
