@@ -19,15 +19,16 @@ if ! slurm_start "$E2E_TMP/slurm"; then
 fi
 pass slurm_starts
 
-# config NAME — 6 points on the fixture features; LONG=1 makes the last point
-# far longer (10000 epochs, about 10 s, evaluated every 5000) than the others.
+# config NAME [EPOCHS EVAL_EVERY] — 6 points on the fixture features, the last
+# one trained for EPOCHS (default 0.5, like the others) and evaluated every
+# EVAL_EVERY epochs (default 0.25).
 config() {
     cat >"$1.yaml" <<YAML
 experiment: $1
 zip:
   seed: [0, 1, 2, 3, 4, 5]
-  train.epochs: [0.5, 0.5, 0.5, 0.5, 0.5, ${LONG:+10000}${LONG:-0.5}]
-  train.eval_every: [0.25, 0.25, 0.25, 0.25, 0.25, ${LONG:+5000}${LONG:-0.25}]
+  train.epochs: [0.5, 0.5, 0.5, 0.5, 0.5, ${2:-0.5}]
+  train.eval_every: [0.25, 0.25, 0.25, 0.25, 0.25, ${3:-0.25}]
 data:
   features: {train: $F/train.npy, val: $F/val.npy, ood: {far: $F/far.npy, near: $F/near.npy}}
 preprocess:
@@ -60,7 +61,9 @@ config grid
 "$LDE" run grid.yaml --db one.db --models m1 >/dev/null 2>&1
 mkdir a && cd a || exit 1
 timeout 300 "$LDE" slurm ../grid.yaml --parallel 2 --wait >job.txt 2>err.txt
-check slurm_wait_exit_0 test $? -eq 0 || cat err.txt
+rc=$?
+check slurm_wait_exit_0 test $rc -eq 0
+[ $rc -eq 0 ] || cat err.txt
 job=$(cat job.txt)
 check slurm_prints_job_id grep -Eq '^[0-9]+$' job.txt
 check slurm_one_task_per_point grep -q "submitted array job $job: 6 task(s) for 6 point(s)" err.txt
@@ -71,10 +74,13 @@ check slurm_tasks_ran_on_slurm test "$(q results/lde.db "SELECT count(DISTINCT h
 cd .. || exit 1
 
 # 2. Cancel one task while its (long) point runs, then submit again.
-LONG=1 config cut
+# The last point: 10000 epochs (about 10 s alone), evaluated at 0, 5000, 10000.
+config cut 10000 5000
 mkdir b && cd b || exit 1
 "$LDE" slurm ../cut.yaml --parallel 2 >job.txt 2>err.txt
-check slurm_submit_exit_0 test $? -eq 0 || cat err.txt
+rc=$?
+check slurm_submit_exit_0 test $rc -eq 0
+[ $rc -eq 0 ] || cat err.txt
 job=$(cat job.txt)
 # Task 5's point has begun when its shard database says so.
 running() { [ "$(q results/shards/cut-5.db "SELECT count(*) FROM runs WHERE status='running'" 2>/dev/null)" = 1 ]; }
@@ -86,7 +92,9 @@ check slurm_array_ends_after_cancel wait_until "[ -z \"\$(squeue -h -j $job 2>/d
 check slurm_cancelled_point_left_running test "$(q results/shards/cut-5.db \
     "SELECT count(*) FROM runs WHERE status='done'")" -eq 0
 timeout 300 "$LDE" slurm ../cut.yaml --wait >job2.txt 2>err2.txt
-check slurm_resubmit_exit_0 test $? -eq 0 || cat err2.txt
+rc=$?
+check slurm_resubmit_exit_0 test $rc -eq 0
+[ $rc -eq 0 ] || cat err2.txt
 check slurm_resubmit_merges_first grep -q "cut-0.db: 1 run(s) copied" err2.txt
 check slurm_resubmit_only_missing grep -q "1 task(s) for 1 point(s)" err2.txt
 check slurm_resubmit_all_done test "$(done_ids results/lde.db | wc -l)" -eq 6
