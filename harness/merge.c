@@ -50,7 +50,8 @@ int merge_shards(const char *into, char *const *shards, int n, FILE *log, int *c
 static int merge_run(int argc, char **argv, Err *e) {
     const char *into = "results/lde.db", *experiment = NULL;
     char **shards = calloc((size_t)argc, sizeof *shards);
-    int n = 0, found = 0, rc = shards ? LDE_OK : fail(e, LDE_ERUN, "out of memory");
+    if (!shards) return fail(e, LDE_ERUN, "out of memory");
+    int n = 0, found = 0, rc = LDE_OK;
     for (int i = 1; i < argc && rc == LDE_OK; i++) {
         const char **slot = strcmp(argv[i], "--into") == 0         ? &into
                             : strcmp(argv[i], "--experiment") == 0 ? &experiment

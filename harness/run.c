@@ -211,9 +211,12 @@ static int run_grid(const RunArgs *a, const Config *c, const Plan *p, Err *e) {
     FeatureSet *sets = calloc((size_t)p->n_runs, sizeof *sets);
     int ntodo = 0, skipped = 0, nsets = 0;
     Tally t = {0};
-    if (!specs || !todo || !fsi || !sets || !keep)
-        rc = fail(e, LDE_ERUN, "out of memory planning the grid");
-    for (int i = 0; rc == LDE_OK && i < p->n_runs; i++)
+    if (!specs || !todo || !fsi || !sets || !keep) {
+        free(specs), free(todo), free(fsi), free(sets), free(keep);
+        store_close(st);
+        return fail(e, LDE_ERUN, "out of memory planning the grid");
+    }
+    for (int i = 0; i < p->n_runs; i++)
         specs[i] =
             (StoreRunSpec){p->runs[i].id, p->runs[i].params_json, (long)p->runs[i].spec.seed};
     if (rc == LDE_OK) rc = store_add_experiment(st, c->name, c->yaml, specs, p->n_runs, e);

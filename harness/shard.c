@@ -132,7 +132,7 @@ int shard_find(const char *dir, const char *experiment, char ***paths, int *n, E
         found[count++] = (Found){k, path};
     }
     closedir(d);
-    qsort(found, (size_t)count, sizeof *found, by_k);
+    if (count) qsort(found, (size_t)count, sizeof *found, by_k);
     char **out = rc == LDE_OK ? malloc(sizeof *out * (size_t)(count + 1)) : NULL;
     if (rc == LDE_OK && !out) rc = fail(e, LDE_ERUN, "out of memory listing %s", dir);
     for (int i = 0; i < count; i++) {

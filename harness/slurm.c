@@ -146,6 +146,7 @@ static int parse_args(int argc, char **argv, SlurmArgs *a, Err *e) {
 /* Runs argv (searched in PATH) with stdout and stderr into out (n bytes, NUL-
  * terminated, truncated); *status is its exit status, 127 when it cannot start. */
 static int capture(char *const argv[], char *out, size_t n, int *status, Err *e) {
+    *status = 127;
     int fd[2];
     if (pipe(fd) != 0) return fail(e, LDE_ERUN, "pipe: %s", strerror(errno));
     posix_spawn_file_actions_t fa;
@@ -361,7 +362,7 @@ static int points_to_do(const Config *c, const Plan *plan, const Paths *p, int r
         if (rc == LDE_OK) rc = store_open(p->db, &st, e);
         StoreRunSpec *specs = rc == LDE_OK ? calloc((size_t)plan->n_runs, sizeof *specs) : NULL;
         if (rc == LDE_OK && !specs) rc = fail(e, LDE_ERUN, "out of memory");
-        for (int i = 0; rc == LDE_OK && i < plan->n_runs; i++)
+        for (int i = 0; specs && i < plan->n_runs; i++)
             specs[i] = (StoreRunSpec){plan->runs[i].id, plan->runs[i].params_json,
                                       (long)plan->runs[i].spec.seed};
         if (rc == LDE_OK) rc = store_add_experiment(st, c->name, c->yaml, specs, plan->n_runs, e);
