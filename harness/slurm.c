@@ -185,7 +185,7 @@ static int job_active(const char *job, int *active, Err *e) {
         char *argv[] = {"squeue", "-h", "-j", (char *)job, "-o", "%i", NULL};
         if ((rc = capture(argv, out, sizeof out, &status, e)) != LDE_OK) return rc;
         if (status == 0 || strstr(out, "Invalid job id")) break;
-        if (attempt == 10)
+        if (status == 127 || attempt == 10)
             return fail(e, LDE_ERUN, "squeue -j %s failed (exit %d): %.200s", job, status, out);
         sleep(3); /* the controller may be busy or restarting */
     }
@@ -397,14 +397,19 @@ static int build_features(const Plan *plan, const int *todo, int ntodo, Err *e) 
 
 /* ---- after submitting ---- */
 
-/* Polls squeue until the array has left the queue: every second at first, then
- * less often (up to every 30 s) so a long array does not load the controller. */
+/* Polls squeue until the array has left the queue, every tenth of the time waited
+ * so far (at least 1 s, at most 30 s): a short array is noticed within a second or
+ * two, a long one is reported at most 10% late and does not load the controller. */
 static int wait_for(const char *job, Err *e) {
     fprintf(stderr, "waiting for array job %s (lde status shows its progress)\n", job);
-    for (int delay = 1;; delay = delay < 30 ? delay * 2 : 30) {
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
         int active, rc = job_active(job, &active, e);
         if (rc != LDE_OK || !active) return rc;
-        sleep((unsigned)delay);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long waited = (long)(now.tv_sec - t0.tv_sec), delay = waited / 10;
+        sleep((unsigned)(delay < 1 ? 1 : delay > 30 ? 30 : delay));
     }
 }
 
