@@ -158,10 +158,17 @@ static int capture(char *const argv[], char *out, size_t n, int *status, Err *e)
     int err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(fd[1]);
+    /* Read to the end, dropping what does not fit: a child blocked on a full pipe
+     * would never exit. */
     size_t len = 0;
     ssize_t got;
-    while ((got = read(fd[0], out + len, n - 1 - len)) > 0 || (got < 0 && errno == EINTR))
-        if (got > 0) len += (size_t)got;
+    char rest[4096];
+    for (;;) {
+        int full = len == n - 1;
+        got = full ? read(fd[0], rest, sizeof rest) : read(fd[0], out + len, n - 1 - len);
+        if (got == 0 || (got < 0 && errno != EINTR)) break;
+        if (got > 0 && !full) len += (size_t)got;
+    }
     close(fd[0]);
     out[len] = 0;
     if (err) {
