@@ -5,7 +5,9 @@
 # slurmd in the foreground of background jobs, and waits until the node is idle.
 # `slurm_stop` kills exactly those daemons by pid. Everything (state, spool, logs,
 # sockets) lives under DIR, so the machine's own files are left alone; SLURM_CONF
-# points the clients (sbatch, squeue, scancel) at the test cluster.
+# points the clients (sbatch, squeue, scancel) at the test cluster. The daemons
+# talk over 127.0.0.1 (ports 16817, 16818; LDE_SLURMCTLD_PORT, LDE_SLURMD_PORT
+# override them), so the host name need not resolve. Needs root (slurmd).
 SLURM_PIDS=()
 
 slurm_install() {
@@ -25,6 +27,10 @@ slurm_install() {
 
 slurm_start() {
     local dir=$1 host node
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "local_slurm: slurmd must run as root (this is user $(id -un))" >&2
+        return 1
+    fi
     slurm_install || return 1
     # The key's directory is private; the socket's must be searchable by clients.
     mkdir -p "$dir"/{state,spool,log,munge,munge-key} && chmod 700 "$dir/munge-key"
@@ -36,7 +42,7 @@ slurm_start() {
     chmod 400 "$dir/munge-key/munge.key"
     cat >"$dir/slurm.conf" <<CONF
 ClusterName=ldetest
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=${LDE_SLURMCTLD_PORT:-16817}
 SlurmdPort=${LDE_SLURMD_PORT:-16818}
 SlurmUser=root
@@ -61,7 +67,7 @@ SlurmdLogFile=$dir/log/slurmd.log
 SchedulerType=sched/backfill
 SchedulerParameters=sched_interval=1
 MaxArraySize=1001
-$node State=UNKNOWN
+$node NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
     export SLURM_CONF=$dir/slurm.conf
