@@ -3,6 +3,7 @@
 #   make deps     install the Debian packages lde needs (quiet when all are present)
 #   make          build ./lde               (NATIVE=1 adds -march=native)
 #   make check    deps + build + every test (SAN=1: under ASan/UBSan)
+#   make check-slurm  lde slurm on a real one-node Slurm started for the test (root)
 #   make demo     deps + build + the quickstart experiment on the built-in data, then its report
 #   make valgrind the end-to-end tests under valgrind
 #   make bench    flow and backbone throughput against this machine's SGEMM peak
@@ -47,7 +48,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check demo bench tests clean format install lint valgrind FORCE
+.PHONY: all deps check check-slurm demo bench tests clean format install lint valgrind FORCE
 .DELETE_ON_ERROR:
 
 all: $(LDE_BIN)
@@ -109,6 +110,14 @@ fetch-digits:
 check: deps
 	@$(MAKE) --no-print-directory tests
 	@TEST_BIN_DIR=$(BUILD)/tests LDE=$(abspath $(LDE_BIN)) tests/run
+
+# lde slurm against a real one-node Slurm (tests/slurm/local_slurm.sh): installs
+# slurm-wlm and munge when missing, starts munged, slurmctld and slurmd as root
+# with everything under a temporary folder, and stops them by pid. CI runs it
+# (.ci/run); `make check` leaves it out to stay fast and daemon-free.
+check-slurm: deps
+	@$(MAKE) --no-print-directory all
+	@LDE=$(abspath $(LDE_BIN)) tests/slurm/test_slurm.sh
 
 # The end-to-end tests with every lde invocation under valgrind (tests/valgrind-lde):
 # a memory error or a definite leak fails the test that ran it.

@@ -23,6 +23,8 @@ extern const Command cmd_table;
 extern const Command cmd_report;
 extern const Command cmd_score;
 extern const Command cmd_features;
+extern const Command cmd_slurm;
+extern const Command cmd_merge;
 extern const Command cmd_datasets;
 extern const Command cmd_inspect;
 extern const Command cmd_bench;

@@ -26,6 +26,8 @@ static const Command *const commands[] = {
     &cmd_report,
     &cmd_score,
     &cmd_features,
+    &cmd_slurm,
+    &cmd_merge,
     &cmd_datasets,
     &cmd_inspect,
     &cmd_bench,

@@ -5,32 +5,31 @@
  * killed process starts again from scratch (store_begin_run drops its partial
  * rows). Exit 0 when nothing failed, 1 when a run failed (a diverged run is a
  * result, not a failure: it is reported and the exit stays 0), 2 on bad input —
- * found before anything is written. */
+ * found before anything is written. `--shard K/N` computes one task's share of the
+ * grid (shard.h) into its own database, for lde merge to combine. */
 #include "commands.h"
 #include "config.h"
 #include "featureset.h"
+#include "paths.h"
 #include "plan.h"
 #include "runner.h"
+#include "shard.h"
 #include "store.h"
 
-#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 typedef struct {
-    const char *config, *db, *only, *models, *features;
+    const char *config, *db, *only, *models, *features, *runs;
     int jobs, fail_fast;
+    Shard shard; /* n = 0: the whole grid */
 } RunArgs;
 
 static int parse_args(int argc, char **argv, RunArgs *a, Err *e) {
-    *a = (RunArgs){.db = "results/lde.db",
-                   .models = "results/models",
-                   .features = "results/features",
-                   .jobs = 1};
+    *a = (RunArgs){.models = "results/models", .features = "results/features", .jobs = 1};
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--fail-fast") == 0) {
@@ -41,11 +40,13 @@ static int parse_args(int argc, char **argv, RunArgs *a, Err *e) {
                             : strcmp(argv[i], "--only") == 0     ? &a->only
                             : strcmp(argv[i], "--models") == 0   ? &a->models
                             : strcmp(argv[i], "--features") == 0 ? &a->features
+                            : strcmp(argv[i], "--runs") == 0     ? &a->runs
                                                                  : NULL;
-        int is_jobs = strcmp(argv[i], "--jobs") == 0;
-        if (slot || is_jobs) {
+        int is_jobs = strcmp(argv[i], "--jobs") == 0, is_shard = strcmp(argv[i], "--shard") == 0;
+        if (slot || is_jobs || is_shard) {
             if (!v) return fail(e, LDE_EINPUT, "%s needs a value (lde run --help)", argv[i]);
             if (slot) *slot = v;
+            if (is_shard && shard_parse(v, &a->shard, e) != LDE_OK) return LDE_EINPUT;
             char *end;
             long j = is_jobs ? strtol(v, &end, 10) : 1;
             if (is_jobs && (*end || j < 1 || j > 256))
@@ -64,36 +65,13 @@ static int parse_args(int argc, char **argv, RunArgs *a, Err *e) {
     return LDE_OK;
 }
 
-/* mkdir -p for the directories lde writes into (results/, results/models). */
-static int make_dirs(const char *path, Err *e) {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p != '/' && *p) continue;
-        char c = *p;
-        *p = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return fail(e, LDE_ERUN, "%s: cannot create directory: %s", buf, strerror(errno));
-        if (!c) return LDE_OK;
-        *p = c;
-    }
-}
-
-/* The directory part of a file path ("." when none). */
-static void dir_of(const char *path, char *out, size_t n) {
-    snprintf(out, n, "%s", path);
-    char *slash = strrchr(out, '/');
-    if (slash)
-        *slash = 0;
-    else
-        snprintf(out, n, ".");
-}
-
-/* The plan's runs to do: not done, and matching --only (an id prefix). */
-static int select_runs(const Plan *p, Store *st, const RunArgs *a, int *todo, int *ntodo,
-                       int *skipped, Err *e) {
+/* The plan's runs to do: this shard's (keep), not done, and matching --only (an
+ * id prefix). */
+static int select_runs(const Plan *p, Store *st, const RunArgs *a, const int *keep, int *todo,
+                       int *ntodo, int *skipped, Err *e) {
     *ntodo = 0, *skipped = 0;
     for (int i = 0; i < p->n_runs; i++) {
+        if (!keep[i]) continue;
         if (a->only && strncmp(p->runs[i].id, a->only, strlen(a->only)) != 0) continue;
         RunStatus rs;
         int rc = store_run_status(st, p->runs[i].id, &rs, e);
@@ -201,11 +179,12 @@ static void print_value(const char *json) {
         printf(" %-18s", json);
 }
 
-static int print_table(const Plan *p, Store *st, Err *e) {
+static int print_table(const Plan *p, const int *keep, Store *st, Err *e) {
     printf("\n%-10s", "run");
     for (int v = 0; v < p->n_varying; v++) printf(" %-18s", params[p->varying[v]].path);
     printf(" %-9s AUROC %% (last evaluation)\n", "status");
     for (int i = 0; i < p->n_runs; i++) {
+        if (!keep[i]) continue;
         const PlanRun *r = &p->runs[i];
         RunStatus rs;
         StoreEval *ev = NULL;
@@ -227,24 +206,30 @@ static int print_table(const Plan *p, Store *st, Err *e) {
 
 static int run_grid(const RunArgs *a, const Config *c, const Plan *p, Err *e) {
     char dir[4096];
-    dir_of(a->db, dir, sizeof dir);
-    int rc = make_dirs(dir, e);
-    if (rc == LDE_OK) rc = make_dirs(a->models, e);
+    paths_dirname(a->db, dir, sizeof dir);
+    int rc = paths_mkdirs(dir, e);
+    if (rc == LDE_OK) rc = paths_mkdirs(a->models, e);
     Store *st = NULL;
     if (rc == LDE_OK) rc = store_open(a->db, &st, e);
     if (rc != LDE_OK) return rc;
     StoreRunSpec *specs = calloc((size_t)p->n_runs, sizeof *specs);
     int *todo = calloc((size_t)p->n_runs, sizeof *todo),
         *fsi = calloc((size_t)p->n_runs, sizeof *fsi);
+    int *keep = calloc((size_t)p->n_runs, sizeof *keep);
     FeatureSet *sets = calloc((size_t)p->n_runs, sizeof *sets);
     int ntodo = 0, skipped = 0, nsets = 0;
     Tally t = {0};
-    if (!specs || !todo || !fsi || !sets) rc = fail(e, LDE_ERUN, "out of memory planning the grid");
-    for (int i = 0; rc == LDE_OK && i < p->n_runs; i++)
+    if (!specs || !todo || !fsi || !sets || !keep) {
+        free(specs), free(todo), free(fsi), free(sets), free(keep);
+        store_close(st);
+        return fail(e, LDE_ERUN, "out of memory planning the grid");
+    }
+    for (int i = 0; i < p->n_runs; i++)
         specs[i] =
             (StoreRunSpec){p->runs[i].id, p->runs[i].params_json, (long)p->runs[i].spec.seed};
     if (rc == LDE_OK) rc = store_add_experiment(st, c->name, c->yaml, specs, p->n_runs, e);
-    if (rc == LDE_OK) rc = select_runs(p, st, a, todo, &ntodo, &skipped, e);
+    if (rc == LDE_OK) rc = shard_select(p, &a->shard, a->runs, keep, e);
+    if (rc == LDE_OK) rc = select_runs(p, st, a, keep, todo, &ntodo, &skipped, e);
     if (rc == LDE_OK) rc = load_features(p, todo, ntodo, a, sets, &nsets, fsi, e);
     if (rc == LDE_OK && a->jobs > 1) rc = run_parallel(p, todo, ntodo, sets, fsi, a, &t, e);
     for (int k = 0; rc == LDE_OK && a->jobs == 1 && k < ntodo && !t.stop; k++)
@@ -252,10 +237,10 @@ static int run_grid(const RunArgs *a, const Config *c, const Plan *p, Err *e) {
     if (rc == LDE_OK) {
         fprintf(stderr, "%s: %d done, %d skipped (already done), %d failed, %d diverged\n", c->name,
                 t.done, skipped, t.failed, t.diverged);
-        rc = print_table(p, st, e);
+        rc = print_table(p, keep, st, e);
     }
     for (int i = 0; i < nsets; i++) featureset_free(&sets[i]);
-    free(specs), free(todo), free(fsi), free(sets);
+    free(specs), free(todo), free(fsi), free(sets), free(keep);
     store_close(st);
     if (rc == LDE_OK && t.failed) rc = fail(e, LDE_ERUN, "%d run(s) failed (see above)", t.failed);
     return rc;
@@ -267,6 +252,14 @@ static int run_main(int argc, char **argv, Err *e) {
     if (rc != LDE_OK) return rc;
     Config c;
     if ((rc = config_load(a.config, &c, e)) != LDE_OK) return rc;
+    /* A shard writes its own database: shards never share an SQLite file (WAL
+     * locking is unreliable on the network file systems of clusters). */
+    char shard_db[4096];
+    if (!a.db && a.shard.n) {
+        shard_db_path("results/shards", c.name, a.shard.k, shard_db, sizeof shard_db);
+        a.db = shard_db;
+    }
+    if (!a.db) a.db = "results/lde.db";
     Plan p;
     if ((rc = plan_build(&c, &p, e)) == LDE_OK) {
         rc = run_grid(&a, &c, &p, e);
@@ -280,17 +273,24 @@ const Command cmd_run = {
     "run",
     "run every point of a config's grid not yet done",
     "usage: lde run CONFIG.yaml [--db PATH] [--jobs N] [--only ID] [--fail-fast]\n"
+    "               [--shard K/N [--runs FILE]]\n"
     "\n"
     "Trains and evaluates every grid point of CONFIG that the database does not have\n"
     "as done, in plan order (lde plan CONFIG lists them), and ends with a summary and\n"
     "a table of AUROC per OOD set. Interrupted runs are re-run from the start.\n"
     "\n"
-    "  --db PATH       the database (default results/lde.db)\n"
+    "  --db PATH       the database (default results/lde.db; with --shard,\n"
+    "                  results/shards/EXPERIMENT-K.db)\n"
     "  --jobs N        run N points at once, one thread each (for small flows)\n"
     "  --only ID       only the runs whose id starts with ID\n"
     "  --fail-fast     stop at the first failed run\n"
     "  --models DIR    where trained flows go (default results/models)\n"
     "  --features DIR  the feature cache (default results/features)\n"
+    "  --shard K/N     only the points whose index in the plan (or in the run list)\n"
+    "                  is K modulo N, 0 <= K < N: one task of a split grid; merge the\n"
+    "                  shard databases with lde merge\n"
+    "  --runs FILE     only the points whose run ids FILE lists, one per line (lde\n"
+    "                  slurm writes it: the points not done when it submitted)\n"
     "\n"
     "exit: 0 nothing failed (diverged runs are reported, not failures), 1 a run failed,\n"
     "2 bad input (nothing is written)\n",

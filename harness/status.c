@@ -4,6 +4,8 @@
  * evaluation point, and its wall time. Reads the database only. */
 #include "commands.h"
 #include "expdata.h"
+#include "shard.h"
+#include "store.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -17,7 +19,9 @@ static const char STATUS_USAGE[] =
     "the run id (first 8 characters), the parameters that differ between the\n"
     "experiment's runs, the status (pending, running, done, failed, diverged), the\n"
     "AUROC of each OOD set against val at the run's latest evaluation, and the wall\n"
-    "time. Failed and diverged runs show their error.\n"
+    "time. Failed and diverged runs show their error. For an experiment split into\n"
+    "shards (lde slurm, lde run --shard), one line per shard database in shards/\n"
+    "beside the database: its runs done, running, failed, and those not merged yet.\n"
     "\n"
     "  --db PATH   the database (default results/lde.db)\n";
 
@@ -141,6 +145,44 @@ out:
     return rc;
 }
 
+/* Per-shard progress of an array (lde slurm, lde run --shard): for each shard
+ * database of the experiment beside the main database, how many of its runs
+ * finished or are running, and how many finished runs the main database does not
+ * have yet (lde merge copies them). */
+static int show_shards(Store *main_db, const char *db, const char *name, FILE *f, Err *e) {
+    char dir[4096];
+    shard_dir(db, dir, sizeof dir);
+    char **paths = NULL;
+    int n = 0, rc = shard_find(dir, name, &paths, &n, e);
+    if (rc == LDE_OK && n) fprintf(f, "shards of %s:\n", name);
+    for (int i = 0; rc == LDE_OK && i < n; i++) {
+        Store *s;
+        StoreRun *runs = NULL;
+        int nruns = 0, count[RUN_DIVERGED + 1] = {0}, unmerged = 0;
+        if ((rc = store_open_readonly(paths[i], &s, e)) != LDE_OK) break;
+        rc = store_experiment_runs(s, name, &runs, &nruns, e);
+        for (int r = 0; rc == LDE_OK && r < nruns; r++) {
+            RunStatus st = runs[r].status, in_main;
+            if (st >= RUN_PENDING) count[st]++;
+            if (st != RUN_DONE && st != RUN_DIVERGED && st != RUN_FAILED) continue;
+            rc = store_run_status(main_db, runs[r].id, &in_main, e);
+            unmerged += rc == LDE_OK && in_main != st && in_main != RUN_DONE;
+        }
+        fprintf(f, "  %s:", paths[i]);
+        int any = 0;
+        for (int k = RUN_RUNNING; k <= RUN_DIVERGED; k++)
+            if (count[k])
+                fprintf(f, "%s %d %s", any++ ? "," : "", count[k], store_status_name((RunStatus)k));
+        if (!any) fprintf(f, " nothing started");
+        if (unmerged) fprintf(f, "; %d not merged (lde merge --experiment %s)", unmerged, name);
+        fputc('\n', f);
+        store_runs_free(runs, nruns);
+        store_close(s);
+    }
+    store_strings_free(paths, n);
+    return rc;
+}
+
 static int status_run(int argc, char **argv, Err *e) {
     const char *db = "results/lde.db", *experiment = NULL;
     for (int i = 1; i < argc; i++) {
@@ -169,6 +211,7 @@ static int status_run(int argc, char **argv, Err *e) {
             if (experiment && strcmp(names[i], experiment) != 0) continue;
             if (found++) putchar('\n');
             rc = show_experiment(s, db, names[i], stdout, e);
+            if (rc == LDE_OK) rc = show_shards(s, db, names[i], stdout, e);
         }
         if (rc == LDE_OK && experiment && !found)
             rc = show_experiment(s, db, experiment, stdout, e);

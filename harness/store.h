@@ -181,5 +181,29 @@ int store_run_provenance(Store *s, const char *id, Provenance *p, Err *e);
 /* The distinct feature cache keys of the baselines table, sorted. Free with
  * store_strings_free. */
 int store_baseline_features(Store *s, char ***keys, int *n, Err *e);
+/* ---- merging shard databases (store_merge.c) ---- */
+
+typedef struct {
+    int copied;       /* runs whose results came from the source */
+    int kept;         /* finished in the source, already done (same results) or as far
+                         along in the target: left as they are */
+    int running;      /* running in the source (a task at work, or killed): not copied */
+    int n_conflicts;  /* done in both with different results: the target's kept */
+    char **conflicts; /* their run ids; free with store_strings_free(conflicts, n_conflicts) */
+} StoreMergeReport;
+
+/* Copies the results of the lde database at src_path (a shard: lde run --shard)
+ * into s, in ONE transaction, so a merge killed midway leaves s as it was:
+ *  - experiments and experiment_runs rows s does not have (s's are kept);
+ *  - each run finished in the source (done, diverged, failed) with its evals and
+ *    scores rows, when s does not have it or has it less far along (none, pending,
+ *    running < failed < diverged < done); a run done in both is compared row by row
+ *    (every evals column, every scores blob, bit for bit) and kept when equal,
+ *    reported in r->conflicts and left untouched when not;
+ *  - runs pending or running in the source only as pending rows s lacks;
+ *  - baselines rows s does not have.
+ * So merging a source twice changes nothing. A missing source or one from a newer
+ * lde is LDE_EINPUT; conflicts are not an error (the caller decides). */
+int store_merge(Store *s, const char *src_path, StoreMergeReport *r, Err *e);
 
 #endif
