@@ -17,6 +17,9 @@ void dgetrf_(const int *m, const int *n, double *a, const int *lda, int *ipiv, i
 /* Cholesky factorisation and solve (Mahalanobis). */
 void spotrf_(const char *uplo, const int *n, float *a, const int *lda, int *info);
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+/* Inverse of a triangular matrix (Mahalanobis: the whitening L⁻¹). */
+void dtrtri_(const char *uplo, const char *diag, const int *n, double *a, const int *lda,
+             int *info);
 void dpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *lda,
              double *b, const int *ldb, int *info);
 

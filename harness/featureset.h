@@ -4,7 +4,14 @@
  *
  * Built-in features are first made (or found) in the feature cache by the
  * backbone (feature_cache.h) and then read from their .npy files exactly like a
- * user's, so both sources take one code path. Arrays are owned by the FeatureSet. */
+ * user's, so both sources take one code path. Arrays are owned by the FeatureSet.
+ *
+ * What the baselines need besides the latents is optional: the classifier head
+ * (W, b) and the class labels of train and val. The built-in cache always has
+ * them; a user gives them as data.features.head and train_labels / val_labels.
+ * Logits are always computed from the head, logits = z·Wᵀ + b (gemm.h), for
+ * either source, so that one code path serves both (the cache's *_logits.npy
+ * are the same numbers from the backbone's own head). */
 #ifndef LDE_FEATURESET_H
 #define LDE_FEATURESET_H
 
@@ -17,6 +24,7 @@ typedef struct {
     char name[32]; /* "train", "val" or the OOD set's name */
     float *x;      /* n × d */
     long n;
+    float *logits; /* n × K through the head, NULL without a head */
 } FeatureSplit;
 
 typedef struct {
@@ -26,6 +34,12 @@ typedef struct {
     FeatureSplit train, val;
     int n_ood;
     FeatureSplit ood[FEAT_MAX_OOD];
+    int K;                        /* head outputs; 0 without a head */
+    float *head_W, *head_b;       /* K × d and K, or NULL */
+    int64_t *train_labels;        /* train.n class ids, or NULL */
+    int64_t *val_labels;          /* val.n class ids, or NULL */
+    int builtin;                  /* 1: the built-in backbone (dir holds backbone.bin) */
+    int id_mask[10];              /* built-in: the in-distribution classes */
 } FeatureSet;
 
 /* Loads the features of run spec s: the built-in ones through the cache under

@@ -261,3 +261,15 @@ void store_baselines_free(StoreBaselineRow *rows, int n) {
     for (int i = 0; i < n; i++) free(rows[i].id_scores), free(rows[i].ood_scores);
     free(rows);
 }
+
+static const char *SQL_EXPERIMENT_FEATURES =
+    "SELECT features FROM experiment_features WHERE experiment = :experiment ORDER BY features";
+
+int store_experiment_features(Store *s, const char *experiment, char ***keys, int *n, Err *e) {
+    sqlite3_stmt *st;
+    *keys = NULL, *n = 0;
+    int rc = sql_prepare(s, SQL_EXPERIMENT_FEATURES, &st, e);
+    if (rc) return rc;
+    sql_bind_text(st, ":experiment", experiment);
+    return collect_strings(s, st, keys, n, e, "reading an experiment's features");
+}
