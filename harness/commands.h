@@ -23,6 +23,7 @@ extern const Command cmd_status;
 extern const Command cmd_bench;
 extern const Command cmd_plan;
 extern const Command cmd_features;
+extern const Command cmd_baselines;
 
 /* Version and git revision baked in at build time (see Makefile). */
 extern const char lde_version[];

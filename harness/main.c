@@ -26,6 +26,7 @@ static const Command *const commands[] = {
     &cmd_bench,
     &cmd_plan,
     &cmd_features,
+    &cmd_baselines,
     NULL,
 };
 

@@ -8,18 +8,18 @@
  * found before anything is written. */
 #include "commands.h"
 #include "config.h"
+#include "baselines/baselines.h"
 #include "featureset.h"
+#include "paths.h"
 #include "plan.h"
 #include "runner.h"
 #include "store.h"
 
-#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 typedef struct {
     const char *config, *db, *only, *models, *features;
@@ -62,29 +62,6 @@ static int parse_args(int argc, char **argv, RunArgs *a, Err *e) {
     return LDE_OK;
 }
 
-/* mkdir -p for the directories lde writes into (results/, results/models). */
-static int make_dirs(const char *path, Err *e) {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p != '/' && *p) continue;
-        char c = *p;
-        *p = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return fail(e, LDE_ERUN, "%s: cannot create directory: %s", buf, strerror(errno));
-        if (!c) return LDE_OK;
-        *p = c;
-    }
-}
-
-/* The directory part of a file path ("." when none). */
-static void dir_of(const char *path, char *out, size_t n) {
-    snprintf(out, n, "%s", path);
-    char *slash = strrchr(out, '/');
-    if (slash) *slash = 0;
-    else snprintf(out, n, ".");
-}
-
 /* The plan's runs to do: not done, and matching --only (an id prefix). */
 static int select_runs(const Plan *p, Store *st, const RunArgs *a, int *todo, int *ntodo,
                        int *skipped, Err *e) {
@@ -104,9 +81,11 @@ static int select_runs(const Plan *p, Store *st, const RunArgs *a, int *todo, in
 }
 
 /* The features of every run to do, loaded once per distinct source: fsi[k] is the
- * index into sets of todo[k]'s features. */
+ * index into sets of todo[k]'s features. Each set's key is linked to the
+ * experiment in the store (lde table finds its baselines by it). */
 static int load_features(const Plan *p, const int *todo, int ntodo, const RunArgs *a,
-                         FeatureSet *sets, int *nsets, int *fsi, Err *e) {
+                         const Config *c, Store *st, FeatureSet *sets, int *nsets, int *fsi,
+                         Err *e) {
     *nsets = 0;
     for (int k = 0; k < ntodo; k++) {
         const PlanRun *r = &p->runs[todo[k]];
@@ -117,6 +96,7 @@ static int load_features(const Plan *p, const int *todo, int ntodo, const RunArg
             continue;
         }
         int rc = featureset_load(&r->spec, a->features, &sets[*nsets], e);
+        if (rc == LDE_OK) rc = store_link_features(st, c->name, sets[*nsets].key, e);
         if (rc != LDE_OK) return rc;
         fsi[k] = (*nsets)++;
     }
@@ -210,9 +190,7 @@ static int print_table(const Plan *p, Store *st, Err *e) {
 }
 
 static int run_grid(const RunArgs *a, const Config *c, const Plan *p, Err *e) {
-    char dir[4096];
-    dir_of(a->db, dir, sizeof dir);
-    int rc = make_dirs(dir, e);
+    int rc = make_parent_dirs(a->db, e);
     if (rc == LDE_OK) rc = make_dirs(a->models, e);
     Store *st = NULL;
     if (rc == LDE_OK) rc = store_open(a->db, &st, e);
@@ -226,8 +204,13 @@ static int run_grid(const RunArgs *a, const Config *c, const Plan *p, Err *e) {
     for (int i = 0; rc == LDE_OK && i < p->n_runs; i++)
         specs[i] = (StoreRunSpec){p->runs[i].id, p->runs[i].params_json, (long)p->runs[i].spec.seed};
     if (rc == LDE_OK) rc = store_add_experiment(st, c->name, c->yaml, specs, p->n_runs, e);
+    /* The baselines first: they are quick next to the flows, and a table of the
+     * experiment can show them while the grid runs. */
+    if (rc == LDE_OK && c->n_baselines > 0)
+        rc = baselines_for_plan(c->name, p, c->baselines, c->n_baselines, a->features, st, NULL,
+                                NULL, NULL, e);
     if (rc == LDE_OK) rc = select_runs(p, st, a, todo, &ntodo, &skipped, e);
-    if (rc == LDE_OK) rc = load_features(p, todo, ntodo, a, sets, &nsets, fsi, e);
+    if (rc == LDE_OK) rc = load_features(p, todo, ntodo, a, c, st, sets, &nsets, fsi, e);
     if (rc == LDE_OK && a->jobs > 1) rc = run_parallel(p, todo, ntodo, sets, fsi, a, &t, e);
     for (int k = 0; rc == LDE_OK && a->jobs == 1 && k < ntodo && !t.stop; k++)
         rc = run_one(p, k, todo, ntodo, &sets[fsi[k]], a, st, &t, e);
@@ -265,6 +248,8 @@ const Command cmd_run = {
     "Trains and evaluates every grid point of CONFIG that the database does not have\n"
     "as done, in plan order (lde plan CONFIG lists them), and ends with a summary and\n"
     "a table of AUROC per OOD set. Interrupted runs are re-run from the start.\n"
+    "The config's `baselines:` are computed first, once per distinct feature set, and\n"
+    "only when the database does not have them yet (lde baselines CONFIG shows them).\n"
     "\n"
     "  --db PATH       the database (default results/lde.db)\n"
     "  --jobs N        run N points at once, one thread each (for small flows)\n"
