@@ -99,45 +99,53 @@ static int load_builtin(const RunSpec *s, const char *root, FeatureSet *fs, Err 
     /* Stage strides alternate 1, 2 as in the default cnn (32/64/128/256: 1, 2, 1, 2). */
     for (int i = 0; i < b->channels.n; i++)
         c.shape.width[i] = b->channels.v[i], c.shape.stride[i] = i % 2 ? 2 : 1;
-    fs->builtin = 1;
     c.train.epochs = b->epochs, c.train.seed = (uint64_t)b->seed, c.train.augment = b->augment;
     c.train.batch = b->batch_size, c.train.lr = (float)b->lr;
     if (s->data.id_classes.n > 0) {
         memset(c.id_mask, 0, sizeof c.id_mask);
         for (int i = 0; i < s->data.id_classes.n; i++) c.id_mask[s->data.id_classes.v[i]] = 1;
     }
-    memcpy(fs->id_mask, c.id_mask, sizeof fs->id_mask);
     c.lde_version = lde_version;
     Progress pr;
     progress_begin(&pr, "features", 0);
     FeaturesSummary sum;
-    int rc = features_ensure(&c, root, fs->dir, sizeof fs->dir, on_progress, &pr, &sum, e);
+    char dir[4096];
+    int rc = features_ensure(&c, root, dir, sizeof dir, on_progress, &pr, &sum, e);
     progress_end(&pr);
     if (rc != LDE_OK) return rc;
     if (!sum.hit)
-        fprintf(stderr, "features: built %s in %.0f s (test accuracy %.2f%%)\n", fs->dir,
-                sum.seconds, 100.0 * sum.test_accuracy);
+        fprintf(stderr, "features: built %s in %.0f s (test accuracy %.2f%%)\n", dir, sum.seconds,
+                100.0 * sum.test_accuracy);
+    const char *names[FEAT_MAX_OOD];
+    for (int i = 0; i < s->data.ood.n; i++) names[i] = ood_set_name(s->data.ood.v[i]);
+    return featureset_from_cache(dir, names, s->data.ood.n, c.id_mask, c.limit, fs, e);
+}
+
+int featureset_from_cache(const char *dir, const char *const *ood, int n_ood, const int id_mask[10],
+                          long limit, FeatureSet *fs, Err *e) {
+    memset(fs, 0, sizeof *fs);
+    fs->builtin = 1, fs->limit = limit;
+    memcpy(fs->id_mask, id_mask, sizeof fs->id_mask);
+    snprintf(fs->dir, sizeof fs->dir, "%s", dir);
     const char *slash = strrchr(fs->dir, '/');
     snprintf(fs->key, sizeof fs->key, "%.79s", slash ? slash + 1 : fs->dir);
-
     char path[4200];
-    int d = 0;
-    snprintf(path, sizeof path, "%s/train.npy", fs->dir);
+    int d = 0, rc;
+    snprintf(path, sizeof path, "%s/train.npy", dir);
     if ((rc = read_split(&fs->train, "train", path, &d, e)) != LDE_OK) return rc;
-    snprintf(path, sizeof path, "%s/val.npy", fs->dir);
+    snprintf(path, sizeof path, "%s/val.npy", dir);
     if ((rc = read_split(&fs->val, "val", path, &d, e)) != LDE_OK) return rc;
-    for (int i = 0; i < s->data.ood.n; i++) {
-        const char *name = ood_set_name(s->data.ood.v[i]);
-        snprintf(path, sizeof path, "%s/ood_%s.npy", fs->dir, name);
-        if ((rc = read_split(&fs->ood[i], name, path, &d, e)) != LDE_OK) return rc;
+    for (int i = 0; i < n_ood; i++) {
+        snprintf(path, sizeof path, "%s/ood_%s.npy", dir, ood[i]);
+        if ((rc = read_split(&fs->ood[i], ood[i], path, &d, e)) != LDE_OK) return rc;
         fs->n_ood = i + 1;
     }
     fs->d = d;
     char hw[4200], hb[4200], trl[4200], vall[4200];
-    snprintf(hw, sizeof hw, "%s/head_W.npy", fs->dir);
-    snprintf(hb, sizeof hb, "%s/head_b.npy", fs->dir);
-    snprintf(trl, sizeof trl, "%s/train_labels.npy", fs->dir);
-    snprintf(vall, sizeof vall, "%s/val_labels.npy", fs->dir);
+    snprintf(hw, sizeof hw, "%s/head_W.npy", dir);
+    snprintf(hb, sizeof hb, "%s/head_b.npy", dir);
+    snprintf(trl, sizeof trl, "%s/train_labels.npy", dir);
+    snprintf(vall, sizeof vall, "%s/val_labels.npy", dir);
     return load_extras(fs, hw, hb, trl, vall, e);
 }
 

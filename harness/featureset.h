@@ -40,12 +40,20 @@ typedef struct {
     int64_t *val_labels;          /* val.n class ids, or NULL */
     int builtin;                  /* 1: the built-in backbone (dir holds backbone.bin) */
     int id_mask[10];              /* built-in: the in-distribution classes */
+    long limit;                   /* built-in: images per set (0 = all; tests only) */
 } FeatureSet;
 
 /* Loads the features of run spec s: the built-in ones through the cache under
  * cache_root (training the backbone when they are not there yet), or the user's
  * .npy files. Only the OOD sets s asks for are kept, in its order. */
 int featureset_load(const RunSpec *s, const char *cache_root, FeatureSet *fs, Err *e);
+
+/* The built-in features of one cache directory (feature_cache.h), with the OOD
+ * sets named by ood (n_ood of them) and the settings the cache was built with
+ * (id_mask, limit: ODIN rebuilds the same images from them). featureset_load
+ * calls it after features_ensure. On failure *fs owns what was read (free it). */
+int featureset_from_cache(const char *dir, const char *const *ood, int n_ood, const int id_mask[10],
+                          long limit, FeatureSet *fs, Err *e);
 
 /* True when runs a and b read the same features (the runner then loads them once). */
 int featureset_same_source(const PlanRun *a, const PlanRun *b);

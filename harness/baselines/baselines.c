@@ -55,7 +55,8 @@ static const FeatureSplit *split_at(const FeatureSet *fs, int i) {
 }
 
 /* ODIN: the backbone from the cache, and the images of every split rebuilt
- * exactly as the cache built them (the same ID classes; nothing else varies). */
+ * exactly as the cache built them (the same ID classes and limit; nothing else
+ * varies). */
 static int odin_scores(const FeatureSet *fs, const BaselineSpec *b, float **scores, Err *e) {
     char path[4200];
     snprintf(path, sizeof path, "%s/backbone.bin", fs->dir);
@@ -67,6 +68,7 @@ static int odin_scores(const FeatureSet *fs, const BaselineSpec *b, float **scor
         const FeatureSplit *sp = split_at(fs, i);
         rc = i == 0 ? id_classes_keep(&test, fs->id_mask, &img, e)
                     : ood_build(sp->name, &test, fs->id_mask, &img, e);
+        if (fs->limit > 0 && img.n > fs->limit) img.n = fs->limit;
         if (rc == LDE_OK && img.n != sp->n)
             rc = fail(e, LDE_ERUN, "odin: %s has %ld images but %ld cached features (%s)",
                       sp->name, img.n, sp->n, fs->dir);
