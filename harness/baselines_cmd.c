@@ -63,8 +63,10 @@ static void print_cell(StoreBaselineRow **rows, const int *nrows, int nkeys, con
                 sum += v, sq += v * v, n++;
             }
     char cell[64];
-    if (n == 0) snprintf(cell, sizeof cell, "n/a");
-    else if (n == 1) snprintf(cell, sizeof cell, "%.2f", sum);
+    if (n == 0)
+        snprintf(cell, sizeof cell, "n/a");
+    else if (n == 1)
+        snprintf(cell, sizeof cell, "%.2f", sum);
     else {
         double mean = sum / n, var = (sq - n * mean * mean) / (n - 1);
         snprintf(cell, sizeof cell, "%.2f ± %.2f", mean, sqrt(var > 0 ? var : 0));
@@ -143,7 +145,8 @@ static int baselines_main(int argc, char **argv, Err *e) {
 }
 
 const Command cmd_baselines = {
-    "baselines", "compute and show a config's post-hoc baselines (MSP, Energy, ODIN, ...)",
+    "baselines",
+    "compute and show a config's post-hoc baselines (MSP, Energy, ODIN, ...)",
     "usage: lde baselines CONFIG.yaml [--db PATH] [--features DIR]\n"
     "\n"
     "Computes the baselines listed under `baselines:` in CONFIG (all six with their\n"

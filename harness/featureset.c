@@ -52,7 +52,8 @@ static float *head_logits(const FeatureSet *fs, const FeatureSplit *sp) {
     float *l = malloc(sizeof(float) * (size_t)(n ? n : 1) * (size_t)fs->K);
     if (!l) return NULL;
     for (long i = 0; i < n; i++) memcpy(l + i * fs->K, fs->head_b, sizeof(float) * (size_t)fs->K);
-    if (n > 0) gemm(0, 1, (int)n, fs->K, fs->d, 1.0f, sp->x, fs->d, fs->head_W, fs->d, 1.0f, l, fs->K);
+    if (n > 0)
+        gemm(0, 1, (int)n, fs->K, fs->d, 1.0f, sp->x, fs->d, fs->head_W, fs->d, 1.0f, l, fs->K);
     return l;
 }
 
@@ -176,8 +177,8 @@ static int load_user(const FeatureSource *src, FeatureSet *fs, Err *e) {
     XXH3_state_t *h = XXH3_createState();
     if (!h) return fail(e, LDE_ERUN, "features: out of memory");
     XXH3_64bits_reset(h);
-    const char *files[] = {src->train, src->val, src->head_W, src->head_b, src->train_labels,
-                           src->val_labels};
+    const char *files[] = {src->train,  src->val,          src->head_W,
+                           src->head_b, src->train_labels, src->val_labels};
     for (int i = 0; i < 6; i++) hash_file_id(h, files[i]);
     for (int i = 0; i < src->n_ood; i++) {
         XXH3_64bits_update(h, src->ood[i].name, strlen(src->ood[i].name) + 1);

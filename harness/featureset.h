@@ -34,13 +34,13 @@ typedef struct {
     FeatureSplit train, val;
     int n_ood;
     FeatureSplit ood[FEAT_MAX_OOD];
-    int K;                        /* head outputs; 0 without a head */
-    float *head_W, *head_b;       /* K × d and K, or NULL */
-    int64_t *train_labels;        /* train.n class ids, or NULL */
-    int64_t *val_labels;          /* val.n class ids, or NULL */
-    int builtin;                  /* 1: the built-in backbone (dir holds backbone.bin) */
-    int id_mask[10];              /* built-in: the in-distribution classes */
-    long limit;                   /* built-in: images per set (0 = all; tests only) */
+    int K;                  /* head outputs; 0 without a head */
+    float *head_W, *head_b; /* K × d and K, or NULL */
+    int64_t *train_labels;  /* train.n class ids, or NULL */
+    int64_t *val_labels;    /* val.n class ids, or NULL */
+    int builtin;            /* 1: the built-in backbone (dir holds backbone.bin) */
+    int id_mask[10];        /* built-in: the in-distribution classes */
+    long limit;             /* built-in: images per set (0 = all; tests only) */
 } FeatureSet;
 
 /* Loads the features of run spec s: the built-in ones through the cache under

@@ -130,12 +130,11 @@ static const char *SCHEMA_V1 =
 
 /* Version 2: which feature sets (feature cache keys) an experiment reads, so that
  * its baselines, stored by key, can be found from the experiment's name. */
-static const char *SCHEMA_V2 =
-    "CREATE TABLE experiment_features ("
-    "  experiment TEXT NOT NULL,"
-    "  features TEXT NOT NULL,"
-    "  PRIMARY KEY (experiment, features));"
-    "PRAGMA user_version = 2;";
+static const char *SCHEMA_V2 = "CREATE TABLE experiment_features ("
+                               "  experiment TEXT NOT NULL,"
+                               "  features TEXT NOT NULL,"
+                               "  PRIMARY KEY (experiment, features));"
+                               "PRAGMA user_version = 2;";
 
 static int schema_version(Store *s, int *version, Err *e) {
     sqlite3_stmt *st;

@@ -147,7 +147,8 @@ static void test_mahalanobis_matches_a_direct_inverse(void) {
         double g[D];
         for (int j = 0; j < D; j++) g[j] = rng_normal(5, 1, (uint64_t)(i * D + j));
         for (int j = 0; j < D; j++)
-            x[i * D + j] = (float)(g[j] + 0.5 * g[(j + 1) % D] + 3.0 * (double)y[i] * (j == 0) + 1.0);
+            x[i * D + j] =
+                (float)(g[j] + 0.5 * g[(j + 1) % D] + 3.0 * (double)y[i] * (j == 0) + 1.0);
     }
     for (int i = 0; i < Q * D; i++) q[i] = (float)(3 * rng_normal(5, 2, (uint64_t)i));
     /* Reference in double: means, within-class covariance + ridge, its inverse. */

@@ -43,7 +43,8 @@ const char *baseline_unavailable(const FeatureSet *fs, const BaselineSpec *b) {
     case BL_REACT:
         return fs->head_W ? NULL : "it needs the classifier head (data.features.head: {W, b})";
     case BL_MAHALANOBIS:
-        return fs->train_labels ? NULL : "it needs the training labels (data.features.train_labels)";
+        return fs->train_labels ? NULL
+                                : "it needs the training labels (data.features.train_labels)";
     default:
         return NULL;
     }
@@ -70,8 +71,8 @@ static int odin_scores(const FeatureSet *fs, const BaselineSpec *b, float **scor
                     : ood_build(sp->name, &test, fs->id_mask, &img, e);
         if (fs->limit > 0 && img.n > fs->limit) img.n = fs->limit;
         if (rc == LDE_OK && img.n != sp->n)
-            rc = fail(e, LDE_ERUN, "odin: %s has %ld images but %ld cached features (%s)",
-                      sp->name, img.n, sp->n, fs->dir);
+            rc = fail(e, LDE_ERUN, "odin: %s has %ld images but %ld cached features (%s)", sp->name,
+                      img.n, sp->n, fs->dir);
         if (rc == LDE_OK) rc = baseline_odin(&bb, img.pix, img.n, b->T, b->eps, scores[i], e);
         images_free(&img);
     }
@@ -119,8 +120,10 @@ int baseline_scores(const FeatureSet *fs, const BaselineSpec *b, float **scores,
         if (b->method == BL_MSP || b->method == BL_ENERGY) {
             for (int i = 0; i < ns; i++) {
                 const FeatureSplit *sp = split_at(fs, i);
-                if (b->method == BL_MSP) baseline_msp(sp->logits, sp->n, fs->K, 1.0, scores[i]);
-                else baseline_energy(sp->logits, sp->n, fs->K, b->T, scores[i]);
+                if (b->method == BL_MSP)
+                    baseline_msp(sp->logits, sp->n, fs->K, 1.0, scores[i]);
+                else
+                    baseline_energy(sp->logits, sp->n, fs->K, b->T, scores[i]);
             }
         } else if (b->method == BL_ODIN) {
             rc = odin_scores(fs, b, scores, e);
@@ -134,7 +137,8 @@ int baseline_scores(const FeatureSet *fs, const BaselineSpec *b, float **scores,
 }
 
 /* 1 when the store has a row of this method for every OOD set of fs. */
-static int stored(const StoreBaselineRow *rows, int nrows, const char *label, const FeatureSet *fs) {
+static int stored(const StoreBaselineRow *rows, int nrows, const char *label,
+                  const FeatureSet *fs) {
     for (int i = 0; i < fs->n_ood; i++) {
         int found = 0;
         for (int r = 0; r < nrows && !found; r++)
@@ -153,9 +157,13 @@ static int compute_and_store(Store *st, const FeatureSet *fs, const BaselineSpec
     if (rc != LDE_OK) return rc;
     StoreBaseline rows[FEAT_MAX_OOD];
     for (int i = 0; i < fs->n_ood && rc == LDE_OK; i++) {
-        rows[i] = (StoreBaseline){.features = fs->key, .method = label, .ood = fs->ood[i].name,
-                                  .id_scores = scores[0], .ood_scores = scores[1 + i],
-                                  .n_id = fs->val.n, .n_ood = fs->ood[i].n};
+        rows[i] = (StoreBaseline){.features = fs->key,
+                                  .method = label,
+                                  .ood = fs->ood[i].name,
+                                  .id_scores = scores[0],
+                                  .ood_scores = scores[1 + i],
+                                  .n_id = fs->val.n,
+                                  .n_ood = fs->ood[i].n};
         if (metrics_ood(scores[0], fs->val.n, scores[1 + i], fs->ood[i].n, &rows[i].metrics) != 0)
             rc = fail(e, LDE_ERUN, "baselines: %s on %s: no samples or out of memory", label,
                       fs->ood[i].name);
@@ -172,8 +180,8 @@ static int compute_and_store(Store *st, const FeatureSet *fs, const BaselineSpec
     return rc;
 }
 
-int baselines_ensure(Store *st, const FeatureSet *fs, const BaselineSpec *b, int nb,
-                     int *computed, Err *e) {
+int baselines_ensure(Store *st, const FeatureSet *fs, const BaselineSpec *b, int nb, int *computed,
+                     Err *e) {
     if (computed) *computed = 0;
     StoreBaselineRow *rows = NULL;
     int nrows = 0;

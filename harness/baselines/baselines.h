@@ -60,12 +60,12 @@ int baseline_react(const float *z, long n, int d, float c, const float *W, const
 /* ---- mahalanobis.c ---- */
 
 typedef struct {
-    int d, K;        /* feature width; classes = 1 + the largest label */
-    int *count;      /* K: training samples per class (a class with none is skipped) */
-    float *center;   /* d: mean of the training features (subtracted before whitening) */
-    float *mean_w;   /* K × d: whitened class means L⁻¹(μ_c − center) */
-    float *whiten;   /* d × d: L⁻¹ (row-major), L the Cholesky factor of Σ + λI */
-    double ridge;    /* λ */
+    int d, K;      /* feature width; classes = 1 + the largest label */
+    int *count;    /* K: training samples per class (a class with none is skipped) */
+    float *center; /* d: mean of the training features (subtracted before whitening) */
+    float *mean_w; /* K × d: whitened class means L⁻¹(μ_c − center) */
+    float *whiten; /* d × d: L⁻¹ (row-major), L the Cholesky factor of Σ + λI */
+    double ridge;  /* λ */
 } Mahalanobis;
 
 /* x (n, d) with labels (n, each >= 0) -> the class means and L⁻¹. LDE_EINPUT for a
@@ -122,8 +122,8 @@ int baseline_scores(const FeatureSet *fs, const BaselineSpec *b, float **scores,
  * fs's OOD sets, computes it and stores AUROC, FPR95, AUPR-In/Out per OOD set and
  * the per-sample scores; an unavailable one is reported on stderr and skipped.
  * *computed counts the methods computed (NULL allowed). */
-int baselines_ensure(Store *st, const FeatureSet *fs, const BaselineSpec *b, int nb,
-                     int *computed, Err *e);
+int baselines_ensure(Store *st, const FeatureSet *fs, const BaselineSpec *b, int nb, int *computed,
+                     Err *e);
 
 /* ---- plan_baselines.c ---- */
 

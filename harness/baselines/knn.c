@@ -55,7 +55,8 @@ int knn_fit(Knn *m, const float *train, long n, int d, int k, Err *e) {
 int knn_score(const Knn *m, const float *x, long n, float *score, Err *e) {
     int d = m->d;
     long N = m->n;
-    float *q = malloc(sizeof(float) * KNN_BLOCK * (size_t)d), *qsq = malloc(sizeof(float) * KNN_BLOCK);
+    float *q = malloc(sizeof(float) * KNN_BLOCK * (size_t)d),
+          *qsq = malloc(sizeof(float) * KNN_BLOCK);
     float *D = malloc(sizeof(float) * KNN_BLOCK * (size_t)N);
     if (!q || !qsq || !D) {
         free(q), free(qsq), free(D);

@@ -49,8 +49,10 @@ static int whitening(double *A, int d, double *ridge, Err *e) {
     int info = 0;
     dpotrf_("L", &d, A, &d, &info);
     if (info != 0)
-        return fail(e, LDE_ERUN, "mahalanobis: the covariance (+ ridge %.3g) is not positive "
-                                 "definite (dpotrf info %d)", *ridge, info);
+        return fail(e, LDE_ERUN,
+                    "mahalanobis: the covariance (+ ridge %.3g) is not positive "
+                    "definite (dpotrf info %d)",
+                    *ridge, info);
     dtrtri_("L", "N", &d, A, &d, &info);
     if (info != 0) return fail(e, LDE_ERUN, "mahalanobis: dtrtri info %d", info);
     return LDE_OK;
@@ -62,8 +64,8 @@ static int fit_gaussians(Mahalanobis *m, const float *x, const int64_t *y, long 
     double *mu = malloc(sizeof(double) * (size_t)K * d), *center = malloc(sizeof(double) * d);
     double *A = malloc(sizeof(double) * (size_t)d * d);
     float *xc = malloc(sizeof(float) * (size_t)n * d), *S = malloc(sizeof(float) * (size_t)d * d);
-    int rc = mu && center && A && xc && S ? LDE_OK
-                                          : fail(e, LDE_ERUN, "mahalanobis: out of memory");
+    int rc =
+        mu && center && A && xc && S ? LDE_OK : fail(e, LDE_ERUN, "mahalanobis: out of memory");
     if (rc == LDE_OK) {
         means(x, y, n, d, K, m->count, mu, center);
 #pragma omp parallel for schedule(static)
@@ -98,8 +100,9 @@ int mahalanobis_fit(Mahalanobis *m, const float *x, const int64_t *labels, long 
     int64_t top = 0;
     for (long i = 0; i < n; i++) {
         if (labels[i] < 0 || labels[i] >= MAHALANOBIS_MAX_CLASSES)
-            return fail(e, LDE_EINPUT, "train_labels: row %ld is %lld, expected a class id in 0..%d",
-                        i, (long long)labels[i], MAHALANOBIS_MAX_CLASSES - 1);
+            return fail(e, LDE_EINPUT,
+                        "train_labels: row %ld is %lld, expected a class id in 0..%d", i,
+                        (long long)labels[i], MAHALANOBIS_MAX_CLASSES - 1);
         if (labels[i] > top) top = labels[i];
     }
     m->d = d, m->K = (int)top + 1;

@@ -26,9 +26,12 @@ float select_kth(float *v, long n, long k) {
         long e = s + 1;
         for (long i = s + 1; i <= hi; i++)
             if (v[i] == p) swap(v, i, e++);
-        if (k < s) hi = s - 1;
-        else if (k < e) return p;
-        else lo = e;
+        if (k < s)
+            hi = s - 1;
+        else if (k < e)
+            return p;
+        else
+            lo = e;
     }
     return v[k];
 }
