@@ -51,15 +51,20 @@ static int ood_columns(const RunSpec *r, const char **names) {
     return r->data.ood.n;
 }
 
+/* The stored baselines of one feature key. */
+typedef struct {
+    StoreBaselineRow *rows;
+    int n;
+} KeyRows;
+
 /* One cell: the AUROC of (label, ood) over every key that has it. */
-static void print_cell(StoreBaselineRow **rows, const int *nrows, int nkeys, const char *label,
-                       const char *ood) {
+static void print_cell(const KeyRows *kr, int nkeys, const char *label, const char *ood) {
     double sum = 0, sq = 0;
     int n = 0;
     for (int k = 0; k < nkeys; k++)
-        for (int r = 0; r < nrows[k]; r++)
-            if (!strcmp(rows[k][r].method, label) && !strcmp(rows[k][r].ood, ood)) {
-                double v = 100.0 * rows[k][r].metrics.auroc;
+        for (int r = 0; r < kr[k].n; r++)
+            if (!strcmp(kr[k].rows[r].method, label) && !strcmp(kr[k].rows[r].ood, ood)) {
+                double v = 100.0 * kr[k].rows[r].metrics.auroc;
                 sum += v, sq += v * v, n++;
             }
     char cell[64];
@@ -78,11 +83,11 @@ static int print_table(Store *st, const Plan *p, const BaselineSpec *b, int nb,
                        char (*keys)[BASELINES_KEY], int nkeys, Err *e) {
     const char *cols[FEAT_MAX_OOD];
     int ncols = ood_columns(&p->runs[0].spec, cols);
-    StoreBaselineRow **rows = calloc((size_t)nkeys, sizeof *rows);
-    int *nrows = calloc((size_t)nkeys, sizeof *nrows), rc = LDE_OK;
-    if (!rows || !nrows) rc = fail(e, LDE_ERUN, "out of memory reading the baselines");
+    KeyRows *kr = calloc((size_t)nkeys, sizeof *kr);
+    if (!kr) return fail(e, LDE_ERUN, "out of memory reading the baselines");
+    int rc = LDE_OK;
     for (int k = 0; rc == LDE_OK && k < nkeys; k++)
-        rc = store_get_baselines(st, keys[k], &rows[k], &nrows[k], e);
+        rc = store_get_baselines(st, keys[k], &kr[k].rows, &kr[k].n, e);
     if (rc == LDE_OK) {
         printf("\nAUROC %% (OOD = positive, ID = val), %d feature set%s%s\n\n", nkeys,
                nkeys == 1 ? "" : "s", nkeys > 1 ? ": mean ± std" : "");
@@ -95,12 +100,12 @@ static int print_table(Store *st, const Plan *p, const BaselineSpec *b, int nb,
             char label[160];
             baseline_label(&b[j], label, sizeof label);
             printf("| %-24s", label);
-            for (int c = 0; c < ncols; c++) print_cell(rows, nrows, nkeys, label, cols[c]);
+            for (int c = 0; c < ncols; c++) print_cell(kr, nkeys, label, cols[c]);
             printf(" |\n");
         }
     }
-    for (int k = 0; rows && k < nkeys; k++) store_baselines_free(rows[k], nrows[k]);
-    free(rows), free(nrows);
+    for (int k = 0; k < nkeys; k++) store_baselines_free(kr[k].rows, kr[k].n);
+    free(kr);
     return rc;
 }
 
@@ -128,7 +133,7 @@ static int baselines_main(int argc, char **argv, Err *e) {
     }
     rc = make_parent_dirs(a.db, e);
     if (rc == LDE_OK) rc = store_open(a.db, &st, e);
-    if (rc == LDE_OK && !(keys = calloc((size_t)p.n_runs, sizeof *keys)))
+    if (rc == LDE_OK && !(keys = calloc((size_t)p.n_runs, BASELINES_KEY)))
         rc = fail(e, LDE_ERUN, "out of memory planning the baselines");
     if (rc == LDE_OK)
         rc = baselines_for_plan(c.name, &p, b, nb, a.features, st, keys, &nkeys, &computed, e);

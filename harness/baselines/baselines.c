@@ -151,7 +151,7 @@ static int stored(const StoreBaselineRow *rows, int nrows, const char *label,
 /* Computes baseline b on fs and stores one row per OOD set (one transaction). */
 static int compute_and_store(Store *st, const FeatureSet *fs, const BaselineSpec *b,
                              const char *label, Err *e) {
-    float *scores[1 + FEAT_MAX_OOD];
+    float *scores[1 + FEAT_MAX_OOD] = {NULL};
     double t0 = omp_get_wtime();
     int rc = baseline_scores(fs, b, scores, e);
     if (rc != LDE_OK) return rc;

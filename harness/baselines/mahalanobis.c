@@ -64,18 +64,18 @@ static int fit_gaussians(Mahalanobis *m, const float *x, const int64_t *y, long 
     double *mu = malloc(sizeof(double) * (size_t)K * d), *center = malloc(sizeof(double) * d);
     double *A = malloc(sizeof(double) * (size_t)d * d);
     float *xc = malloc(sizeof(float) * (size_t)n * d), *S = malloc(sizeof(float) * (size_t)d * d);
-    int rc =
-        mu && center && A && xc && S ? LDE_OK : fail(e, LDE_ERUN, "mahalanobis: out of memory");
-    if (rc == LDE_OK) {
-        means(x, y, n, d, K, m->count, mu, center);
-#pragma omp parallel for schedule(static)
-        for (long i = 0; i < n; i++)
-            for (int j = 0; j < d; j++) xc[i * d + j] = (float)(x[i * d + j] - mu[y[i] * d + j]);
-        /* Σ = Xcᵀ·Xc / n (d × d). */
-        gemm(1, 0, d, d, (int)n, 1.0f / (float)n, xc, d, xc, d, 0.0f, S, d);
-        for (long i = 0; i < (long)d * d; i++) A[i] = S[i];
-        rc = whitening(A, d, &m->ridge, e);
+    if (!mu || !center || !A || !xc || !S) {
+        free(mu), free(center), free(A), free(xc), free(S);
+        return fail(e, LDE_ERUN, "mahalanobis: out of memory");
     }
+    means(x, y, n, d, K, m->count, mu, center);
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < n; i++)
+        for (int j = 0; j < d; j++) xc[i * d + j] = (float)(x[i * d + j] - mu[y[i] * d + j]);
+    /* Σ = Xcᵀ·Xc / n (d × d). */
+    gemm(1, 0, d, d, (int)n, 1.0f / (float)n, xc, d, xc, d, 0.0f, S, d);
+    for (long i = 0; i < (long)d * d; i++) A[i] = S[i];
+    int rc = whitening(A, d, &m->ridge, e);
     if (rc == LDE_OK) {
         for (int j = 0; j < d; j++) m->center[j] = (float)center[j];
         /* Row-major L⁻¹: (L⁻¹)_ij = A[i + j·d] for j <= i. */
