@@ -95,7 +95,9 @@ static void test_every_method_scores_every_split(void) {
         CHECK(baseline_unavailable(&fs, &b) == NULL);
         float *s[1 + N_OOD];
         Err e;
-        if (!CHECK(baseline_scores(&fs, &b, s, &e) == LDE_OK)) continue;
+        int rc = baseline_scores(&fs, &b, s, &e);
+        CHECK(rc == LDE_OK);
+        if (rc != LDE_OK) continue;
         for (int i = 0; i <= N_OOD; i++) {
             long n = i == 0 ? fs.val.n : fs.ood[i - 1].n;
             for (long j = 0; j < n; j++) bad += !isfinite(s[i][j]);
