@@ -80,7 +80,7 @@ static void print_cell(const KeyRows *kr, int nkeys, const char *label, const ch
 }
 
 static int print_table(Store *st, const Plan *p, const BaselineSpec *b, int nb,
-                       char (*keys)[BASELINES_KEY], int nkeys, Err *e) {
+                       char (*keys)[FEAT_KEY_SIZE], int nkeys, Err *e) {
     const char *cols[FEAT_MAX_OOD];
     int ncols = ood_columns(&p->runs[0].spec, cols);
     KeyRows *kr = calloc((size_t)nkeys, sizeof *kr);
@@ -125,7 +125,7 @@ static int baselines_main(int argc, char **argv, Err *e) {
     }
     Plan p;
     Store *st = NULL;
-    char(*keys)[BASELINES_KEY] = NULL;
+    char(*keys)[FEAT_KEY_SIZE] = NULL;
     int nkeys = 0, computed = 0;
     if ((rc = plan_build(&c, &p, e)) != LDE_OK) {
         config_free(&c);
@@ -133,7 +133,7 @@ static int baselines_main(int argc, char **argv, Err *e) {
     }
     rc = make_parent_dirs(a.db, e);
     if (rc == LDE_OK) rc = store_open(a.db, &st, e);
-    if (rc == LDE_OK && !(keys = calloc((size_t)p.n_runs, BASELINES_KEY)))
+    if (rc == LDE_OK && !(keys = calloc((size_t)p.n_runs, FEAT_KEY_SIZE)))
         rc = fail(e, LDE_ERUN, "out of memory planning the baselines");
     if (rc == LDE_OK)
         rc = baselines_for_plan(c.name, &p, b, nb, a.features, st, keys, &nkeys, &computed, e);

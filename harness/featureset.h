@@ -20,6 +20,8 @@
 
 #include <stdint.h>
 
+enum { FEAT_KEY_SIZE = 80 }; /* bytes of FeatureSet.key, NUL included */
+
 typedef struct {
     char name[32]; /* "train", "val" or the OOD set's name */
     float *x;      /* n × d */
@@ -28,8 +30,9 @@ typedef struct {
 } FeatureSplit;
 
 typedef struct {
-    char key[80];   /* the feature cache key, or a hash of the user's files: baselines key */
-    char dir[4096]; /* where the .npy files are (the cache directory; "" for user files) */
+    char key[FEAT_KEY_SIZE]; /* the feature cache key, or a hash of the user's files: baselines key
+                              */
+    char dir[4096];          /* where the .npy files are (the cache directory; "" for user files) */
     int d;
     FeatureSplit train, val;
     int n_ood;

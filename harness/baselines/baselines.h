@@ -127,15 +127,13 @@ int baselines_ensure(Store *st, const FeatureSet *fs, const BaselineSpec *b, int
 
 /* ---- plan_baselines.c ---- */
 
-enum { BASELINES_KEY = 80 }; /* bytes of a feature key (FeatureSet.key) */
-
 /* The baselines of a plan: for every distinct feature set its runs read, loaded
  * one at a time (built-in ones through the cache under features_root), records
  * experiment → key (store_link_features) and runs baselines_ensure with the nb
  * specs. keys (p->n_runs slots, or NULL) receives the keys in plan order and
  * *nkeys their number; *computed (or NULL) the methods computed in all. */
 int baselines_for_plan(const char *experiment, const Plan *p, const BaselineSpec *b, int nb,
-                       const char *features_root, Store *st, char (*keys)[BASELINES_KEY],
+                       const char *features_root, Store *st, char (*keys)[FEAT_KEY_SIZE],
                        int *nkeys, int *computed, Err *e);
 
 #endif

@@ -6,7 +6,7 @@
 #include <string.h>
 
 int baselines_for_plan(const char *experiment, const Plan *p, const BaselineSpec *b, int nb,
-                       const char *features_root, Store *st, char (*keys)[BASELINES_KEY],
+                       const char *features_root, Store *st, char (*keys)[FEAT_KEY_SIZE],
                        int *nkeys, int *computed, Err *e) {
     int n = 0, rc = LDE_OK;
     if (computed) *computed = 0;
@@ -20,7 +20,7 @@ int baselines_for_plan(const char *experiment, const Plan *p, const BaselineSpec
         rc = store_link_features(st, experiment, fs.key, e);
         if (rc == LDE_OK) rc = baselines_ensure(st, &fs, b, nb, &done, e);
         if (computed) *computed += done;
-        if (keys) snprintf(keys[n], BASELINES_KEY, "%s", fs.key);
+        if (keys) snprintf(keys[n], FEAT_KEY_SIZE, "%s", fs.key);
         n++;
         featureset_free(&fs);
     }
