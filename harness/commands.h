@@ -28,6 +28,9 @@ extern const Command cmd_merge;
 extern const Command cmd_datasets;
 extern const Command cmd_inspect;
 extern const Command cmd_bench;
+extern const Command cmd_plan;
+extern const Command cmd_features;
+extern const Command cmd_baselines;
 
 /* Version and git revision baked in at build time (see Makefile). */
 extern const char lde_version[];

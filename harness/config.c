@@ -13,6 +13,11 @@ enum { N_SECTIONS = 8 };
 static const char *const baseline_names[] = {"msp",   "energy",      "odin",
                                              "react", "mahalanobis", "knn"};
 
+BaselineSpec baseline_default(BaselineMethod m) {
+    return (BaselineSpec){
+        .method = m, .T = m == BL_ODIN ? 1000 : 1, .eps = 0.0014, .percentile = 90, .k = 50};
+}
+
 const char *baseline_name(BaselineMethod m) {
     return m >= 0 && m < BL_COUNT ? baseline_names[m] : "?";
 }
@@ -311,11 +316,7 @@ static int add_baseline(Loader *L, const YtNode *name, const YtNode *opts) {
             return fail(L->e, LDE_EINPUT, "%s:%d:%d: baseline `%s` is listed twice", file,
                         name->line, name->col, name->str);
     BaselineSpec *b = &c->baselines[c->n_baselines++];
-    *b = (BaselineSpec){.method = (BaselineMethod)m,
-                        .T = m == BL_ODIN ? 1000 : 1,
-                        .eps = 0.0014,
-                        .percentile = 90,
-                        .k = 50};
+    *b = baseline_default((BaselineMethod)m);
     return baseline_options(L, b, opts);
 }
 

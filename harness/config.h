@@ -68,6 +68,9 @@ typedef struct {
 int config_load(const char *path, Config *c, Err *e);
 void config_free(Config *c);
 
+/* Method m with the defaults above. */
+BaselineSpec baseline_default(BaselineMethod m);
+
 /* "msp", "energy", "odin", "react", "mahalanobis", "knn". */
 const char *baseline_name(BaselineMethod m);
 

@@ -2,6 +2,8 @@
  * gnuplot, and moving a finished figure into place. */
 #include "gnuplot.h"
 
+#include "paths.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -61,21 +63,6 @@ int gnuplot_check(Err *e) {
                 "gnuplot-nox (sudo apt-get install gnuplot-nox, or make deps)");
 }
 
-/* mkdir -p: every missing directory of path. */
-static int make_dirs(const char *path, Err *e) {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p != '/' && *p) continue;
-        char c = *p;
-        *p = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return fail(e, LDE_ERUN, "%s: cannot create directory: %s", buf, strerror(errno));
-        if (!c) return LDE_OK;
-        *p = c;
-    }
-}
-
 /* Removes the staging directory and everything in it (it holds plain files only). */
 static void remove_stage(const char *stage) {
     DIR *d = opendir(stage);
@@ -96,7 +83,7 @@ int fig_begin(Figure *f, const char *dir, const char *name, const FigOptions *o,
     snprintf(f->dir, sizeof f->dir, "%s", dir);
     snprintf(f->name, sizeof f->name, "%s", name);
     f->opt = *o;
-    int rc = make_dirs(dir, e);
+    int rc = paths_mkdirs(dir, e);
     if (rc) return rc;
     snprintf(f->stage, sizeof f->stage, "%s/.lde-stage-%s-%ld", dir, name, (long)getpid());
     remove_stage(f->stage); /* a leftover of an earlier process with our pid */

@@ -31,6 +31,9 @@ static const Command *const commands[] = {
     &cmd_datasets,
     &cmd_inspect,
     &cmd_bench,
+    &cmd_plan,
+    &cmd_features,
+    &cmd_baselines,
     NULL,
 };
 

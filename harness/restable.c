@@ -183,25 +183,9 @@ int restable_add_baselines(ResultTable *t, StoreBaselineRow *const *b, const int
 int restable_baselines_keys(Store *s, const ExpData *x, char ***keys, int *nk, Err *e) {
     *keys = NULL;
     *nk = 0;
-    /* Rule 1: the feature keys the runner recorded in the runs' parameters. */
-    for (int r = 0; r < x->nruns; r++) {
-        char v[256];
-        int rc = store_run_param(s, x->runs[r].id, "data.features_key", v, sizeof v, e);
-        if (rc) break;
-        int seen = strcmp(v, "-") == 0;
-        for (int i = 0; i < *nk; i++) seen |= strcmp((*keys)[i], v) == 0;
-        if (seen) continue;
-        char **k = realloc(*keys, sizeof *k * (size_t)(*nk + 1));
-        if (!k || !(k[*nk] = strdup(v))) {
-            if (k) *keys = k;
-            store_strings_free(*keys, *nk);
-            *keys = NULL;
-            *nk = 0;
-            return fail(e, LDE_ERUN, "out of memory");
-        }
-        *keys = k;
-        (*nk)++;
-    }
+    /* Rule 1: the feature sets lde run / lde baselines linked to the experiment. */
+    int rc1 = store_experiment_features(s, x->name, keys, nk, e);
+    if (rc1) return rc1;
     if (*nk) return LDE_OK;
     /* Rule 2: the only feature key the baselines table holds. */
     char **all = NULL, list[512] = "";

@@ -51,8 +51,8 @@ int restable_add_baselines(ResultTable *t, StoreBaselineRow *const *b, const int
                            Err *e);
 
 /* The feature cache keys whose baselines belong beside experiment x: the
- * data.features_key parameters of its runs when the runner recorded them, else the
- * only key in the baselines table. LDE_EINPUT when there are none, or several to
+ * feature sets lde run / lde baselines linked to it (store_experiment_features),
+ * else the only key in the baselines table. LDE_EINPUT when there are none, or several to
  * choose from (listing them; `lde table --features KEY,...` then picks). Free with
  * store_strings_free. */
 int restable_baselines_keys(Store *s, const ExpData *x, char ***keys, int *nk, Err *e);

@@ -9,6 +9,7 @@
  * grid (shard.h) into its own database, for lde merge to combine. */
 #include "commands.h"
 #include "config.h"
+#include "baselines/baselines.h"
 #include "featureset.h"
 #include "paths.h"
 #include "plan.h"
@@ -88,9 +89,11 @@ static int select_runs(const Plan *p, Store *st, const RunArgs *a, const int *ke
 }
 
 /* The features of every run to do, loaded once per distinct source: fsi[k] is the
- * index into sets of todo[k]'s features. */
+ * index into sets of todo[k]'s features. Each set's key is linked to the
+ * experiment in the store (lde table finds its baselines by it). */
 static int load_features(const Plan *p, const int *todo, int ntodo, const RunArgs *a,
-                         FeatureSet *sets, int *nsets, int *fsi, Err *e) {
+                         const Config *c, Store *st, FeatureSet *sets, int *nsets, int *fsi,
+                         Err *e) {
     *nsets = 0;
     for (int k = 0; k < ntodo; k++) {
         const PlanRun *r = &p->runs[todo[k]];
@@ -102,6 +105,7 @@ static int load_features(const Plan *p, const int *todo, int ntodo, const RunArg
         }
         FeatureSet *fs = &sets[*nsets];
         int rc = featureset_load(&r->spec, a->features, fs, e);
+        if (rc == LDE_OK) rc = store_link_features(st, c->name, fs->key, e);
         if (rc != LDE_OK) return rc;
         if (fs->n_constant || fs->n_mostly_zero)
             fprintf(stderr,
@@ -228,9 +232,14 @@ static int run_grid(const RunArgs *a, const Config *c, const Plan *p, Err *e) {
         specs[i] =
             (StoreRunSpec){p->runs[i].id, p->runs[i].params_json, (long)p->runs[i].spec.seed};
     if (rc == LDE_OK) rc = store_add_experiment(st, c->name, c->yaml, specs, p->n_runs, e);
+    /* The baselines first: they are quick next to the flows, and a table of the
+     * experiment can show them while the grid runs. */
+    if (rc == LDE_OK && c->n_baselines > 0)
+        rc = baselines_for_plan(c->name, p, c->baselines, c->n_baselines, a->features, st, NULL,
+                                NULL, NULL, e);
     if (rc == LDE_OK) rc = shard_select(p, &a->shard, a->runs, keep, e);
     if (rc == LDE_OK) rc = select_runs(p, st, a, keep, todo, &ntodo, &skipped, e);
-    if (rc == LDE_OK) rc = load_features(p, todo, ntodo, a, sets, &nsets, fsi, e);
+    if (rc == LDE_OK) rc = load_features(p, todo, ntodo, a, c, st, sets, &nsets, fsi, e);
     if (rc == LDE_OK && a->jobs > 1) rc = run_parallel(p, todo, ntodo, sets, fsi, a, &t, e);
     for (int k = 0; rc == LDE_OK && a->jobs == 1 && k < ntodo && !t.stop; k++)
         rc = run_one(p, k, todo, ntodo, &sets[fsi[k]], a, st, &t, e);
@@ -278,6 +287,8 @@ const Command cmd_run = {
     "Trains and evaluates every grid point of CONFIG that the database does not have\n"
     "as done, in plan order (lde plan CONFIG lists them), and ends with a summary and\n"
     "a table of AUROC per OOD set. Interrupted runs are re-run from the start.\n"
+    "The config's `baselines:` are computed first, once per distinct feature set, and\n"
+    "only when the database does not have them yet (lde baselines CONFIG shows them).\n"
     "\n"
     "  --db PATH       the database (default results/lde.db; with --shard,\n"
     "                  results/shards/EXPERIMENT-K.db)\n"

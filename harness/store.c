@@ -128,6 +128,14 @@ static const char *SCHEMA_V1 =
     "  PRIMARY KEY (features, method, ood));"
     "PRAGMA user_version = 1;";
 
+/* Version 2: which feature sets (feature cache keys) an experiment reads, so that
+ * its baselines, stored by key, can be found from the experiment's name. */
+static const char *SCHEMA_V2 = "CREATE TABLE experiment_features ("
+                               "  experiment TEXT NOT NULL,"
+                               "  features TEXT NOT NULL,"
+                               "  PRIMARY KEY (experiment, features));"
+                               "PRAGMA user_version = 2;";
+
 static int schema_version(Store *s, int *version, Err *e) {
     sqlite3_stmt *st;
     if (sql_prepare(s, "PRAGMA user_version", &st, e)) return LDE_ERUN;
@@ -137,7 +145,8 @@ static int schema_version(Store *s, int *version, Err *e) {
     return rc;
 }
 
-/* Creates the schema of a new database; refuses one from a newer lde. Done under
+/* Creates the schema of a new database or brings an older one up to date, one
+ * version step at a time; refuses one from a newer lde. Done under
  * BEGIN IMMEDIATE so two processes opening a new file do not both create it. */
 static int migrate(Store *s, Err *e) {
     int version = 0, rc;
@@ -147,6 +156,7 @@ static int migrate(Store *s, Err *e) {
         rc = fail(e, LDE_EINPUT, "%s: database schema version %d is newer than this lde's (%d)",
                   s->path, version, STORE_SCHEMA_VERSION);
     if (rc == LDE_OK && version == 0) rc = exec(s, SCHEMA_V1, e);
+    if (rc == LDE_OK && version < 2) rc = exec(s, SCHEMA_V2, e);
     return end_transaction(s, rc, e);
 }
 
@@ -414,4 +424,17 @@ int store_put_baselines(Store *s, const StoreBaseline *b, int n, Err *e) {
     if (rc) return rc;
     for (int i = 0; i < n && rc == LDE_OK; i++) rc = baseline_row(s, &b[i], e);
     return end_transaction(s, rc, e);
+}
+
+static const char *SQL_LINK_FEATURES =
+    "INSERT OR IGNORE INTO experiment_features (experiment, features)"
+    " VALUES (:experiment, :features)";
+
+int store_link_features(Store *s, const char *experiment, const char *features, Err *e) {
+    sqlite3_stmt *st;
+    int rc = sql_prepare(s, SQL_LINK_FEATURES, &st, e);
+    if (rc) return rc;
+    sql_bind_text(st, ":experiment", experiment);
+    sql_bind_text(st, ":features", features);
+    return step_done(s, st, e, "recording an experiment's features");
 }

@@ -14,6 +14,8 @@
  *             id_scores, ood_scores, created_at)     keyed by the feature cache key:
  *                                                    baselines depend on the
  *                                                    features only, not on the grid
+ *   experiment_features(experiment, features)        (version 2) the feature keys an
+ *                                                    experiment read: its baselines
  *
  * Crash safety: WAL journal, synchronous=FULL, and every change that belongs
  * together is one transaction — an evaluation point (all its evals and scores
@@ -34,7 +36,7 @@
 #include "metrics.h"
 #include "provenance.h"
 
-enum { STORE_SCHEMA_VERSION = 1, STORE_BUSY_TIMEOUT_MS = 30000 };
+enum { STORE_SCHEMA_VERSION = 2, STORE_BUSY_TIMEOUT_MS = 30000 };
 
 typedef struct Store Store;
 
@@ -115,6 +117,10 @@ typedef struct {
 
 /* Inserts or replaces the baselines (one transaction). */
 int store_put_baselines(Store *s, const StoreBaseline *b, int n, Err *e);
+
+/* Records that experiment reads the feature set `features` (its cache key);
+ * idempotent. lde run and lde baselines write it, lde table --baselines reads it. */
+int store_link_features(Store *s, const char *experiment, const char *features, Err *e);
 
 /* ---- queries (store_query.c) ---- */
 
@@ -205,5 +211,9 @@ typedef struct {
  * So merging a source twice changes nothing. A missing source or one from a newer
  * lde is LDE_EINPUT; conflicts are not an error (the caller decides). */
 int store_merge(Store *s, const char *src_path, StoreMergeReport *r, Err *e);
+/* The feature keys experiment reads (store_link_features), sorted; *n = 0 for an
+ * unknown experiment. With store_get_baselines on each key they give the
+ * experiment's baselines. Free with store_strings_free. */
+int store_experiment_features(Store *s, const char *experiment, char ***keys, int *n, Err *e);
 
 #endif

@@ -313,3 +313,15 @@ int store_run_provenance(Store *s, const char *id, Provenance *p, Err *e) {
     }
     return rows_end(s, st, r == SQLITE_ROW ? SQLITE_DONE : r, e, "reading a run's provenance");
 }
+
+static const char *SQL_EXPERIMENT_FEATURES =
+    "SELECT features FROM experiment_features WHERE experiment = :experiment ORDER BY features";
+
+int store_experiment_features(Store *s, const char *experiment, char ***keys, int *n, Err *e) {
+    sqlite3_stmt *st;
+    *keys = NULL, *n = 0;
+    int rc = sql_prepare(s, SQL_EXPERIMENT_FEATURES, &st, e);
+    if (rc) return rc;
+    sql_bind_text(st, ":experiment", experiment);
+    return collect_strings(s, st, keys, n, e, "reading an experiment's features");
+}

@@ -28,8 +28,8 @@ static const char TABLE_USAGE[] =
     "                 precision, NAME and NAME_std per column, then the run count\n"
     "  --baselines    add the classifier baselines (MSP, energy, ...) as rows above,\n"
     "                 mean ± std over the experiment's feature sets (one per seed\n"
-    "                 when each seed trains its backbone): the runs'\n"
-    "                 data.features_key, else the only key in the database;\n"
+    "                 when each seed trains its backbone) that lde run or lde\n"
+    "                 baselines linked to it, else the only key in the database;\n"
     "                 --features KEY[,KEY...] picks them\n"
     "  --db PATH      the database (default results/lde.db)\n";
 

@@ -266,6 +266,49 @@ static void test_store_refuses_newer_schema(void) {
     CHECK(store_open_readonly(path, &s, &e) == LDE_EINPUT && strstr(e.msg, "newer"));
 }
 
+/* experiment -> feature keys: idempotent links, sorted keys, per experiment. */
+static void test_store_experiment_features_roundtrip(void) {
+    const char *path = db_path("links.db");
+    Store *s;
+    Err e = {{0}};
+    CHECK(store_open(path, &s, &e) == LDE_OK);
+    CHECK(store_link_features(s, "seeds", "ffff0000", &e) == LDE_OK);
+    CHECK(store_link_features(s, "seeds", "0000aaaa", &e) == LDE_OK);
+    CHECK(store_link_features(s, "seeds", "ffff0000", &e) == LDE_OK); /* again: no new row */
+    CHECK(store_link_features(s, "other", "0000aaaa", &e) == LDE_OK);
+    char **keys;
+    int n;
+    CHECK(store_experiment_features(s, "seeds", &keys, &n, &e) == LDE_OK);
+    CHECK(n == 2 && !strcmp(keys[0], "0000aaaa") && !strcmp(keys[1], "ffff0000"));
+    store_strings_free(keys, n);
+    CHECK(store_experiment_features(s, "nothing", &keys, &n, &e) == LDE_OK);
+    CHECK(n == 0 && keys == NULL);
+    store_close(s);
+}
+
+/* A version 1 database (before experiment_features) is upgraded on open, and keeps
+ * its rows. */
+static void test_store_upgrades_version_1(void) {
+    const char *path = db_path("v1.db");
+    Store *s;
+    Err e = {{0}};
+    CHECK(store_open(path, &s, &e) == LDE_OK);
+    CHECK(store_add_experiment(s, "norm", "x", RUNS, 1, &e) == LDE_OK);
+    store_close(s);
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "DROP TABLE experiment_features; PRAGMA user_version = 1", NULL, NULL,
+                       NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    CHECK(query_long(path, "PRAGMA user_version") == 1);
+    CHECK(store_open(path, &s, &e) == LDE_OK);
+    CHECK(store_link_features(s, "norm", "abc", &e) == LDE_OK);
+    store_close(s);
+    CHECK(query_long(path, "PRAGMA user_version") == STORE_SCHEMA_VERSION);
+    CHECK(query_long(path, "SELECT count(*) FROM experiment_features") == 1);
+    CHECK(query_long(path, "SELECT count(*) FROM experiment_runs") == 1);
+}
+
 /* A child process that restarts run id forever, writing evaluation points. */
 static void writer_loop(const char *path, const char *id, int forever, long points) {
     Store *s;
@@ -361,6 +404,8 @@ int main(int argc, char **argv) {
         UNIT(test_store_baselines_roundtrip),
         UNIT(test_store_readonly_missing_file_is_clear_error),
         UNIT(test_store_refuses_newer_schema),
+        UNIT(test_store_experiment_features_roundtrip),
+        UNIT(test_store_upgrades_version_1),
         UNIT(test_store_consistent_after_sigkill_at_random_moments),
         UNIT(test_store_concurrent_writers_wait_for_each_other),
     };
