@@ -9,6 +9,11 @@ check help_lists_datasets_and_inspect grep -Eq '^  datasets .*' <<<"$help"
 check help_lists_inspect grep -Eq '^  inspect .*' <<<"$help"
 check version_prints_version_and_git_rev \
     grep -Eq '^lde [0-9]+\.[0-9]+\.[0-9]+ \(git [^)]+\)$' <<<"$("$LDE" --version)"
+# lde sets OMP_WAIT_POLICY=passive for itself unless the user chose a policy.
+check version_wait_policy_defaults_to_passive \
+    grep -q "OMP_WAIT_POLICY=passive" <<<"$(env -u OMP_WAIT_POLICY "$LDE" --version)"
+check version_wait_policy_keeps_users_choice \
+    grep -q "OMP_WAIT_POLICY=active" <<<"$(OMP_WAIT_POLICY=active "$LDE" --version)"
 check command_help_prints_usage grep -q '^usage: lde inspect FILE.npy' <<<"$("$LDE" inspect --help)"
 expect_exit unknown_command_exits_2 2 "unknown command 'frobnicate'" "$LDE" frobnicate
 "$LDE" >/dev/null 2>&1
