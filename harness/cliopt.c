@@ -18,3 +18,11 @@ int cli_opt(int argc, char **argv, int *i, const char *name, const char **value,
     *value = argv[++*i];
     return 1;
 }
+
+int cli_experiment(const char *arg, const char *cmd, const char **experiment, Err *e) {
+    if (arg[0] == '-') return fail(e, LDE_EINPUT, "unknown option '%s' (lde %s --help)", arg, cmd);
+    if (*experiment)
+        return fail(e, LDE_EINPUT, "one EXPERIMENT at most, got '%s' and '%s'", *experiment, arg);
+    *experiment = arg;
+    return LDE_OK;
+}

@@ -10,4 +10,8 @@
  * argv[*i] is another argument. */
 int cli_opt(int argc, char **argv, int *i, const char *name, const char **value, int *rc, Err *e);
 
+/* Any other argument of command `cmd` ("plot"): an unknown option, or the one
+ * EXPERIMENT it takes (stored in *experiment). Returns LDE_OK or LDE_EINPUT. */
+int cli_experiment(const char *arg, const char *cmd, const char **experiment, Err *e);
+
 #endif

@@ -118,13 +118,7 @@ static int plot_run(int argc, char **argv, Err *e) {
             cli_opt(argc, argv, &i, "--format", &formats, &rc, e) ||
             cli_opt(argc, argv, &i, "--size", &size, &rc, e))
             continue;
-        if (argv[i][0] == '-')
-            rc = fail(e, LDE_EINPUT, "unknown option '%s' (lde plot --help)", argv[i]);
-        else if (experiment)
-            rc = fail(e, LDE_EINPUT, "one EXPERIMENT at most, got '%s' and '%s'", experiment,
-                      argv[i]);
-        else
-            experiment = argv[i];
+        rc = cli_experiment(argv[i], "plot", &experiment, e);
     }
     if (rc) return rc;
     if (!experiment) return fail(e, LDE_EINPUT, "which EXPERIMENT? (lde status lists them)");

@@ -164,13 +164,7 @@ static int report_run(int argc, char **argv, Err *e) {
         if (cli_opt(argc, argv, &i, "--db", &db, &rc, e) ||
             cli_opt(argc, argv, &i, "--out", &out, &rc, e))
             continue;
-        if (argv[i][0] == '-')
-            rc = fail(e, LDE_EINPUT, "unknown option '%s' (lde report --help)", argv[i]);
-        else if (experiment)
-            rc = fail(e, LDE_EINPUT, "one EXPERIMENT at most, got '%s' and '%s'", experiment,
-                      argv[i]);
-        else
-            experiment = argv[i];
+        rc = cli_experiment(argv[i], "report", &experiment, e);
     }
     if (rc) return rc;
     if (!experiment) return fail(e, LDE_EINPUT, "which EXPERIMENT? (lde status lists them)");

@@ -2,6 +2,7 @@
  * experiment (or of every experiment): its short id, the parameters that vary
  * across the experiment's runs, its status, the AUROC per OOD set at its latest
  * evaluation point, and its wall time. Reads the database only. */
+#include "cliopt.h"
 #include "commands.h"
 #include "expdata.h"
 #include "shard.h"
@@ -185,23 +186,13 @@ static int show_shards(Store *main_db, const char *db, const char *name, FILE *f
 
 static int status_run(int argc, char **argv, Err *e) {
     const char *db = "results/lde.db", *experiment = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--db") == 0) {
-            if (i + 1 == argc) return fail(e, LDE_EINPUT, "--db needs a PATH");
-            db = argv[++i];
-        } else if (strncmp(argv[i], "--db=", 5) == 0) {
-            db = argv[i] + 5;
-        } else if (argv[i][0] == '-') {
-            return fail(e, LDE_EINPUT, "unknown option '%s' (lde status --help)", argv[i]);
-        } else if (experiment) {
-            return fail(e, LDE_EINPUT, "one EXPERIMENT at most, got '%s' and '%s'", experiment,
-                        argv[i]);
-        } else {
-            experiment = argv[i];
-        }
-    }
+    int rc = LDE_OK;
+    for (int i = 1; i < argc && rc == LDE_OK; i++)
+        if (!cli_opt(argc, argv, &i, "--db", &db, &rc, e))
+            rc = cli_experiment(argv[i], "status", &experiment, e);
+    if (rc) return rc;
     Store *s;
-    int rc = store_open_readonly(db, &s, e);
+    rc = store_open_readonly(db, &s, e);
     if (rc) return rc;
     char **names = NULL;
     int n = 0;

@@ -47,13 +47,8 @@ static int table_run(int argc, char **argv, Err *e) {
             continue;
         if (strcmp(argv[i], "--baselines") == 0)
             baselines = 1;
-        else if (argv[i][0] == '-')
-            rc = fail(e, LDE_EINPUT, "unknown option '%s' (lde table --help)", argv[i]);
-        else if (experiment)
-            rc = fail(e, LDE_EINPUT, "one EXPERIMENT at most, got '%s' and '%s'", experiment,
-                      argv[i]);
         else
-            experiment = argv[i];
+            rc = cli_experiment(argv[i], "table", &experiment, e);
     }
     if (rc) return rc;
     if (!experiment) return fail(e, LDE_EINPUT, "which EXPERIMENT? (lde status lists them)");
