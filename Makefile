@@ -161,10 +161,22 @@ FUZZ_PKGS := clang libclang-rt-14-dev
 FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=undefined \
                -D_GNU_SOURCE -Iflows -Iharness
-FUZZ_TARGETS := config
+FUZZ_TARGETS := config npy idx modelfile
 FUZZ_config_SRC := harness/yamltree.c harness/npyhead.c harness/featsource.c harness/params.c \
                    harness/config.c harness/plan.c harness/err.c
 FUZZ_config_LIBS := -lyaml -lxxhash -lm
+FUZZ_npy_SRC := harness/npy.c harness/npyhead.c harness/atomicfile.c harness/err.c
+FUZZ_npy_LIBS := -lm
+FUZZ_idx_SRC := harness/fmnist.c harness/gzfile.c harness/images.c harness/err.c
+FUZZ_idx_LIBS := -lz -lxxhash -lm
+# The model loader builds the flow it reads: the flow layers, OpenBLAS and OpenMP
+# (gcc's libgomp; clang finds omp.h in gcc's include directory).
+FUZZ_modelfile_SRC := harness/modelfile.c harness/atomicfile.c harness/err.c flows/flow.c \
+                      flows/actnorm.c flows/invlinear.c flows/coupling.c flows/linear.c \
+                      flows/relu.c flows/gemm.c flows/rng.c flows/adam.c
+FUZZ_modelfile_LIBS := -fopenmp=libgomp -idirafter $(shell gcc -print-file-name=include) \
+                       -I$(OPENBLAS_INC) -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -lopenblas \
+                       -lxxhash -lm
 
 .PHONY: fuzz fuzz-deps
 fuzz-deps:

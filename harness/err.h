@@ -4,7 +4,9 @@
  * use (LDE_EINPUT for bad input: config, files, arguments; LDE_ERUN for a run that
  * failed). It writes one line into an Err naming the file (and line:column, row or
  * shape) and what was expected. Library code never calls exit() and never prints
- * an error itself; main() prints e.msg and picks the exit code. */
+ * an error itself; main() prints e.msg and picks the exit code. fail() replaces
+ * control characters (newlines, tabs) quoted from the input by spaces, so a
+ * message is always one line. */
 #ifndef LDE_ERR_H
 #define LDE_ERR_H
 

@@ -234,11 +234,6 @@ int yt_load_file(const char *path, char **text, YtNode **root, Err *e) {
     return LDE_OK;
 }
 
-void yt_one_line(char *msg) {
-    for (unsigned char *c = (unsigned char *)msg; *c; c++)
-        if (*c < 0x20 || *c == 0x7f) *c = ' ';
-}
-
 const YtNode *yt_get(const YtNode *map, const char *key) {
     if (!map || map->kind != YT_MAP) return NULL;
     for (int i = 0; i < map->n; i++)

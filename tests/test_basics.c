@@ -1,5 +1,6 @@
 /* test_basics.c — the counter-based RNG, the dense layer, ReLU and Adam. */
 #include "adam.h"
+#include "err.h"
 #include "linear.h"
 #include "relu.h"
 #include "rng.h"
@@ -155,9 +156,18 @@ static void test_clip_grad_norm_scales_to_max(void) {
     CHECK(h[0] == 0.3f && h[1] == 0.4f);
 }
 
+/* An error message quoting input bytes stays one line: control characters become
+ * spaces, everything else (UTF-8 included) is kept. */
+static void test_fail_keeps_message_on_one_line(void) {
+    Err e;
+    CHECK(fail(&e, LDE_EINPUT, "%s: key '%s'", "x.npy", "a\nb\tc\r\x7f\xc3\xa9") == LDE_EINPUT);
+    CHECK(strcmp(e.msg, "x.npy: key 'a b c  \xc3\xa9'") == 0);
+}
+
 int main(int argc, char **argv) {
     static const struct unit_test tests[] = {
         UNIT(test_philox_known_answers),
+        UNIT(test_fail_keeps_message_on_one_line),
         UNIT(test_rng_moments),
         UNIT(test_rng_fill_in_pieces_equals_whole),
         UNIT(test_permutation_is_a_permutation),

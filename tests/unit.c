@@ -1,6 +1,7 @@
 /* unit.c — see unit.h. */
 #include "unit.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,23 @@ const char *unit_tmpdir(void) {
         atexit(remove_tmpdir);
     }
     return tmpdir;
+}
+
+int unit_each_file(const char *dir, void (*fn)(const char *path)) {
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort), count = 0;
+    if (n < 0) return -1;
+    for (int i = 0; i < n; i++) {
+        if (names[i]->d_name[0] != '.') {
+            char path[4200];
+            snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
+            fn(path);
+            count++;
+        }
+        free(names[i]);
+    }
+    free(names);
+    return count;
 }
 
 int unit_main(const struct unit_test *tests, int n, int argc, char **argv) {

@@ -30,4 +30,8 @@ int unit_main(const struct unit_test *tests, int n, int argc, char **argv);
 /* A fresh empty directory for this test process (removed at exit). */
 const char *unit_tmpdir(void);
 
+/* Calls fn(path) for every file in dir not starting with '.', in name order (a fuzz
+ * corpus, a bad-input suite); returns how many, or -1 when dir cannot be read. */
+int unit_each_file(const char *dir, void (*fn)(const char *path));
+
 #endif
