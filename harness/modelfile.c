@@ -158,8 +158,7 @@ static int parse(const char *path, Reader *r, Flow *f, ModelSection **sections, 
         return fail(e, LDE_EINPUT, "%s: %lld params and %lld state values, expected %ld and %ld",
                     path, (long long)np, (long long)ns, want_p, want_s);
     if (flow_create(f, &c, 0) != 0)
-        return fail(e, LDE_ERUN, "%s: out of memory building a flow of %ld params", path,
-                    want_p);
+        return fail(e, LDE_ERUN, "%s: out of memory building a flow of %ld params", path, want_p);
     const void *p = take(r, sizeof(float) * (size_t)np), *s = take(r, sizeof(float) * (size_t)ns);
     if (p) memcpy(f->params, p, sizeof(float) * (size_t)np);
     if (s) memcpy(f->state, s, sizeof(float) * (size_t)ns);

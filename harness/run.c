@@ -28,8 +28,10 @@ typedef struct {
 } RunArgs;
 
 static int parse_args(int argc, char **argv, RunArgs *a, Err *e) {
-    *a = (RunArgs){.db = "results/lde.db", .models = "results/models",
-                   .features = "results/features", .jobs = 1};
+    *a = (RunArgs){.db = "results/lde.db",
+                   .models = "results/models",
+                   .features = "results/features",
+                   .jobs = 1};
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--fail-fast") == 0) {
@@ -82,8 +84,10 @@ static int make_dirs(const char *path, Err *e) {
 static void dir_of(const char *path, char *out, size_t n) {
     snprintf(out, n, "%s", path);
     char *slash = strrchr(out, '/');
-    if (slash) *slash = 0;
-    else snprintf(out, n, ".");
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(out, n, ".");
 }
 
 /* The plan's runs to do: not done, and matching --only (an id prefix). */
@@ -95,8 +99,10 @@ static int select_runs(const Plan *p, Store *st, const RunArgs *a, int *todo, in
         RunStatus rs;
         int rc = store_run_status(st, p->runs[i].id, &rs, e);
         if (rc != LDE_OK) return rc;
-        if (rs == RUN_DONE) (*skipped)++;
-        else todo[(*ntodo)++] = i;
+        if (rs == RUN_DONE)
+            (*skipped)++;
+        else
+            todo[(*ntodo)++] = i;
     }
     if (a->only && *ntodo + *skipped == 0)
         return fail(e, LDE_EINPUT, "%s: no run id starts with '%s' (lde plan %s lists them)",
@@ -133,8 +139,8 @@ typedef struct {
 static int run_one(const Plan *p, int k, const int *todo, int ntodo, const FeatureSet *fs,
                    const RunArgs *a, Store *st, Tally *t, Err *e) {
     const PlanRun *r = &p->runs[todo[k]];
-    RunnerOptions o = {.models_dir = a->models, .index = k + 1, .count = ntodo,
-                       .quiet = a->jobs > 1};
+    RunnerOptions o = {
+        .models_dir = a->models, .index = k + 1, .count = ntodo, .quiet = a->jobs > 1};
     RunOutcome out;
     int rc = runner_run(r, fs, st, &o, &out, e);
     if (rc != LDE_OK) return rc;
@@ -182,8 +188,10 @@ static int run_parallel(const Plan *p, const int *todo, int ntodo, const Feature
 /* A parameter's canonical JSON without the quotes of a string ("glow" -> glow). */
 static void print_value(const char *json) {
     size_t n = strlen(json);
-    if (n >= 2 && json[0] == '"') printf(" %-18.*s", (int)(n - 2), json + 1);
-    else printf(" %-18s", json);
+    if (n >= 2 && json[0] == '"')
+        printf(" %-18.*s", (int)(n - 2), json + 1);
+    else
+        printf(" %-18s", json);
 }
 
 static int print_table(const Plan *p, Store *st, Err *e) {
@@ -234,13 +242,15 @@ static int run_grid(const RunArgs *a, const Config *c, const Plan *p, Err *e) {
     if (rc == LDE_OK) rc = store_open(a->db, &st, e);
     if (rc != LDE_OK) return rc;
     StoreRunSpec *specs = calloc((size_t)p->n_runs, sizeof *specs);
-    int *todo = calloc((size_t)p->n_runs, sizeof *todo), *fsi = calloc((size_t)p->n_runs, sizeof *fsi);
+    int *todo = calloc((size_t)p->n_runs, sizeof *todo),
+        *fsi = calloc((size_t)p->n_runs, sizeof *fsi);
     FeatureSet *sets = calloc((size_t)p->n_runs, sizeof *sets);
     int ntodo = 0, skipped = 0, nsets = 0;
     Tally t = {0};
     if (!specs || !todo || !fsi || !sets) rc = fail(e, LDE_ERUN, "out of memory planning the grid");
     for (int i = 0; rc == LDE_OK && i < p->n_runs; i++)
-        specs[i] = (StoreRunSpec){p->runs[i].id, p->runs[i].params_json, (long)p->runs[i].spec.seed};
+        specs[i] =
+            (StoreRunSpec){p->runs[i].id, p->runs[i].params_json, (long)p->runs[i].spec.seed};
     /* The features are loaded (and checked) before anything is written. */
     if (rc == LDE_OK) rc = select_runs(p, st, a, todo, &ntodo, &skipped, e);
     if (rc == LDE_OK) rc = load_features(p, todo, ntodo, a, sets, &nsets, fsi, e);
@@ -255,8 +265,8 @@ static int run_grid(const RunArgs *a, const Config *c, const Plan *p, Err *e) {
     for (int k = 0; rc == LDE_OK && a->jobs == 1 && k < ntodo && !t.stop; k++)
         rc = run_one(p, k, todo, ntodo, &sets[fsi[k]], a, st, &t, e);
     if (rc == LDE_OK) {
-        fprintf(stderr, "%s: %d done, %d skipped (already done), %d failed, %d diverged\n",
-                c->name, t.done, skipped, t.failed, t.diverged);
+        fprintf(stderr, "%s: %d done, %d skipped (already done), %d failed, %d diverged\n", c->name,
+                t.done, skipped, t.failed, t.diverged);
         rc = print_table(p, st, e);
     }
     for (int i = 0; i < nsets; i++) featureset_free(&sets[i]);
@@ -282,7 +292,8 @@ static int run_main(int argc, char **argv, Err *e) {
 }
 
 const Command cmd_run = {
-    "run", "run every point of a config's grid not yet done",
+    "run",
+    "run every point of a config's grid not yet done",
     "usage: lde run CONFIG.yaml [--db PATH] [--jobs N] [--only ID] [--fail-fast]\n"
     "\n"
     "Trains and evaluates every grid point of CONFIG that the database does not have\n"

@@ -94,6 +94,7 @@ static int attach(Builder *b, YtNode *child) {
     if (vals) p->vals = vals;
     YtNode **keys =
         p->kind == YT_MAP ? realloc(p->keys, (size_t)(p->n + 2) * sizeof(YtNode *)) : NULL;
+    if (keys && !p->keys) keys[0] = NULL; /* a fresh array: no pending key, for yt_free */
     if (keys) p->keys = keys;
     if (!vals || (p->kind == YT_MAP && !keys)) {
         yt_free(child);

@@ -14,11 +14,9 @@
 static void test_philox_known_answers(void) {
     uint32_t w[4];
     rng_philox(0, 0, 0, w);
-    CHECK(w[0] == 0x6627e8d5u && w[1] == 0xe169c58du && w[2] == 0xbc57ac4cu &&
-          w[3] == 0x9b00dbd8u);
+    CHECK(w[0] == 0x6627e8d5u && w[1] == 0xe169c58du && w[2] == 0xbc57ac4cu && w[3] == 0x9b00dbd8u);
     rng_philox(0xffffffffffffffffull, 0xffffffffffffffffull, 0xffffffffffffffffull, w);
-    CHECK(w[0] == 0x408f276du && w[1] == 0x41c83b0eu && w[2] == 0xa20bc7c6u &&
-          w[3] == 0x6d5451fdu);
+    CHECK(w[0] == 0x408f276du && w[1] == 0x41c83b0eu && w[2] == 0xa20bc7c6u && w[3] == 0x6d5451fdu);
 }
 
 /* 200k draws: mean and variance within 5 standard errors of U(0,1) and N(0,1). */

@@ -268,8 +268,7 @@ static void test_npy_fuzz_corpus_reads_or_fails_cleanly(void) {
     Err e = {{0}};
     float *x = NULL;
     NpyShape s;
-    CHECK(npy_read_f32("tests/fuzz/corpus/npy/crash_newline_in_key.npy", &x, &s, &e) ==
-          LDE_EINPUT);
+    CHECK(npy_read_f32("tests/fuzz/corpus/npy/crash_newline_in_key.npy", &x, &s, &e) == LDE_EINPUT);
     CHECK(strstr(e.msg, "repeated key 'de1.0,2.0,3.0 4.0,5.0,6.0 der'") != NULL);
 }
 

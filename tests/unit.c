@@ -17,12 +17,11 @@ int unit_check(int cond, const char *expr, const char *file, int line) {
     return 1;
 }
 
-int unit_check_near(double a, double b, double tol, const char *expr, const char *file,
-                    int line) {
+int unit_check_near(double a, double b, double tol, const char *expr, const char *file, int line) {
     double diff = a > b ? a - b : b - a;
     if (diff <= tol) return 0; /* NaN compares false and falls through to failure */
-    fprintf(stderr, "  %s:%d: %s: %.9g vs %.9g (|diff| %.3g > tol %.3g)\n", file, line, expr, a,
-            b, diff, tol);
+    fprintf(stderr, "  %s:%d: %s: %.9g vs %.9g (|diff| %.3g > tol %.3g)\n", file, line, expr, a, b,
+            diff, tol);
     current_failed = 1;
     return 1;
 }
