@@ -106,15 +106,22 @@ fetch-digits:
 	  [ -n "$$f" ] || { echo "digits.csv.gz not found in python3-sklearn" >&2; exit 1; }; \
 	  cd - >/dev/null; mkdir -p $(dir $(DIGITS)); cp "$$tmp/$$f" $(DIGITS).tmp; mv $(DIGITS).tmp $(DIGITS)
 
+# E2E_SAN tells the e2e scripts that lde runs under ASan (test_bad_inputs.sh then
+# skips its address-space-limit checks, which ASan's shadow memory cannot meet).
 check: deps
 	@$(MAKE) --no-print-directory tests
-	@TEST_BIN_DIR=$(BUILD)/tests LDE=$(abspath $(LDE_BIN)) tests/run
+	@TEST_BIN_DIR=$(BUILD)/tests LDE=$(abspath $(LDE_BIN)) E2E_SAN=$(if $(filter 1,$(SAN)),1,0) tests/run
 
 # The end-to-end tests with every lde invocation under valgrind (tests/valgrind-lde):
-# a memory error or a definite leak fails the test that ran it.
+# a memory error or a definite leak fails the test that ran it. E2E_VALGRIND=1 makes
+# the scripts skip their slowest parts, which repeat code paths already covered:
+# test_run.sh its determinism and kill/resume grids, test_features.sh its 2-thread
+# and kill/rebuild backbone trainings, test_bad_inputs.sh the idx cases that must
+# first decompress the real 47 MB training images (through lde features and lde run;
+# lde datasets still reads each one) and its address-space-limit checks.
 valgrind: deps
 	@$(MAKE) --no-print-directory all
-	@LDE=$(abspath tests/valgrind-lde) tests/run e2e
+	@LDE=$(abspath tests/valgrind-lde) E2E_VALGRIND=1 tests/run e2e
 
 demo: deps
 	@$(MAKE) --no-print-directory all

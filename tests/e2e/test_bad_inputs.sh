@@ -134,5 +134,23 @@ n=$((n + 1))
 refused model_score_directory "$E2E_TMP/dir.flow" 'is a directory' \
     "$LDE" score --model "$E2E_TMP/dir.flow" --features "$F/val.npy" --out "$WORK/o.npy"
 
+# ---- resource limits -------------------------------------------------------------
+# A small file declaring 4 GB of data, read with 1 GiB of address space: refused by
+# the size check (naming the shape), so nothing was allocated for the shape first
+# (an attempt would fail with "out of memory" instead). The same for a model file
+# declaring a 2.7e9-parameter flow. Skipped under ASan and valgrind, which need far
+# more address space than the limit for themselves.
+if [ "${E2E_VALGRIND:-0}" != 1 ] && [ "${E2E_SAN:-0}" != 1 ]; then
+    big=$E2E_TMP/declares_4GB.npy
+    dict="{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000), }"
+    { printf '\x93NUMPY\x01\x00\x76\x00%-117s\n' "$dict"; head -c 16 /dev/zero; } >"$big"
+    refused limit_npy_shape_checked_before_allocating "$big" \
+        'truncated: shape \(1000000, 1000\) of <f4 needs 4000000000 data bytes, the file has 16' \
+        bash -c 'ulimit -v 1048576 && exec "$@"' _ "$LDE" inspect "$big"
+    huge=$BAD/model/huge_config_small_file.flow
+    refused limit_model_sizes_checked_before_building "$huge" 'expected 2700120000 and 0' \
+        bash -c 'ulimit -v 1048576 && exec "$@"' _ "$LDE" score --model "$huge" --features "$F/val.npy"
+fi
+
 [ "$n" -ge 40 ] && pass bad_input_suite_has_40_files || fail bad_input_suite_has_40_files "$n"
 finish
