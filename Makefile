@@ -115,10 +115,12 @@ check: deps
 # The end-to-end tests with every lde invocation under valgrind (tests/valgrind-lde):
 # a memory error or a definite leak fails the test that ran it. E2E_VALGRIND=1 makes
 # the scripts skip their slowest parts, which repeat code paths already covered:
-# test_run.sh its determinism and kill/resume grids, test_features.sh its 2-thread
-# and kill/rebuild backbone trainings, test_bad_inputs.sh the idx cases that must
+# test_run.sh its determinism and kill/resume grids, test_features.sh trains a tiny
+# backbone once (no 2-thread and kill/rebuild trainings), test_bad_inputs.sh the idx cases that must
 # first decompress the real 47 MB training images (through lde features and lde run;
-# lde datasets still reads each one) and its address-space-limit checks.
+# lde datasets still reads each one), lde run on most bad .npy files and its
+# address-space-limit checks; test_bad_configs.sh runs each config through lde plan
+# only (lde run validates with the same code).
 valgrind: deps
 	@$(MAKE) --no-print-directory all
 	@LDE=$(abspath tests/valgrind-lde) E2E_VALGRIND=1 tests/run e2e

@@ -62,8 +62,8 @@ check run_records_provenance \
 check rerun_skips_done grep -q "grid: 0 done, 4 skipped" err.txt
 
 # Under `make valgrind` (E2E_VALGRIND=1) the determinism and kill/resume parts are
-# skipped: they run the first grid's code 9 more times (about 40 minutes under
-# valgrind), and killing at random moments tests timing, which valgrind distorts.
+# skipped: they run the first grid's code 9 more times, and killing at random
+# moments tests timing, which valgrind distorts.
 if [ "${E2E_VALGRIND:-0}" != 1 ]; then
 # Determinism: the same grid at 1 and 2 threads, and as two parallel jobs.
 OMP_NUM_THREADS=1 "$LDE" run grid.yaml --db t1.db --models m1 >/dev/null 2>&1
