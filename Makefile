@@ -122,6 +122,7 @@ check: deps
 # address-space-limit checks; test_bad_configs.sh runs each config through lde plan
 # only (lde run validates with the same code).
 valgrind: deps
+	@$(MAKE) --no-print-directory deps DEB_PKGS=valgrind
 	@$(MAKE) --no-print-directory all
 	@LDE=$(abspath tests/valgrind-lde) E2E_VALGRIND=1 tests/run e2e
 
@@ -143,6 +144,7 @@ LINT_SRC := $(wildcard flows/*.c harness/*.c harness/*/*.c)
 TIDY_FLAGS := -std=c11 -fopenmp -D_GNU_SOURCE -Iflows -Iharness -I$(OPENBLAS_INC) \
               -idirafter $(shell gcc -print-file-name=include)
 lint:
+	@$(MAKE) --no-print-directory deps DEB_PKGS="cppcheck clang-tidy"
 	cppcheck --enable=warning,performance,portability --error-exitcode=1 --quiet \
 	  --inline-suppr -D_GNU_SOURCE -Iflows -Iharness flows harness
 	printf '%s\n' $(LINT_SRC) | xargs -P2 -n1 sh -c \
@@ -164,8 +166,9 @@ install: $(LDE_BIN)
 # Fuzzing (libFuzzer, Debian's clang and libclang-rt-14-dev, installed on demand):
 # `make fuzz FUZZ_SECONDS=N` runs each target for N seconds from its committed seed
 # corpus (tests/fuzz/corpus/NAME/, copied to build/fuzz/corpus/NAME so new inputs
-# stay out of git). A crash leaves crash-* in build/fuzz/; commit it to the corpus
-# and to tests/bad_inputs as a regression case. Each target lists its sources.
+# stay out of git). A crash leaves crash-* in build/fuzz/; commit it to the corpus as
+# crash_<what>: make check loads every corpus file the way its target does
+# (test_config, test_npy, test_fmnist, test_modelfile). Each target lists its sources.
 FUZZ_SECONDS ?= 60
 FUZZ_PKGS := clang libclang-rt-14-dev
 FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
