@@ -107,9 +107,11 @@ fetch-digits:
 	  [ -n "$$f" ] || { echo "digits.csv.gz not found in python3-sklearn" >&2; exit 1; }; \
 	  cd - >/dev/null; mkdir -p $(dir $(DIGITS)); cp "$$tmp/$$f" $(DIGITS).tmp; mv $(DIGITS).tmp $(DIGITS)
 
+# E2E_SAN tells the e2e scripts that lde runs under ASan (test_bad_inputs.sh then
+# skips its address-space-limit checks, which ASan's shadow memory cannot meet).
 check: deps
 	@$(MAKE) --no-print-directory tests
-	@TEST_BIN_DIR=$(BUILD)/tests LDE=$(abspath $(LDE_BIN)) tests/run
+	@TEST_BIN_DIR=$(BUILD)/tests LDE=$(abspath $(LDE_BIN)) E2E_SAN=$(if $(filter 1,$(SAN)),1,0) tests/run
 
 # lde slurm against a real one-node Slurm (tests/slurm/local_slurm.sh): installs
 # slurm-wlm and munge when missing, starts munged, slurmctld and slurmd as root
@@ -120,10 +122,18 @@ check-slurm: deps
 	@LDE=$(abspath $(LDE_BIN)) tests/slurm/test_slurm.sh
 
 # The end-to-end tests with every lde invocation under valgrind (tests/valgrind-lde):
-# a memory error or a definite leak fails the test that ran it.
+# a memory error or a definite leak fails the test that ran it. E2E_VALGRIND=1 makes
+# the scripts skip their slowest parts, which repeat code paths already covered:
+# test_run.sh its determinism and kill/resume grids, test_features.sh trains a tiny
+# backbone once (no 2-thread and kill/rebuild trainings), test_bad_inputs.sh the idx cases that must
+# first decompress the real 47 MB training images (through lde features and lde run;
+# lde datasets still reads each one), lde run on most bad .npy files and its
+# address-space-limit checks; test_bad_configs.sh runs each config through lde plan
+# only (lde run validates with the same code).
 valgrind: deps
+	@$(MAKE) --no-print-directory deps DEB_PKGS=valgrind
 	@$(MAKE) --no-print-directory all
-	@LDE=$(abspath tests/valgrind-lde) tests/run e2e
+	@LDE=$(abspath tests/valgrind-lde) E2E_VALGRIND=1 tests/run e2e
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -141,11 +151,13 @@ bench: deps
 # Static analysis of flows/ and harness/: cppcheck and clang-tidy (.clang-tidy lists
 # the checks and why any is off). clang-tidy runs one file per process: clang 14
 # carries analyzer state between files of one invocation and then reports a false
-# va_list error; omp.h comes from gcc's include directory.
+# va_list error; -fopenmp so the OpenMP pragmas are analysed as they are compiled
+# (omp.h comes from gcc's include directory).
 LINT_SRC := $(wildcard flows/*.c harness/*.c harness/*/*.c)
-TIDY_FLAGS := -std=c11 -D_GNU_SOURCE -Iflows -Iharness -I$(OPENBLAS_INC) \
+TIDY_FLAGS := -std=c11 -fopenmp -D_GNU_SOURCE -Iflows -Iharness -I$(OPENBLAS_INC) \
               -idirafter $(shell gcc -print-file-name=include)
 lint:
+	@$(MAKE) --no-print-directory deps DEB_PKGS="cppcheck clang-tidy"
 	cppcheck --enable=warning,performance,portability --error-exitcode=1 --quiet \
 	  --inline-suppr -D_GNU_SOURCE -Iflows -Iharness flows harness
 	printf '%s\n' $(LINT_SRC) | xargs -P2 -n1 sh -c \
@@ -167,17 +179,30 @@ install: $(LDE_BIN)
 # Fuzzing (libFuzzer, Debian's clang and libclang-rt-14-dev, installed on demand):
 # `make fuzz FUZZ_SECONDS=N` runs each target for N seconds from its committed seed
 # corpus (tests/fuzz/corpus/NAME/, copied to build/fuzz/corpus/NAME so new inputs
-# stay out of git). A crash leaves crash-* in build/fuzz/; commit it to the corpus
-# and to tests/bad_inputs as a regression case. Each target lists its sources.
+# stay out of git). A crash leaves crash-* in build/fuzz/; commit it to the corpus as
+# crash_<what>: make check loads every corpus file the way its target does
+# (test_config, test_npy, test_fmnist, test_modelfile). Each target lists its sources.
 FUZZ_SECONDS ?= 60
 FUZZ_PKGS := clang libclang-rt-14-dev
 FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=undefined \
                -D_GNU_SOURCE -Iflows -Iharness
-FUZZ_TARGETS := config
+FUZZ_TARGETS := config npy idx modelfile
 FUZZ_config_SRC := harness/yamltree.c harness/npy.c harness/atomicfile.c harness/featsource.c harness/params.c \
                    harness/config.c harness/plan.c harness/err.c
 FUZZ_config_LIBS := -lyaml -lxxhash -lm
+FUZZ_npy_SRC := harness/npy.c harness/atomicfile.c harness/err.c
+FUZZ_npy_LIBS := -lm
+FUZZ_idx_SRC := harness/fmnist.c harness/gzfile.c harness/images.c harness/err.c
+FUZZ_idx_LIBS := -lz -lxxhash -lm
+# The model loader builds the flow it reads: the flow layers, OpenBLAS and OpenMP
+# (gcc's libgomp; clang finds omp.h in gcc's include directory).
+FUZZ_modelfile_SRC := harness/modelfile.c harness/atomicfile.c harness/err.c flows/flow.c \
+                      flows/actnorm.c flows/invlinear.c flows/coupling.c flows/linear.c \
+                      flows/relu.c flows/gemm.c flows/rng.c flows/adam.c
+FUZZ_modelfile_LIBS := -fopenmp=libgomp -idirafter $(shell gcc -print-file-name=include) \
+                       -I$(OPENBLAS_INC) -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -lopenblas \
+                       -lxxhash -lm
 
 .PHONY: fuzz fuzz-deps
 fuzz-deps:

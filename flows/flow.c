@@ -80,15 +80,25 @@ static void add_layer(FlowLayer *ls, int *n, FlowLayerKind kind, const FlowConfi
     }
     l.poff = *np, l.soff = *ns;
     *np += l.np, *ns += l.ns;
-    ls[(*n)++] = l;
+    if (ls) ls[*n] = l;
+    (*n)++;
 }
 
-/* The chain of layers of cfg into ls (room for 3 per block); -1 if cfg is invalid or
- * its arch is not available. */
+/* Widths beyond these are refused, so that every size below fits in a long: a layer
+ * has at most ~6 * 2^24 * 2^24 < 2^53 parameters, and building stops once the total
+ * passes FLOW_MAX_PARAMS (2^40 floats, 4 TiB: no machine holds such a flow). */
+enum { FLOW_MAX_WIDTH = 1 << 24, FLOW_MAX_BLOCKS = 100000 };
+static const long FLOW_MAX_PARAMS = 1L << 40;
+
+/* The chain of layers of cfg into ls (room for 3 per block; NULL: sizes only); -1 if
+ * cfg is invalid, too large or its arch is not available. */
 static int flow_build(const FlowConfig *cfg, FlowLayer *ls, int *n, long *np, long *ns) {
-    if (cfg->d < 2 || cfg->blocks < 1 || cfg->hidden < 1 || cfg->bottleneck < 0) return -1;
+    if (cfg->d < 2 || cfg->blocks < 1 || cfg->hidden < 1 || cfg->bottleneck < 0 ||
+        cfg->d > FLOW_MAX_WIDTH || cfg->hidden > FLOW_MAX_WIDTH ||
+        cfg->bottleneck > FLOW_MAX_WIDTH || cfg->blocks > FLOW_MAX_BLOCKS)
+        return -1;
     *n = 0, *np = 0, *ns = 0;
-    for (int k = 0; k < cfg->blocks; k++) {
+    for (int k = 0; k < cfg->blocks && *np <= FLOW_MAX_PARAMS; k++) {
         switch (cfg->arch) {
         case FLOW_REALNVP:
             add_layer(ls, n, FLOW_LAYER_COUPLING, cfg, k % 2, np, ns);
@@ -108,14 +118,19 @@ static int flow_build(const FlowConfig *cfg, FlowLayer *ls, int *n, long *np, lo
             return -1;
         }
     }
-    return 0;
+    return *np <= FLOW_MAX_PARAMS ? 0 : -1;
 }
 
 enum { MAX_LAYERS_PER_BLOCK = 3 };
 
+int flow_size(const FlowConfig *cfg, long *nparams, long *nstate) {
+    int n;
+    return flow_build(cfg, NULL, &n, nparams, nstate);
+}
+
 int flow_create(Flow *f, const FlowConfig *cfg, uint64_t seed) {
     memset(f, 0, sizeof *f);
-    if (cfg->blocks < 1 || cfg->blocks > 100000) return -1;
+    if (cfg->blocks < 1 || cfg->blocks > FLOW_MAX_BLOCKS) return -1;
     FlowLayer *ls = malloc(sizeof(FlowLayer) * (size_t)cfg->blocks * MAX_LAYERS_PER_BLOCK);
     int n;
     long np, ns;
@@ -519,7 +534,7 @@ double flow_train_step(Flow *f, FlowOptim *o, const float *x, int B, FlowWork *w
 }
 
 double flow_flops(const FlowConfig *cfg, int B, int train) {
-    if (cfg->blocks < 1 || cfg->blocks > 100000) return 0.0;
+    if (cfg->blocks < 1 || cfg->blocks > FLOW_MAX_BLOCKS) return 0.0;
     FlowLayer *ls = malloc(sizeof(FlowLayer) * (size_t)cfg->blocks * MAX_LAYERS_PER_BLOCK);
     int n;
     long np, ns;

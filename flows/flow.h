@@ -80,6 +80,12 @@ FlowConfig flow_config_default(FlowArch arch, int d);
  * invalid (d < 2, blocks < 1, hidden < 1, resflow lipschitz outside (0,1), ...) or
  * memory runs out. */
 int flow_create(Flow *f, const FlowConfig *cfg, uint64_t seed);
+
+/* The parameter and state counts flow_create would allocate for cfg, without
+ * allocating them (a model file is checked against them before anything is built).
+ * Returns 0, or -1 when cfg is invalid or absurdly large (a width beyond 2^24 or
+ * more than 2^40 parameters). */
+int flow_size(const FlowConfig *cfg, long *nparams, long *nstate);
 void flow_destroy(Flow *f);
 
 /* Scratch for training batches of up to max_batch rows (activations kept for

@@ -428,9 +428,6 @@ int config_load(const char *path, Config *c, Err *e) {
     snprintf(c->name, sizeof c->name, "%.*s", (int)(bl < 63 ? bl : 63), base);
     int rc = yt_load_file(path, &c->yaml, &c->root, e);
     if (rc == LDE_OK) rc = load_root(&L);
-    if (rc != LDE_OK) {
-        yt_one_line(e->msg);
-        config_free(c);
-    }
+    if (rc != LDE_OK) config_free(c);
     return rc;
 }

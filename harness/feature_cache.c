@@ -37,6 +37,11 @@ static int hash_file(XXH3_state_t *st, const char *path, Err *e) {
     if (!f)
         return fail(e, LDE_EINPUT, "%s: cannot read (%s); `make deps` installs it", path,
                     strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return fail(e, LDE_EINPUT, "%s: not a regular file", path);
+    }
     char buf[1 << 16];
     size_t got;
     while ((got = fread(buf, 1, sizeof buf, f)) > 0) XXH3_64bits_update(st, buf, got);
@@ -353,6 +358,13 @@ int features_ensure(const FeaturesConfig *c, const char *root, char *dir, size_t
         if (rc == LDE_OK && rename(tmp, dir) != 0)
             rc = fail(e, LDE_ERUN, "%s: cannot rename to %s (%s)", tmp, dir, strerror(errno));
         if (rc != LDE_OK) remove_tree(tmp);
+    }
+    /* Bad input writes nothing: the lock file goes, and the root too when it is now
+     * empty (rmdir refuses otherwise). A process waiting on this lock reads the same
+     * bad data sets and fails the same way, so unlinking the held lock is safe. */
+    if (rc == LDE_EINPUT) {
+        unlink(lock);
+        rmdir(root);
     }
     close(fd);
     sum->seconds = omp_get_wtime() - t0;

@@ -3,10 +3,9 @@
 
 #include "gzfile.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-enum { IDX_IMAGES_MAGIC = 0x00000803, IDX_LABELS_MAGIC = 0x00000801 };
 
 const char *fmnist_dir(void) {
     const char *d = getenv("LDE_FMNIST_DIR");
@@ -17,10 +16,12 @@ static uint32_t be32(const unsigned char *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-/* Reads one idx file of exactly header + n*item bytes and checks its magic and
- * dimensions (count first, then rows and cols for images). */
-static int read_idx(const char *path, uint32_t magic, long n, int ndims, unsigned char **data,
-                    Err *e) {
+int fmnist_read_idx(const char *path, int images, long n, unsigned char **data, Err *e) {
+    uint32_t magic = images ? FMNIST_IDX_IMAGES_MAGIC : FMNIST_IDX_LABELS_MAGIC;
+    int ndims = images ? 3 : 1;
+    *data = NULL;
+    if (n < 0 || n > UINT32_MAX)
+        return fail(e, LDE_EINPUT, "%s: cannot hold %ld items (idx counts are 32-bit)", path, n);
     size_t header = 4 + 4 * (size_t)ndims;
     size_t item = ndims == 3 ? (size_t)FMNIST_SIDE * FMNIST_SIDE : 1;
     size_t want = header + (size_t)n * item, size;
@@ -43,6 +44,10 @@ static int read_idx(const char *path, uint32_t magic, long n, int ndims, unsigne
         rc = fail(e, LDE_EINPUT, "%s: %s: %zu bytes after decompression, expected %zu", path,
                   size < want ? "truncated" : "trailing data", size, want);
     }
+    for (long i = 0; rc == LDE_OK && !images && i < n; i++)
+        if (p[header + (size_t)i] >= FMNIST_CLASSES)
+            rc = fail(e, LDE_EINPUT, "%s: label %d at item %ld, expected 0..9", path,
+                      p[header + (size_t)i], i);
     if (rc != LDE_OK) {
         free(*data);
         *data = NULL;
@@ -57,19 +62,13 @@ int fmnist_load(int train, Images *out, Err *e) {
     snprintf(ipath, sizeof ipath, "%s/%s-images-idx3-ubyte.gz", fmnist_dir(), split);
     snprintf(lpath, sizeof lpath, "%s/%s-labels-idx1-ubyte.gz", fmnist_dir(), split);
     unsigned char *img = NULL, *lab = NULL;
-    int rc = read_idx(ipath, IDX_IMAGES_MAGIC, n, 3, &img, e);
-    if (rc == LDE_OK) rc = read_idx(lpath, IDX_LABELS_MAGIC, n, 1, &lab, e);
+    int rc = fmnist_read_idx(ipath, 1, n, &img, e);
+    if (rc == LDE_OK) rc = fmnist_read_idx(lpath, 0, n, &lab, e);
     if (rc == LDE_OK) rc = images_alloc(out, n, FMNIST_SIDE, FMNIST_SIDE, 1, ipath, e);
     if (rc == LDE_OK) {
         const unsigned char *px = img + 16, *lb = lab + 8;
-        for (long i = 0; i < n && rc == LDE_OK; i++) {
-            if (lb[i] >= FMNIST_CLASSES)
-                rc =
-                    fail(e, LDE_EINPUT, "%s: label %d at item %ld, expected 0..9", lpath, lb[i], i);
-            out->labels[i] = lb[i];
-        }
+        for (long i = 0; i < n; i++) out->labels[i] = lb[i];
         for (long k = 0; k < n * FMNIST_SIDE * FMNIST_SIDE; k++) out->pix[k] = px[k] / 255.0f;
-        if (rc != LDE_OK) images_free(out);
     }
     free(img);
     free(lab);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <xxhash.h>
 
 static const char MAGIC[8] = "LDEFLOW";
@@ -109,12 +110,14 @@ static int64_t take_i64(Reader *r) {
 static int slurp(const char *path, unsigned char **buf, size_t *n, Err *e) {
     FILE *fp = fopen(path, "rb");
     if (!fp) return fail(e, LDE_EINPUT, "%s: cannot open model file: %s", path, strerror(errno));
-    long size = -1;
-    if (fseek(fp, 0, SEEK_END) == 0) size = ftell(fp);
-    if (size < 0 || fseek(fp, 0, SEEK_SET) != 0) {
+    struct stat st;
+    memset(&st, 0, sizeof st);
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(fp);
-        return fail(e, LDE_EINPUT, "%s: cannot read model file", path);
+        return fail(e, LDE_EINPUT, "%s: %s, expected a model file", path,
+                    S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
     }
+    long size = (long)st.st_size;
     *buf = malloc((size_t)size + 1);
     if (!*buf || fread(*buf, 1, (size_t)size, fp) != (size_t)size) {
         free(*buf);
@@ -144,21 +147,26 @@ static int parse(const char *path, Reader *r, Flow *f, ModelSection **sections, 
     if (np < 0 || ns < 0 || (uint64_t)np > room || (uint64_t)ns > room - (size_t)np)
         return fail(e, LDE_EINPUT, "%s: %lld params and %lld state values do not fit in the file",
                     path, (long long)np, (long long)ns);
-    if ((unsigned)c.arch > FLOW_RESFLOW || flow_create(f, &c, 0) != 0)
+    /* The config's sizes are checked against the file before the flow is built, so
+     * a corrupt header cannot make lde allocate more than the file holds. */
+    long want_p, want_s;
+    if ((unsigned)c.arch > FLOW_RESFLOW || flow_size(&c, &want_p, &want_s) != 0)
         return fail(e, LDE_EINPUT,
                     "%s: model config (arch %u, d %d, blocks %d, hidden %d) cannot be built", path,
                     (unsigned)c.arch, c.d, c.blocks, c.hidden);
-    if (np != f->nparams || ns != f->nstate) {
-        long want_p = f->nparams, want_s = f->nstate;
-        flow_destroy(f);
+    if (np != want_p || ns != want_s)
         return fail(e, LDE_EINPUT, "%s: %lld params and %lld state values, expected %ld and %ld",
                     path, (long long)np, (long long)ns, want_p, want_s);
-    }
+    if (flow_create(f, &c, 0) != 0)
+        return fail(e, LDE_ERUN, "%s: out of memory building a flow of %ld params", path, want_p);
     const void *p = take(r, sizeof(float) * (size_t)np), *s = take(r, sizeof(float) * (size_t)ns);
     if (p) memcpy(f->params, p, sizeof(float) * (size_t)np);
     if (s) memcpy(f->state, s, sizeof(float) * (size_t)ns);
-    ModelSection *secs = nsec ? calloc(nsec, sizeof *secs) : NULL;
-    if (nsec && (!secs || nsec > r->n)) r->ok = 0;
+    /* Each section takes at least its 12-byte name length and size: a count the rest
+     * of the file cannot hold is refused before the table is allocated. */
+    if (nsec > (r->n - r->at) / 12) r->ok = 0;
+    ModelSection *secs = r->ok && nsec ? calloc(nsec, sizeof *secs) : NULL;
+    if (nsec && !secs) r->ok = 0;
     int got = 0;
     for (uint32_t i = 0; r->ok && i < nsec; i++, got++) {
         uint32_t len = take_u32(r);

@@ -194,9 +194,6 @@ int plan_build(const Config *c, Plan *p, Err *e) {
     free(pos);
     if (rc == LDE_OK && find_varying(c, p) != 0)
         rc = fail(e, LDE_EINPUT, "%s: out of memory", c->path);
-    if (rc != LDE_OK) {
-        yt_one_line(e->msg);
-        plan_free(p);
-    }
+    if (rc != LDE_OK) plan_free(p);
     return rc;
 }

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     const char *config, *db, *only, *models, *features, *runs;
@@ -208,11 +209,26 @@ static int print_table(const Plan *p, const int *keep, Store *st, Err *e) {
     return LDE_OK;
 }
 
+/* Bad input writes nothing: when the features of a run turn out to be bad (a NaN,
+ * a corrupt data set), the database this invocation created goes again, with its
+ * WAL files, and so do the directories it created (rmdir leaves non-empty ones). */
+static void undo_new_db(const char *db, int db_existed, const char *dir, int dir_existed) {
+    if (!db_existed) {
+        char side[4200];
+        unlink(db);
+        snprintf(side, sizeof side, "%s-wal", db);
+        unlink(side);
+        snprintf(side, sizeof side, "%s-shm", db);
+        unlink(side);
+    }
+    if (!dir_existed) rmdir(dir);
+}
+
 static int run_grid(const RunArgs *a, const Config *c, const Plan *p, Err *e) {
     char dir[4096];
     paths_dirname(a->db, dir, sizeof dir);
+    int db_existed = access(a->db, F_OK) == 0, dir_existed = access(dir, F_OK) == 0;
     int rc = paths_mkdirs(dir, e);
-    if (rc == LDE_OK) rc = paths_mkdirs(a->models, e);
     Store *st = NULL;
     if (rc == LDE_OK) rc = store_open(a->db, &st, e);
     if (rc != LDE_OK) return rc;
@@ -231,15 +247,22 @@ static int run_grid(const RunArgs *a, const Config *c, const Plan *p, Err *e) {
     for (int i = 0; i < p->n_runs; i++)
         specs[i] =
             (StoreRunSpec){p->runs[i].id, p->runs[i].params_json, (long)p->runs[i].spec.seed};
+    /* The features are loaded (and checked) before the experiment is written. */
+    if (rc == LDE_OK) rc = shard_select(p, &a->shard, a->runs, keep, e);
+    if (rc == LDE_OK) rc = select_runs(p, st, a, keep, todo, &ntodo, &skipped, e);
+    if (rc == LDE_OK) rc = load_features(p, todo, ntodo, a, c, st, sets, &nsets, fsi, e);
+    if (rc == LDE_EINPUT) {
+        store_close(st);
+        st = NULL;
+        undo_new_db(a->db, db_existed, dir, dir_existed);
+    }
+    if (rc == LDE_OK) rc = paths_mkdirs(a->models, e);
     if (rc == LDE_OK) rc = store_add_experiment(st, c->name, c->yaml, specs, p->n_runs, e);
     /* The baselines first: they are quick next to the flows, and a table of the
      * experiment can show them while the grid runs. */
     if (rc == LDE_OK && c->n_baselines > 0)
         rc = baselines_for_plan(c->name, p, c->baselines, c->n_baselines, a->features, st, NULL,
                                 NULL, NULL, e);
-    if (rc == LDE_OK) rc = shard_select(p, &a->shard, a->runs, keep, e);
-    if (rc == LDE_OK) rc = select_runs(p, st, a, keep, todo, &ntodo, &skipped, e);
-    if (rc == LDE_OK) rc = load_features(p, todo, ntodo, a, c, st, sets, &nsets, fsi, e);
     if (rc == LDE_OK && a->jobs > 1) rc = run_parallel(p, todo, ntodo, sets, fsi, a, &t, e);
     for (int k = 0; rc == LDE_OK && a->jobs == 1 && k < ntodo && !t.stop; k++)
         rc = run_one(p, k, todo, ntodo, &sets[fsi[k]], a, st, &t, e);

@@ -94,6 +94,7 @@ static int attach(Builder *b, YtNode *child) {
     if (vals) p->vals = vals;
     YtNode **keys =
         p->kind == YT_MAP ? realloc(p->keys, (size_t)(p->n + 2) * sizeof(YtNode *)) : NULL;
+    if (keys && !p->keys) keys[0] = NULL; /* a fresh array: no pending key, for yt_free */
     if (keys) p->keys = keys;
     if (!vals || (p->kind == YT_MAP && !keys)) {
         yt_free(child);
@@ -232,11 +233,6 @@ int yt_load_file(const char *path, char **text, YtNode **root, Err *e) {
     }
     *text = buf;
     return LDE_OK;
-}
-
-void yt_one_line(char *msg) {
-    for (unsigned char *c = (unsigned char *)msg; *c; c++)
-        if (*c < 0x20 || *c == 0x7f) *c = ' ';
 }
 
 const YtNode *yt_get(const YtNode *map, const char *key) {

@@ -46,10 +46,6 @@ int yt_load_file(const char *path, char **text, YtNode **root, Err *e);
 
 void yt_free(YtNode *n);
 
-/* Replaces control characters (a newline inside a quoted value, a tab) with
- * spaces, so an error message that quotes user text stays one line. */
-void yt_one_line(char *msg);
-
 /* The value for key in a mapping (NULL when absent or when map is not a mapping). */
 const YtNode *yt_get(const YtNode *map, const char *key);
 

@@ -1,5 +1,6 @@
 /* test_basics.c — the counter-based RNG, the dense layer, ReLU and Adam. */
 #include "adam.h"
+#include "err.h"
 #include "linear.h"
 #include "relu.h"
 #include "rng.h"
@@ -13,11 +14,9 @@
 static void test_philox_known_answers(void) {
     uint32_t w[4];
     rng_philox(0, 0, 0, w);
-    CHECK(w[0] == 0x6627e8d5u && w[1] == 0xe169c58du && w[2] == 0xbc57ac4cu &&
-          w[3] == 0x9b00dbd8u);
+    CHECK(w[0] == 0x6627e8d5u && w[1] == 0xe169c58du && w[2] == 0xbc57ac4cu && w[3] == 0x9b00dbd8u);
     rng_philox(0xffffffffffffffffull, 0xffffffffffffffffull, 0xffffffffffffffffull, w);
-    CHECK(w[0] == 0x408f276du && w[1] == 0x41c83b0eu && w[2] == 0xa20bc7c6u &&
-          w[3] == 0x6d5451fdu);
+    CHECK(w[0] == 0x408f276du && w[1] == 0x41c83b0eu && w[2] == 0xa20bc7c6u && w[3] == 0x6d5451fdu);
 }
 
 /* 200k draws: mean and variance within 5 standard errors of U(0,1) and N(0,1). */
@@ -155,9 +154,18 @@ static void test_clip_grad_norm_scales_to_max(void) {
     CHECK(h[0] == 0.3f && h[1] == 0.4f);
 }
 
+/* An error message quoting input bytes stays one line: control characters become
+ * spaces, everything else (UTF-8 included) is kept. */
+static void test_fail_keeps_message_on_one_line(void) {
+    Err e;
+    CHECK(fail(&e, LDE_EINPUT, "%s: key '%s'", "x.npy", "a\nb\tc\r\x7f\xc3\xa9") == LDE_EINPUT);
+    CHECK(strcmp(e.msg, "x.npy: key 'a b c  \xc3\xa9'") == 0);
+}
+
 int main(int argc, char **argv) {
     static const struct unit_test tests[] = {
         UNIT(test_philox_known_answers),
+        UNIT(test_fail_keeps_message_on_one_line),
         UNIT(test_rng_moments),
         UNIT(test_rng_fill_in_pieces_equals_whole),
         UNIT(test_permutation_is_a_permutation),

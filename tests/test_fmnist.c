@@ -131,12 +131,58 @@ static void test_fmnist_corrupt_idx_files_are_refused_naming_file(void) {
     unsetenv("LDE_FMNIST_DIR");
 }
 
+/* One corpus file as tests/fuzz/fuzz_idx.c reads it: byte 0 = kind (bit 0 images)
+ * and whether the rest is to be gzipped (bit 1), byte 1 = the expected count. */
+static void read_corpus_file(const char *path) {
+    unsigned char buf[1 << 16];
+    FILE *in = fopen(path, "rb");
+    size_t n = in ? fread(buf, 1, sizeof buf, in) : 0;
+    if (in) fclose(in);
+    if (CHECK(n >= 2)) return;
+    char file[4200];
+    snprintf(file, sizeof file, "%s/corpus-idx-ubyte.gz", unit_tmpdir());
+    if (buf[0] & 2) {
+        gzFile gz = gzopen(file, "wb");
+        CHECK(gz != NULL && gzwrite(gz, buf + 2, (unsigned)(n - 2)) == (int)(n - 2));
+        gzclose(gz);
+    } else {
+        FILE *out = fopen(file, "wb");
+        CHECK(out && fwrite(buf + 2, 1, n - 2, out) == n - 2);
+        if (out) fclose(out);
+    }
+    unsigned char *idx = NULL;
+    Err e = {{0}};
+    int rc = fmnist_read_idx(file, buf[0] & 1, buf[1], &idx, &e);
+    free(idx);
+    int ok = rc == LDE_OK || (rc == LDE_EINPUT && strstr(e.msg, file) && !strchr(e.msg, '\n'));
+    if (CHECK(ok)) fprintf(stderr, "  %s: rc %d: %s\n", path, rc, e.msg);
+}
+
+/* Every fuzz seed and crash of fuzz_idx (tests/fuzz/corpus/idx) reads or fails
+ * cleanly; the seeds include valid files, which must read. */
+static void test_idx_fuzz_corpus_reads_or_fails_cleanly(void) {
+    CHECK(unit_each_file("tests/fuzz/corpus/idx", read_corpus_file) >= 5);
+    char file[4200];
+    snprintf(file, sizeof file, "%s/three-labels.gz", unit_tmpdir());
+    gzFile gz = gzopen(file, "wb");
+    static const unsigned char three[11] = {0, 0, 8, 1, 0, 0, 0, 3, 7, 0, 9};
+    gzwrite(gz, three, sizeof three);
+    gzclose(gz);
+    unsigned char *idx = NULL;
+    Err e = {{0}};
+    CHECK(fmnist_read_idx(file, 0, 3, &idx, &e) == LDE_OK && idx && idx[8] == 7 && idx[10] == 9);
+    free(idx);
+    CHECK(fmnist_read_idx(file, 0, 4, &idx, &e) == LDE_EINPUT && idx == NULL);
+    CHECK(strstr(e.msg, "holds 3 items, expected 4") != NULL);
+}
+
 int main(int argc, char **argv) {
     static const struct unit_test tests[] = {
         UNIT(test_fmnist_test_split_is_10000_balanced_in_unit_range),
         UNIT(test_fmnist_train_split_is_60000_balanced_in_unit_range),
         UNIT(test_fmnist_fake_good_split_loads),
         UNIT(test_fmnist_corrupt_idx_files_are_refused_naming_file),
+        UNIT(test_idx_fuzz_corpus_reads_or_fails_cleanly),
     };
     return unit_main(tests, sizeof tests / sizeof tests[0], argc, argv);
 }

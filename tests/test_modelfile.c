@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 enum { B = 16, D = 6 };
 
@@ -146,11 +147,78 @@ static void test_damaged_model_files_are_refused(void) {
     expect_refused(bad, "cannot open");
 }
 
+/* path loads, or is refused with LDE_EINPUT and one line naming it. */
+static void load_cleanly(const char *path, const char *shown) {
+    Flow f;
+    ModelSection *secs;
+    int n;
+    Err e = {{0}};
+    int rc = modelfile_load(path, &f, &secs, &n, &e);
+    if (rc == LDE_OK) {
+        modelfile_sections_free(secs, n);
+        flow_destroy(&f);
+    }
+    int ok = rc == LDE_OK || (rc == LDE_EINPUT && strstr(e.msg, path) && !strchr(e.msg, '\n'));
+    if (CHECK(ok)) fprintf(stderr, "  %s: rc %d: %s\n", shown, rc, e.msg);
+}
+
+/* One corpus file as tests/fuzz/fuzz_modelfile.c loads it: as is, and re-sealed with
+ * the XXH64 of its bytes so that the body parser sees it. */
+static void load_corpus_file(const char *path) {
+    load_cleanly(path, path);
+    FILE *in = fopen(path, "rb");
+    CHECK(in != NULL);
+    if (!in) return;
+    unsigned char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf, in);
+    fclose(in);
+    if (n < 8) return;
+    uint64_t sum = XXH64(buf, n - 8, 0);
+    memcpy(buf + n - 8, &sum, 8);
+    char sealed[4200];
+    snprintf(sealed, sizeof sealed, "%s/sealed.flow", unit_tmpdir());
+    FILE *out = fopen(sealed, "wb");
+    CHECK(out && fwrite(buf, 1, n, out) == n);
+    if (out) fclose(out);
+    load_cleanly(sealed, path);
+}
+
+/* Every fuzz seed and every crash fuzz_modelfile found (tests/fuzz/corpus/modelfile)
+ * loads or fails cleanly, also under ASan (make check SAN=1). crash_section_count_2e9
+ * declared 2^32-1 sections and made the loader calloc 1 TiB for their table. */
+static void test_model_fuzz_corpus_loads_or_fails_cleanly(void) {
+    CHECK(unit_each_file("tests/fuzz/corpus/modelfile", load_corpus_file) >= 3);
+}
+
+/* The config in a model file is checked against the file before the flow is built:
+ * a small file declaring a 3e4-wide flow (2.7e9 parameters) is refused without
+ * allocating them, naming the sizes. */
+static void test_model_sizes_checked_before_building(void) {
+    long np, ns;
+    FlowConfig c = flow_config_default(FLOW_REALNVP, 30000);
+    c.blocks = 2, c.hidden = 30000;
+    CHECK(flow_size(&c, &np, &ns) == 0 && np == 2700120000L);
+    c.hidden = 1 << 25;
+    CHECK(flow_size(&c, &np, &ns) == -1); /* wider than FLOW_MAX_WIDTH */
+    Err e = {{0}};
+    Flow f;
+    ModelSection *secs;
+    int n;
+    const char *path = "tests/bad_inputs/model/huge_width.flow";
+    CHECK(modelfile_load(path, &f, &secs, &n, &e) == LDE_EINPUT);
+    CHECK(strstr(e.msg, "cannot be built") != NULL);
+    path = "tests/bad_inputs/model/huge_config_small_file.flow";
+    CHECK(modelfile_load(path, &f, &secs, &n, &e) == LDE_EINPUT);
+    CHECK(strstr(e.msg, "120 params and 0 state values, expected") != NULL);
+}
+
 int main(int argc, char **argv) {
     static const struct unit_test tests[] = {
         UNIT(test_model_roundtrip_keeps_params_state_sections_and_density),
         UNIT(test_loaded_model_never_reinitialises_actnorm),
         UNIT(test_damaged_model_files_are_refused),
+        UNIT(test_model_fuzz_corpus_loads_or_fails_cleanly),
+        UNIT(test_model_sizes_checked_before_building),
     };
     return unit_main(tests, sizeof tests / sizeof tests[0], argc, argv);
 }

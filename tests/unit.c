@@ -1,6 +1,7 @@
 /* unit.c — see unit.h. */
 #include "unit.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,11 @@ int unit_check(int cond, const char *expr, const char *file, int line) {
     return 1;
 }
 
-int unit_check_near(double a, double b, double tol, const char *expr, const char *file,
-                    int line) {
+int unit_check_near(double a, double b, double tol, const char *expr, const char *file, int line) {
     double diff = a > b ? a - b : b - a;
     if (diff <= tol) return 0; /* NaN compares false and falls through to failure */
-    fprintf(stderr, "  %s:%d: %s: %.9g vs %.9g (|diff| %.3g > tol %.3g)\n", file, line, expr, a,
-            b, diff, tol);
+    fprintf(stderr, "  %s:%d: %s: %.9g vs %.9g (|diff| %.3g > tol %.3g)\n", file, line, expr, a, b,
+            diff, tol);
     current_failed = 1;
     return 1;
 }
@@ -44,6 +44,23 @@ const char *unit_tmpdir(void) {
         atexit(remove_tmpdir);
     }
     return tmpdir;
+}
+
+int unit_each_file(const char *dir, void (*fn)(const char *path)) {
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort), count = 0;
+    if (n < 0) return -1;
+    for (int i = 0; i < n; i++) {
+        if (names[i]->d_name[0] != '.') {
+            char path[4200];
+            snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
+            fn(path);
+            count++;
+        }
+        free(names[i]);
+    }
+    free(names);
+    return count;
 }
 
 int unit_main(const struct unit_test *tests, int n, int argc, char **argv) {

@@ -18,16 +18,21 @@ int unit_check(int cond, const char *expr, const char *file, int line);
 /* |a - b| <= tol, printing both values on failure. */
 int unit_check_near(double a, double b, double tol, const char *expr, const char *file, int line);
 
-#define CHECK(cond) unit_check(!!(cond), #cond, __FILE__, __LINE__)
+#define CHECK(cond)           unit_check(!!(cond), #cond, __FILE__, __LINE__)
 #define CHECK_NEAR(a, b, tol) unit_check_near((a), (b), (tol), #a " ~ " #b, __FILE__, __LINE__)
 
 /* One row of a test table: UNIT(test_name) gives {"test_name", test_name}. */
-#define UNIT(fn) {#fn, fn}
+#define UNIT(fn)                                                                                   \
+    { #fn, fn }
 
 /* Runs every test (or those whose name contains argv[1]); returns the number failed. */
 int unit_main(const struct unit_test *tests, int n, int argc, char **argv);
 
 /* A fresh empty directory for this test process (removed at exit). */
 const char *unit_tmpdir(void);
+
+/* Calls fn(path) for every file in dir not starting with '.', in name order (a fuzz
+ * corpus, a bad-input suite); returns how many, or -1 when dir cannot be read. */
+int unit_each_file(const char *dir, void (*fn)(const char *path));
 
 #endif
