@@ -281,8 +281,8 @@ static const double RESFLOW_ROULETTE_P = 0.5;
  * log-det (NaN rows if its buffers cannot be allocated) or, with eval_terms > 0, the
  * truncated series averaged over FLOW_EVAL_PROBES Rademacher probes per row keyed by
  * the row's own bits (stream 16i+8), so a sample's value does not depend on its batch. */
-static void resblock_layer_forward(Flow *f, int i, const float *x, float *y, double *logdet,
-                                   int B, LayerBuf b, Pass pass) {
+static void resblock_layer_forward(Flow *f, int i, const float *x, float *y, double *logdet, int B,
+                                   LayerBuf b, Pass pass) {
     const FlowLayer *l = &f->layers[i];
     float *p = f->params + l->poff, *s = f->state + l->soff;
     int d = f->cfg.d;
@@ -303,8 +303,8 @@ static void resblock_layer_forward(Flow *f, int i, const float *x, float *y, dou
         logdet_series_fixed(&series, f->cfg.eval_terms, 1.0 / FLOW_EVAL_PROBES);
         for (int m = 0; m < FLOW_EVAL_PROBES; m++) {
             logdet_series_probe_rows(acts.v, x, B, d, stream + 8, (uint64_t)m * d);
-            resblock_logdet_estimate(&l->rb, p, &norm, &acts, &series, acts.v, logdet,
-                                     b.scratch, B);
+            resblock_logdet_estimate(&l->rb, p, &norm, &acts, &series, acts.v, logdet, b.scratch,
+                                     B);
         }
     } else if (resblock_logdet_exact(&l->rb, p, &norm, &acts, logdet, B) != 0) {
         for (int r = 0; r < B; r++) logdet[r] = NAN;

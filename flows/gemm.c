@@ -30,8 +30,8 @@ void gemm(int transA, int transB, int M, int N, int K, float alpha, const float 
      * of at most 65536·4 multiply-adds OpenBLAS always runs in the calling thread
      * (its SMP threshold, GEMM_MULTITHREAD_THRESHOLD = 4), so they skip the parallel
      * region, whose start-up costs more than such a product. */
-#pragma omp parallel for schedule(static) \
-    if (!omp_in_parallel() && (ntiles > 1 || (double)M * N * K > 65536.0 * 4))
+#pragma omp parallel for schedule(static) if (!omp_in_parallel() &&                                \
+                                              (ntiles > 1 || (double)M * N * K > 65536.0 * 4))
     for (int t = 0; t < ntiles; t++) {
         int i0 = (t / tn) * GEMM_TILE_M, j0 = (t % tn) * GEMM_TILE_N;
         int m = M - i0 < GEMM_TILE_M ? M - i0 : GEMM_TILE_M;

@@ -29,8 +29,7 @@ void linear_backward(const float *params, const float *x, const float *dy, float
     const float *W = params;
     float *dW = dparams, *db = dparams + (long)out * in;
     /* dx = dy · W   (B,out)·(out,in) */
-    if (dx)
-        gemm(0, 0, B, in, out, 1.0f, dy, out, W, in, 0.0f, dx, in);
+    if (dx) gemm(0, 0, B, in, out, 1.0f, dy, out, W, in, 0.0f, dx, in);
     /* dW (+)= dyᵀ · x   (out,B)·(B,in) */
     gemm(1, 0, out, in, B, 1.0f, dy, out, x, in, accumulate ? 1.0f : 0.0f, dW, in);
     /* db (+)= column sums of dy, each column summed over rows in order. */

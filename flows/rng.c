@@ -47,8 +47,7 @@ void rng_fill_uniform(float *x, long n, float lo, float hi, uint64_t seed, uint6
 void rng_fill_normal(float *x, long n, float mean, float std, uint64_t seed, uint64_t stream,
                      uint64_t first) {
 #pragma omp parallel for schedule(static) if (n > 65536)
-    for (long i = 0; i < n; i++)
-        x[i] = mean + std * rng_normal(seed, stream, first + (uint64_t)i);
+    for (long i = 0; i < n; i++) x[i] = mean + std * rng_normal(seed, stream, first + (uint64_t)i);
 }
 
 void rng_permutation(long *perm, long n, uint64_t seed, uint64_t stream) {

@@ -21,6 +21,7 @@ extern const Command cmd_status;
 extern const Command cmd_plot;
 extern const Command cmd_table;
 extern const Command cmd_report;
+extern const Command cmd_baselines;
 extern const Command cmd_score;
 extern const Command cmd_features;
 extern const Command cmd_slurm;
@@ -28,9 +29,6 @@ extern const Command cmd_merge;
 extern const Command cmd_datasets;
 extern const Command cmd_inspect;
 extern const Command cmd_bench;
-extern const Command cmd_plan;
-extern const Command cmd_features;
-extern const Command cmd_baselines;
 
 /* Version and git revision baked in at build time (see Makefile). */
 extern const char lde_version[];

@@ -44,8 +44,10 @@ static int feat_path(FeatCtx *c, const char *key, const YtNode *n, const char **
 static int shape_error(FeatCtx *c, const YtNode *n, const char *key, const NpyShape *h,
                        const char *want) {
     char got[96];
-    if (h->ndim == 1) snprintf(got, sizeof got, "(%ld)", h->rows);
-    else snprintf(got, sizeof got, "(%ld, %ld)", h->rows, h->cols);
+    if (h->ndim == 1)
+        snprintf(got, sizeof got, "(%ld)", h->rows);
+    else
+        snprintf(got, sizeof got, "(%ld, %ld)", h->rows, h->cols);
     return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.%s: %s has shape %s, expected %s",
                 c->file, n->line, n->col, key, n->str, got, want);
 }
@@ -61,8 +63,8 @@ static int feat_shape(FeatCtx *c, const YtNode *n, const char *key, const NpySha
         snprintf(want, sizeof want, "(N, %lld)", cols);
     else
         snprintf(want, sizeof want, "(%lld, %lld)", rows, cols);
-    if (h->ndim != ndim || (rows >= 0 && h->rows != rows) ||
-        (cols >= 0 && h->cols != cols) || h->rows == 0)
+    if (h->ndim != ndim || (rows >= 0 && h->rows != rows) || (cols >= 0 && h->cols != cols) ||
+        h->rows == 0)
         return shape_error(c, n, key, h, want);
     return LDE_OK;
 }

@@ -132,6 +132,7 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
     for (int i = 0; i < fs->n_ood; i++)
         s->ood[i] = preprocessed(&s->pp, fs->ood[i].x, fs->ood[i].n);
     int B = sp->train.batch_size < n ? sp->train.batch_size : (int)n;
+    if (B < 1 || d < 1) return run_failed(out, RUN_FAILED, "%s", "no training rows or dimensions");
     /* The train split of an evaluation: a fixed, evenly spaced subset of the rows. */
     long m = sp->train.eval_train_samples < n ? sp->train.eval_train_samples : n;
     s->train_eval = malloc(sizeof(float) * (size_t)(m > 0 ? m : 1) * d);
