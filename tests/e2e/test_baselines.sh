@@ -78,6 +78,12 @@ check run_reuses_stored_baselines test "$(grep -c "^baselines: .* in [0-9.]* s" 
 check run_still_runs_the_flow test "$(q "SELECT count(*) FROM runs WHERE status = 'done'")" -eq 1
 check run_rewrites_no_baseline \
     test "$(q "SELECT group_concat(created_at || hex(id_scores)) FROM baselines")" = "$stamp"
+# lde table finds the experiment's feature set by itself and puts the methods above
+# the flow's row.
+"$LDE" table full --db a.db --baselines >table.txt 2>&1
+check table_baselines_exits_0 test $? -eq 0
+check table_baselines_rows_above_flow \
+    test "$(grep -nE '^\| *(msp|energy|mahalanobis|knn|react) ' table.txt | wc -l)" -ge 4
 
 # A changed option is a different row; the defaults are not recomputed.
 config k10 "$HEAD" "{knn: {k: 10}, msp: }"
