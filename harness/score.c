@@ -4,6 +4,7 @@
  * dropped dimensions, L2 normalization, PCA), so new features go through exactly
  * what the training features went through before the flow sees them; the bpd is
  * then the evaluation's: −log2 p(z)/d − log2 ε, no dequantization noise. */
+#include "cliopt.h"
 #include "commands.h"
 #include "evaluate.h"
 #include "modelfile.h"
@@ -20,18 +21,15 @@ typedef struct {
 
 static int parse_args(int argc, char **argv, ScoreArgs *a, Err *e) {
     memset(a, 0, sizeof *a);
-    for (int i = 1; i < argc; i++) {
-        const char **slot = strcmp(argv[i], "--model") == 0      ? &a->model
-                            : strcmp(argv[i], "--features") == 0 ? &a->features
-                            : strcmp(argv[i], "--out") == 0      ? &a->out
-                                                                 : NULL;
-        if (!slot) return fail(e, LDE_EINPUT, "unknown argument %s (lde score --help)", argv[i]);
-        if (i + 1 >= argc) return fail(e, LDE_EINPUT, "%s needs a value", argv[i]);
-        *slot = argv[++i];
-    }
-    if (!a->model || !a->features)
-        return fail(e, LDE_EINPUT, "--model and --features are both required (lde score --help)");
-    return LDE_OK;
+    int rc = LDE_OK;
+    for (int i = 1; i < argc && rc == LDE_OK; i++)
+        if (!cli_opt(argc, argv, &i, "--model", &a->model, &rc, e) &&
+            !cli_opt(argc, argv, &i, "--features", &a->features, &rc, e) &&
+            !cli_opt(argc, argv, &i, "--out", &a->out, &rc, e))
+            rc = fail(e, LDE_EINPUT, "unknown argument %s (lde score --help)", argv[i]);
+    if (rc == LDE_OK && (!a->model || !a->features))
+        rc = fail(e, LDE_EINPUT, "--model and --features are both required (lde score --help)");
+    return rc;
 }
 
 /* Scores the loaded features; flow, preprocessing and features belong to the caller. */
