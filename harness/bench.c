@@ -139,7 +139,8 @@ static int bench_run(int argc, char **argv, Err *e) {
     }
     ctx.peak_gflops = ctx.quick ? sgemm_peak(256, 3) : sgemm_peak(4096, 3);
     if (!ctx.json) {
-        printf("SGEMM peak (%d threads): %.1f GFLOP/s\n\n", omp_get_max_threads(), ctx.peak_gflops);
+        printf("SGEMM peak (%d threads): %.1f GFLOP/s, %s kernels\n\n", omp_get_max_threads(),
+               ctx.peak_gflops, openblas_get_corename());
         printf("%-8s %5s %6s %6s %5s  %-11s %12s %9s %7s\n", "arch", "d", "hidden", "blocks",
                "batch", "mode", "samples/s", "GFLOP/s", "peak");
     }

@@ -1,6 +1,7 @@
 /* main.c — the `lde` command line: dispatches to the subcommands of commands.h,
  * prints their error message and exits with their code (0 ok, 1 a run failed,
  * 2 bad input). */
+#include "blas.h"
 #include "commands.h"
 
 #include <omp.h>
@@ -72,8 +73,11 @@ int main(int argc, char **argv) {
         return LDE_OK;
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
-        printf("lde %s (git %s)\nOpenMP: %d threads, OMP_WAIT_POLICY=%s\n", lde_version,
-               lde_git_rev, omp_get_max_threads(), getenv("OMP_WAIT_POLICY"));
+        /* The BLAS line names OpenBLAS's kernel family (Haswell, SkylakeX, ...): the
+         * one thing that moves every speed figure of `lde bench` by 1.5x. */
+        printf("lde %s (git %s)\nOpenMP: %d threads, OMP_WAIT_POLICY=%s\nBLAS: %s\n", lde_version,
+               lde_git_rev, omp_get_max_threads(), getenv("OMP_WAIT_POLICY"),
+               openblas_get_config());
         return LDE_OK;
     }
     for (int i = 0; commands[i]; i++) {

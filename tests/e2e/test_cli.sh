@@ -14,6 +14,9 @@ check version_wait_policy_defaults_to_passive \
     grep -q "OMP_WAIT_POLICY=passive" <<<"$(env -u OMP_WAIT_POLICY "$LDE" --version)"
 check version_wait_policy_keeps_users_choice \
     grep -q "OMP_WAIT_POLICY=active" <<<"$(OMP_WAIT_POLICY=active "$LDE" --version)"
+# The BLAS line names OpenBLAS's kernel family, which follows OPENBLAS_CORETYPE.
+check version_names_blas_kernels \
+    grep -q "^BLAS: OpenBLAS .*Haswell" <<<"$(OPENBLAS_CORETYPE=Haswell "$LDE" --version)"
 check command_help_prints_usage grep -q '^usage: lde inspect FILE.npy' <<<"$("$LDE" inspect --help)"
 expect_exit unknown_command_exits_2 2 "unknown command 'frobnicate'" "$LDE" frobnicate
 "$LDE" >/dev/null 2>&1
