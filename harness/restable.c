@@ -162,6 +162,16 @@ int restable_add_baselines(ResultTable *t, StoreBaselineRow *const *b, const int
     RtRow *rows = realloc(t->rows, sizeof *rows * (size_t)(t->nrows + nm + 1));
     if (!rows) return fail(e, LDE_ERUN, "out of memory");
     t->rows = rows;
+    /* Nothing but seeds varies: the flow's one row is named by the experiment, which
+     * beside "msp", "knn", ... would read as one more method. Say it is the flow. */
+    if (t->nkeys == 1 && strcmp(t->keys[0], "experiment") == 0) {
+        snprintf(t->keys[0], RT_TEXT, "method");
+        for (int r = 0; r < t->nrows; r++) {
+            char name[RT_TEXT];
+            snprintf(name, sizeof name, "%s", rows[r].label[0]);
+            snprintf(rows[r].label[0], RT_TEXT, "%.40s (flow)", name);
+        }
+    }
     memmove(rows + nm, rows, sizeof *rows * (size_t)t->nrows);
     for (int m = 0; m < nm; m++) {
         RtRow *row = &rows[m];

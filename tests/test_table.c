@@ -186,6 +186,16 @@ static void test_table_backbone_seed_counts_as_a_seed(void) {
     if (CHECK(strcmp(out, want) == 0)) fprintf(stderr, "got:\n%s", out);
 }
 
+/* Only seeds vary: beside the baselines the flow's row says it is the flow. */
+static void test_table_baselines_name_the_flow_row(void) {
+    char args[1024], out[4096];
+    snprintf(args, sizeof args, "table zipped --baselines --features feat01 --db '%s'", db);
+    CHECK(lde(args, out, sizeof out) == 0);
+    const char *want = "| method | digits |\n|---|--:|\n| energy | 88.00 |\n"
+                       "| msp | **90.00** |\n| zipped (flow) | 65.00 ± 7.07 |\n";
+    if (CHECK(strcmp(out, want) == 0)) fprintf(stderr, "got:\n%s", out);
+}
+
 /* The report carries the table; with two candidate feature sets and no record of
  * which the experiment read, it leaves the baselines out instead of failing. */
 static void test_report_table_without_unambiguous_baselines(void) {
@@ -232,6 +242,7 @@ int main(int argc, char **argv) {
         UNIT(test_table_baselines_are_rows_above),
         UNIT(test_table_baselines_average_over_feature_sets),
         UNIT(test_table_backbone_seed_counts_as_a_seed),
+        UNIT(test_table_baselines_name_the_flow_row),
         UNIT(test_report_table_without_unambiguous_baselines),
         UNIT(test_table_bad_names_exit_2_listing_what_exists),
     };
