@@ -59,6 +59,13 @@ static void assign_groups(ExpData *x) {
     }
 }
 
+int expdata_open(const char *db, const char *name, Store **s, ExpData *x, Err *e) {
+    int rc = store_open_readonly(db, s, e);
+    if (rc) return rc;
+    if ((rc = expdata_load(*s, db, name, x, e))) store_close(*s);
+    return rc;
+}
+
 int expdata_load(Store *s, const char *db, const char *name, ExpData *x, Err *e) {
     memset(x, 0, sizeof *x);
     snprintf(x->name, sizeof x->name, "%s", name);

@@ -37,6 +37,10 @@ typedef struct {
 int expdata_load(Store *s, const char *db, const char *name, ExpData *x, Err *e);
 void expdata_free(ExpData *x);
 
+/* Opens db read-only and loads experiment `name` from it: on success *s is open
+ * (store_close it after expdata_free), on failure nothing is left open. */
+int expdata_open(const char *db, const char *name, Store **s, ExpData *x, Err *e);
+
 /* The value of varying parameter p in run r. */
 const char *expdata_value(const ExpData *x, int r, int p);
 

@@ -85,6 +85,12 @@ void plot_safe_name(const char *s, char *out, size_t n) {
     out[k] = 0;
 }
 
+void plot_experiment_dir(const char *out, const char *experiment, char *dir, size_t n) {
+    char safe[256];
+    plot_safe_name(experiment, safe, sizeof safe);
+    snprintf(dir, n, "%s/%s", out, safe);
+}
+
 void plot_run_label(const ExpData *x, int r, int with_seed, char *out, size_t n) {
     out[0] = 0;
     for (int p = 0; p < x->nvarying; p++) {
@@ -136,16 +142,11 @@ static int plot_run(int argc, char **argv, Err *e) {
     if ((rc = gnuplot_check(e))) return rc;
 
     Store *s;
-    if ((rc = store_open_readonly(db, &s, e))) return rc;
     ExpData x;
     FigList figs = {0};
-    if ((rc = expdata_load(s, db, experiment, &x, e))) {
-        store_close(s);
-        return rc;
-    }
-    char dir[4096], safe[256];
-    plot_safe_name(experiment, safe, sizeof safe);
-    snprintf(dir, sizeof dir, "%s/%s", out, safe);
+    if ((rc = expdata_open(db, experiment, &s, &x, e))) return rc;
+    char dir[4096];
+    plot_experiment_dir(out, experiment, dir, sizeof dir);
     if (want_hist || all) rc = plot_hist(s, &x, &a, dir, &figs, e);
     if (rc == LDE_OK && (want_curves || all)) rc = plot_curves(&x, &a, dir, &figs, e);
     if (rc == LDE_OK && (want_sweep || (all && has_axis(&x))))

@@ -47,6 +47,10 @@ int plot_text(char *buf, size_t n, const char *fmt, ...) __attribute__((format(p
 /* A file-name-safe form of s: letters, digits, '.', '-' and '_' kept, others '-'. */
 void plot_safe_name(const char *s, char *out, size_t n);
 
+/* OUT/NAME, NAME the experiment's safe name: where lde plot draws an experiment's
+ * figures and lde report writes its report beside them. */
+void plot_experiment_dir(const char *out, const char *experiment, char *dir, size_t n);
+
 /* "normalize=true, pca=64" for run r (the non-seed varying parameters; "" when
  * none); with_seed adds "seed=N" when seeds vary. */
 void plot_run_label(const ExpData *x, int r, int with_seed, char *out, size_t n);

@@ -170,15 +170,10 @@ static int report_run(int argc, char **argv, Err *e) {
     if (!experiment) return fail(e, LDE_EINPUT, "which EXPERIMENT? (lde status lists them)");
     if ((rc = gnuplot_check(e))) return rc;
     Store *s;
-    if ((rc = store_open_readonly(db, &s, e))) return rc;
     ExpData x;
-    if ((rc = expdata_load(s, db, experiment, &x, e))) {
-        store_close(s);
-        return rc;
-    }
-    char dir[4096], safe[256];
-    plot_safe_name(experiment, safe, sizeof safe);
-    snprintf(dir, sizeof dir, "%s/%s", out, safe);
+    if ((rc = expdata_open(db, experiment, &s, &x, e))) return rc;
+    char dir[4096];
+    plot_experiment_dir(out, experiment, dir, sizeof dir);
     FigList figs = {0};
     Notes notes = {0};
     rc = draw_figures(s, &x, dir, &figs, &notes, e);

@@ -57,14 +57,10 @@ static int table_run(int argc, char **argv, Err *e) {
     if ((rc = metric_parse(metric, &m, e)) || (rc = restable_parse_format(format, &fmt, e)))
         return rc;
     Store *s;
-    if ((rc = store_open_readonly(db, &s, e))) return rc;
     ExpData x;
     ResultTable t = {0};
     int axis = -1;
-    if ((rc = expdata_load(s, db, experiment, &x, e))) {
-        store_close(s);
-        return rc;
-    }
+    if ((rc = expdata_open(db, experiment, &s, &x, e))) return rc;
     if (rows) rc = expdata_axis(&x, rows, 0, &axis, e);
     if (rc == LDE_OK) rc = restable_build(&x, axis, m, step, &t, e);
     if (rc == LDE_OK && baselines) rc = restable_load_baselines(s, &x, features, &t, e);
