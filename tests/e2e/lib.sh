@@ -40,4 +40,40 @@ expect_exit() {
     fi
 }
 
+# refused NAME FILE PATTERN CMD... — CMD, run in the caller's empty directory $WORK,
+# exits 2 with one line on stderr that names FILE and matches PATTERN, and leaves
+# $WORK empty ($WORK is emptied again afterwards, so one failure does not cascade).
+refused() {
+    local name=$1 file=$2 pattern=$3
+    shift 3
+    local err rc
+    err=$(cd "$WORK" && "$@" 2>&1 >/dev/null)
+    rc=$?
+    if [ "$rc" -ne 2 ]; then
+        fail "$name" "exit $rc, expected 2: $err"
+    elif [ "$(printf '%s\n' "$err" | wc -l)" -ne 1 ]; then
+        fail "$name" "expected a one-line error, got: $err"
+    elif ! grep -qF -- "$file" <<<"$err"; then
+        fail "$name" "message does not name $file: $err"
+    elif ! grep -Eq -- "$pattern" <<<"$err"; then
+        fail "$name" "'$err' does not match /$pattern/"
+    elif [ -n "$(ls -A "$WORK")" ]; then
+        fail "$name" "wrote $(ls -A "$WORK")"
+    else
+        pass "$name"
+    fi
+    rm -rf "$WORK" && mkdir "$WORK"
+}
+
+# q DB SQL; numbers DB; done_ids DB — the store, read with sqlite3.
+q() { sqlite3 "$1" "$2"; }
+# Every number the store holds for a database, in a fixed order: the evals rows
+# and the per-sample bpd blobs (hex), for bit-for-bit comparisons.
+numbers() {
+    q "$1" "SELECT run_id, step, split, mean_bpd, median_bpd, auroc, fpr95, aupr_in, aupr_out,
+                   train_loss FROM evals ORDER BY run_id, step, split;
+            SELECT run_id, step, split, hex(bpd) FROM scores ORDER BY run_id, step, split;"
+}
+done_ids() { q "$1" "SELECT id FROM runs WHERE status='done' ORDER BY id"; }
+
 finish() { exit "$E2E_FAILED"; }

@@ -20,29 +20,6 @@ export LDE_DIGITS=$ROOT/results/cache/digits.csv.gz
 WORK=$E2E_TMP/work
 mkdir -p "$WORK"
 
-# refused NAME FILE PATTERN CMD... — CMD (run in $WORK) exits 2 with one line on
-# stderr that names FILE and matches PATTERN, and leaves $WORK empty.
-refused() {
-    local name=$1 file=$2 pattern=$3
-    shift 3
-    local err rc
-    err=$(cd "$WORK" && "$@" 2>&1 >/dev/null)
-    rc=$?
-    if [ "$rc" -ne 2 ]; then
-        fail "$name" "exit $rc, expected 2: $err"
-    elif [ "$(printf '%s\n' "$err" | wc -l)" -ne 1 ]; then
-        fail "$name" "expected a one-line error, got: $err"
-    elif ! grep -qF -- "$file" <<<"$err"; then
-        fail "$name" "message does not name $file: $err"
-    elif ! grep -Eq -- "$pattern" <<<"$err"; then
-        fail "$name" "'$err' does not match /$pattern/"
-    elif [ -n "$(ls -A "$WORK")" ]; then
-        fail "$name" "wrote $(ls -A "$WORK")"
-    else
-        pass "$name"
-    fi
-    rm -rf "$WORK" && mkdir "$WORK"
-}
 
 # run_config FEATURES — a one-point grid on that data.features value, written
 # outside $WORK. A bad .npy is every split at once, so that shapes agree and its own

@@ -29,14 +29,6 @@ train:
   eval_every: 0.5
 YAML
 }
-q() { sqlite3 "$1" "$2"; }
-# Every number the store holds for a database, in a fixed order: the evals rows
-# and the per-sample bpd blobs (hex), for bit-for-bit comparisons.
-numbers() {
-    q "$1" "SELECT run_id, step, split, mean_bpd, median_bpd, auroc, fpr95, aupr_in, aupr_out,
-                   train_loss FROM evals ORDER BY run_id, step, split;
-            SELECT run_id, step, split, hex(bpd) FROM scores ORDER BY run_id, step, split;"
-}
 
 config grid "[0, 1]" "[realnvp, glow]" 2
 out=$("$LDE" run grid.yaml --db a.db --models models 2>err.txt)

@@ -28,14 +28,6 @@ train:
   lr: 1.0e-3
   eval_every: 0.25
 YAML
-q() { sqlite3 "$1" "$2"; }
-# Every number of a database in a fixed order (evals rows, per-sample bpd as hex).
-numbers() {
-    q "$1" "SELECT run_id, step, split, mean_bpd, median_bpd, auroc, fpr95, aupr_in, aupr_out,
-                   train_loss FROM evals ORDER BY run_id, step, split;
-            SELECT run_id, step, split, hex(bpd) FROM scores ORDER BY run_id, step, split;"
-}
-done_ids() { q "$1" "SELECT id FROM runs WHERE status='done' ORDER BY id"; }
 
 "$LDE" run g.yaml --db one.db --models m1 >/dev/null 2>&1
 check single_run_all_done test "$(done_ids one.db | wc -l)" -eq 6

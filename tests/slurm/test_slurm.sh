@@ -42,13 +42,6 @@ train:
   lr: 1.0e-3
 YAML
 }
-q() { sqlite3 "$1" "$2"; }
-numbers() {
-    q "$1" "SELECT run_id, step, split, mean_bpd, median_bpd, auroc, fpr95, aupr_in, aupr_out,
-                   train_loss FROM evals ORDER BY run_id, step, split;
-            SELECT run_id, step, split, hex(bpd) FROM scores ORDER BY run_id, step, split;"
-}
-done_ids() { q "$1" "SELECT id FROM runs WHERE status='done' ORDER BY id"; }
 # waits up to $2 seconds for the shell condition $1
 wait_until() {
     local i
