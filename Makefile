@@ -23,7 +23,7 @@ DIGITS := results/cache/digits.csv.gz
 CC := gcc
 # -fno-math-errno: sqrtf inlines and vectorizes (Adam's step measured 3x faster).
 CFLAGS := -std=c11 -O2 -g -fno-math-errno -fopenmp -Wall -Wextra -Werror -D_GNU_SOURCE \
-          -Iflows -Iharness -I$(OPENBLAS_INC) -MMD -MP
+          -I. -Iharness -I$(OPENBLAS_INC) -MMD -MP
 LDLIBS := -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -lopenblas -lyaml -lsqlite3 -lxxhash -lz -lm
 
 ifeq ($(NATIVE),1)
@@ -43,9 +43,9 @@ endif
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-LIB_SRC := $(wildcard flows/*.c) $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c))
+LIB_SRC := $(wildcard flows/*.c) $(filter-out harness/cli/main.c,$(wildcard harness/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
-TEST_SRC := $(wildcard tests/test_*.c)
+TEST_SRC := $(wildcard tests/*/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps check check-slurm demo bench tests clean format install lint valgrind FORCE
@@ -53,14 +53,15 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 all: $(LDE_BIN)
 
-# The git revision is baked into lde; version.h is rewritten only when it changes.
+# The git revision is baked into lde (harness/util/version.c); version.h is rewritten
+# only when it changes.
 $(BUILD)/version.h: FORCE
 	@mkdir -p $(@D)
 	@printf '#define LDE_VERSION "%s"\n#define LDE_GIT_REV "%s"\n' '$(VERSION)' \
 	  "$$(git describe --always --dirty 2>/dev/null || echo unknown)" > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
-$(BUILD)/harness/main.o: harness/main.c $(BUILD)/version.h
+$(BUILD)/harness/util/version.o: harness/util/version.c $(BUILD)/version.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -include $(BUILD)/version.h -c $< -o $@
 
@@ -72,14 +73,14 @@ $(BUILD)/liblde.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(LDE_BIN): $(BUILD)/harness/main.o $(BUILD)/liblde.a
+$(LDE_BIN): $(BUILD)/harness/cli/main.o $(BUILD)/liblde.a
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Every test binary links the unit harness and the finite-difference references.
 TEST_LIB := $(BUILD)/tests/unit.o $(BUILD)/tests/fdcheck.o
 $(BUILD)/tests/%: tests/%.c $(TEST_LIB) $(BUILD)/liblde.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -Itests $< $(TEST_LIB) $(BUILD)/liblde.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(TEST_LIB) $(BUILD)/liblde.a $(LDLIBS) -o $@
 
 tests: $(LDE_BIN) $(TEST_BIN)
 
@@ -111,7 +112,7 @@ fetch-digits:
 # skips its address-space-limit checks, which ASan's shadow memory cannot meet).
 check: deps
 	@$(MAKE) --no-print-directory tests
-	@TEST_BIN_DIR=$(BUILD)/tests LDE=$(abspath $(LDE_BIN)) E2E_SAN=$(if $(filter 1,$(SAN)),1,0) tests/run
+	@TEST_BIN_DIR=$(BUILD)/tests LDE=$(abspath $(LDE_BIN)) E2E_SAN=$(if $(filter 1,$(SAN)),1,0) tests/run-tests
 
 # lde slurm against a real one-node Slurm (tests/slurm/local_slurm.sh): installs
 # slurm-wlm and munge when missing, starts munged, slurmctld and slurmd as root
@@ -133,7 +134,7 @@ check-slurm: deps
 valgrind: deps
 	@$(MAKE) --no-print-directory deps DEB_PKGS=valgrind
 	@$(MAKE) --no-print-directory all
-	@LDE=$(abspath tests/valgrind-lde) E2E_VALGRIND=1 tests/run e2e
+	@LDE=$(abspath tests/valgrind-lde) E2E_VALGRIND=1 tests/run-tests e2e
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -148,18 +149,22 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} ./$(LDE_BIN) bench
 
-# Static analysis of flows/ and harness/: cppcheck and clang-tidy (.clang-tidy lists
+# The layering of harness/ (harness/README.md: which folder may include which, no
+# include or link cycles; tests/lint/check_layers.sh), then static analysis of flows/
+# and harness/: cppcheck and clang-tidy (.clang-tidy lists
 # the checks and why any is off). clang-tidy runs one file per process: clang 14
 # carries analyzer state between files of one invocation and then reports a false
 # va_list error; -fopenmp so the OpenMP pragmas are analysed as they are compiled
 # (omp.h comes from gcc's include directory).
-LINT_SRC := $(wildcard flows/*.c harness/*.c harness/*/*.c)
-TIDY_FLAGS := -std=c11 -fopenmp -D_GNU_SOURCE -Iflows -Iharness -I$(OPENBLAS_INC) \
+LINT_SRC := $(wildcard flows/*.c harness/*/*.c)
+TIDY_FLAGS := -std=c11 -fopenmp -D_GNU_SOURCE -I. -Iharness -I$(OPENBLAS_INC) \
               -idirafter $(shell gcc -print-file-name=include)
 lint:
+	@$(MAKE) --no-print-directory all
+	tests/lint/check_layers.sh --objects $(BUILD)
 	@$(MAKE) --no-print-directory deps DEB_PKGS="cppcheck clang-tidy"
 	cppcheck --enable=warning,performance,portability --error-exitcode=1 --quiet \
-	  --inline-suppr -D_GNU_SOURCE -Iflows -Iharness flows harness
+	  --inline-suppr -D_GNU_SOURCE -I. -Iharness flows harness
 	printf '%s\n' $(LINT_SRC) | xargs -P2 -n1 sh -c \
 	  'out=$$(clang-tidy --quiet "$$0" -- $(TIDY_FLAGS) 2>&1) || { printf "%s\n" "$$out"; exit 1; }'
 
@@ -167,13 +172,13 @@ clean:
 	rm -rf build lde
 
 format:
-	clang-format -i $(wildcard flows/*.[ch] harness/*.[ch] harness/*/*.[ch] tests/*.[ch])
+	clang-format -i $(filter-out tests/fixtures/%,$(wildcard flows/*.[ch] harness/*/*.[ch] tests/*.[ch] tests/*/*.[ch]))
 
 PREFIX ?= /usr/local
 install: $(LDE_BIN)
 	install -D -m 755 $(LDE_BIN) $(DESTDIR)$(PREFIX)/bin/lde
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/harness/main.d $(TEST_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(BUILD)/harness/cli/main.d $(TEST_BIN:=.d)
 .SECONDARY:
 
 # Fuzzing (libFuzzer, Debian's clang and libclang-rt-14-dev, installed on demand):
@@ -186,20 +191,21 @@ FUZZ_SECONDS ?= 60
 FUZZ_PKGS := clang libclang-rt-14-dev
 FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=undefined \
-               -D_GNU_SOURCE -Iflows -Iharness
+               -D_GNU_SOURCE -I. -Iharness
 FUZZ_TARGETS := config npy idx modelfile
-FUZZ_config_SRC := harness/yamltree.c harness/npy.c harness/atomicfile.c harness/featsource.c harness/params.c \
-                   harness/config.c harness/plan.c harness/err.c
+FUZZ_config_SRC := harness/config/yamltree.c harness/data/npy.c harness/util/atomicfile.c \
+                   harness/config/featsource.c harness/config/keyerror.c harness/config/params.c harness/config/config.c \
+                   harness/config/plan.c harness/util/err.c
 FUZZ_config_LIBS := -lyaml -lxxhash -lm
-FUZZ_npy_SRC := harness/npy.c harness/atomicfile.c harness/err.c
+FUZZ_npy_SRC := harness/data/npy.c harness/util/atomicfile.c harness/util/err.c
 FUZZ_npy_LIBS := -lm
-FUZZ_idx_SRC := harness/fmnist.c harness/gzfile.c harness/images.c harness/err.c
+FUZZ_idx_SRC := harness/data/fmnist.c harness/data/gzfile.c harness/data/images.c harness/util/err.c
 FUZZ_idx_LIBS := -lz -lxxhash -lm
-# The model loader builds the flow it reads: the flow layers, OpenBLAS and OpenMP
-# (gcc's libgomp; clang finds omp.h in gcc's include directory).
-FUZZ_modelfile_SRC := harness/modelfile.c harness/atomicfile.c harness/err.c flows/flow.c \
-                      flows/actnorm.c flows/invlinear.c flows/coupling.c flows/linear.c \
-                      flows/relu.c flows/gemm.c flows/rng.c flows/adam.c
+# The model loader builds the flow it reads: the whole flow core (a model may be any
+# arch, Residual Flow's layers included), OpenBLAS and OpenMP (gcc's libgomp; clang
+# finds omp.h in gcc's include directory).
+FUZZ_modelfile_SRC := harness/run/modelfile.c harness/util/atomicfile.c harness/util/err.c \
+                      $(wildcard flows/*.c)
 FUZZ_modelfile_LIBS := -fopenmp=libgomp -idirafter $(shell gcc -print-file-name=include) \
                        -I$(OPENBLAS_INC) -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -lopenblas \
                        -lxxhash -lm

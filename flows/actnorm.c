@@ -1,7 +1,7 @@
 /* actnorm.c — see actnorm.h. Row loops are parallel (independent rows); column
  * reductions run one column per iteration with rows summed in order, so the bits do
  * not depend on the thread count. */
-#include "actnorm.h"
+#include "flows/actnorm.h"
 
 #include <math.h>
 

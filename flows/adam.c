@@ -1,5 +1,5 @@
 /* adam.c — see adam.h. */
-#include "adam.h"
+#include "flows/adam.h"
 
 #include <math.h>
 #include <stdlib.h>

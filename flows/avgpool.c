@@ -1,5 +1,5 @@
 /* avgpool.c — see avgpool.h. */
-#include "avgpool.h"
+#include "flows/avgpool.h"
 
 void avgpool_forward(const float *x, float *y, int C, int B, int hw) {
 #pragma omp parallel for collapse(2) schedule(static)

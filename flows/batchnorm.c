@@ -1,5 +1,5 @@
 /* batchnorm.c — see batchnorm.h. */
-#include "batchnorm.h"
+#include "flows/batchnorm.h"
 
 #include <math.h>
 

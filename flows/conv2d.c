@@ -1,10 +1,10 @@
 /* conv2d.c — see conv2d.h. im2col + gemm(); col2im for the input gradient. Every
  * output element is written by one thread in a fixed order, so the bits do not
  * depend on the thread count. */
-#include "conv2d.h"
+#include "flows/conv2d.h"
 
-#include "gemm.h"
-#include "rng.h"
+#include "flows/gemm.h"
+#include "flows/rng.h"
 
 #include <math.h>
 

@@ -1,9 +1,9 @@
 /* coupling.c — see coupling.h. The net's products are linear.h's GEMMs; the affine
  * part is elementwise over rows (independent, so parallel without changing bits). */
-#include "coupling.h"
+#include "flows/coupling.h"
 
-#include "linear.h"
-#include "relu.h"
+#include "flows/linear.h"
+#include "flows/relu.h"
 
 #include <math.h>
 #include <string.h>

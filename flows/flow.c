@@ -5,12 +5,12 @@
  *   backward  from dL/dz = z/B and dL/dlogdet = -1/B back through the chain
  *   inverse   the chain in reverse.
  * A new layer kind is one case in each switch. */
-#include "flow.h"
+#include "flows/flow.h"
 
-#include "actnorm.h"
-#include "invlinear.h"
-#include "resblock.h"
-#include "rng.h"
+#include "flows/actnorm.h"
+#include "flows/invlinear.h"
+#include "flows/resblock.h"
+#include "flows/rng.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -14,9 +14,9 @@
 #ifndef LDE_FLOW_H
 #define LDE_FLOW_H
 
-#include "adam.h"
-#include "coupling.h"
-#include "resblock.h"
+#include "flows/adam.h"
+#include "flows/coupling.h"
+#include "flows/resblock.h"
 
 #include <stdint.h>
 

@@ -1,7 +1,7 @@
 /* gemm.c — fixed-tile, thread-count-independent SGEMM over OpenBLAS (see gemm.h). */
-#include "gemm.h"
+#include "flows/gemm.h"
 
-#include "blas.h"
+#include "flows/blas.h"
 
 #include <omp.h>
 

@@ -6,11 +6,11 @@
  *   inverse   A = Y·L⁻ᵀ, V = A·U⁻ᵀ (trsm), X[r][perm[i]] = V[r][i]
  * BLAS trmm/trsm run on fixed row tiles from our own OpenMP loop (single threaded
  * inside it, as gemm.h explains), so results are the same bits for any thread count. */
-#include "invlinear.h"
+#include "flows/invlinear.h"
 
-#include "blas.h"
-#include "gemm.h"
-#include "rng.h"
+#include "flows/blas.h"
+#include "flows/gemm.h"
+#include "flows/rng.h"
 
 #include <math.h>
 #include <omp.h>

@@ -1,9 +1,9 @@
 /* linear.c — see linear.h. Three SGEMMs; the bias sums run over fixed column
  * blocks so the result does not depend on the thread count. */
-#include "linear.h"
+#include "flows/linear.h"
 
-#include "gemm.h"
-#include "rng.h"
+#include "flows/gemm.h"
+#include "flows/rng.h"
 
 #include <math.h>
 

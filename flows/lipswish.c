@@ -5,7 +5,7 @@
  *   ∂φ/∂β     = z²·s(1−s) / 1.1
  *   ∂φ'/∂β    = z·s(1−s)·(2 + u(1−2s)) / 1.1   (= φ''·z/β)
  * and dβ/dβ_raw = sigmoid(β_raw). */
-#include "lipswish.h"
+#include "flows/lipswish.h"
 
 #include <math.h>
 

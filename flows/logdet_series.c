@@ -1,8 +1,8 @@
 /* logdet_series.c — see logdet_series.h. */
-#include "logdet_series.h"
+#include "flows/logdet_series.h"
 
-#include "blas.h"
-#include "rng.h"
+#include "flows/blas.h"
+#include "flows/rng.h"
 
 #include <math.h>
 #include <string.h>

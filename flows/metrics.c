@@ -1,6 +1,6 @@
 /* metrics.c — see metrics.h. All four OOD metrics come from one descending sort of
  * the pooled scores, walked in groups of tied values. */
-#include "metrics.h"
+#include "flows/metrics.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /* pca.c — see pca.h. */
-#include "pca.h"
+#include "flows/pca.h"
 
-#include "blas.h"
-#include "gemm.h"
+#include "flows/blas.h"
+#include "flows/gemm.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* preprocess.c — see preprocess.h. */
-#include "preprocess.h"
+#include "flows/preprocess.h"
 
-#include "rng.h"
+#include "flows/rng.h"
 
 #include <math.h>
 #include <stdlib.h>

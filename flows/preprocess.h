@@ -16,7 +16,7 @@
 #ifndef LDE_PREPROCESS_H
 #define LDE_PREPROCESS_H
 
-#include "pca.h"
+#include "flows/pca.h"
 
 #include <stdint.h>
 

@@ -2,7 +2,7 @@
  * them scalar with an unpredictable branch, and they took 21% of backbone training
  * (perf, 1 thread). An element-wise loop has no carried dependence, so simd is
  * valid even when the output aliases the input. */
-#include "relu.h"
+#include "flows/relu.h"
 
 void relu_forward(const float *x, float *y, long n) {
 #pragma omp parallel for simd schedule(static) if (n > 65536)

@@ -1,11 +1,11 @@
 /* resblock.c — see resblock.h. Every matrix product is a gemm() with the layer's
  * spectral-norm scale s as alpha, so Ŵ = s·W is never formed. */
-#include "resblock.h"
+#include "flows/resblock.h"
 
-#include "gemm.h"
-#include "linear.h"
-#include "lipswish.h"
-#include "spectral_norm.h"
+#include "flows/gemm.h"
+#include "flows/linear.h"
+#include "flows/lipswish.h"
+#include "flows/spectral_norm.h"
 
 #include <math.h>
 #include <omp.h>

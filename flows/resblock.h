@@ -18,7 +18,7 @@
 #ifndef LDE_RESBLOCK_H
 #define LDE_RESBLOCK_H
 
-#include "logdet_series.h"
+#include "flows/logdet_series.h"
 
 #include <stdint.h>
 

@@ -1,7 +1,7 @@
 /* rng.c — see rng.h. Philox4x32 with 10 rounds and the constants of the paper
  * ("Parallel random numbers: as easy as 1, 2, 3", SC 2011); the counter is
  * (index lo, index hi, stream lo, stream hi) and the key is the seed. */
-#include "rng.h"
+#include "flows/rng.h"
 
 #include <math.h>
 

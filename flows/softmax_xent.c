@@ -1,5 +1,5 @@
 /* softmax_xent.c — see softmax_xent.h. */
-#include "softmax_xent.h"
+#include "flows/softmax_xent.h"
 
 #include <math.h>
 

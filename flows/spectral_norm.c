@@ -1,8 +1,8 @@
 /* spectral_norm.c — see spectral_norm.h. */
-#include "spectral_norm.h"
+#include "flows/spectral_norm.h"
 
-#include "gemm.h"
-#include "rng.h"
+#include "flows/gemm.h"
+#include "flows/rng.h"
 
 #include <math.h>
 

@@ -1,8 +1,8 @@
 /* fdcheck.c — see fdcheck.h. */
-#include "fdcheck.h"
+#include "tests/fdcheck.h"
 
-#include "blas.h"
-#include "rng.h"
+#include "flows/blas.h"
+#include "flows/rng.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* unit.c — see unit.h. */
-#include "unit.h"
+#include "tests/unit.h"
 
 #include <dirent.h>
 #include <stdio.h>

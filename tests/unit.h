@@ -4,7 +4,7 @@
  * `struct unit_test` array and calls unit_main() from main(). CHECK* record a
  * failure (with file:line and the values) and carry on: they never return or jump,
  * so a test reads as straight-line code. unit_main prints one line per test,
- * "PASS name" or "FAIL name", which tests/run counts. */
+ * "PASS name" or "FAIL name", which tests/run-tests counts. */
 #ifndef LDE_UNIT_H
 #define LDE_UNIT_H
 

@@ -1,10 +1,10 @@
 /* baselines.c — a feature set's baselines: which can run, their scores on val and
  * every OOD set, and the store rows, computed only when missing (baselines.h). */
-#include "baselines.h"
+#include "baselines/baselines.h"
 
-#include "fmnist.h"
-#include "metrics.h"
-#include "oodsets.h"
+#include "data/fmnist.h"
+#include "data/oodsets.h"
+#include "flows/metrics.h"
 
 #include <math.h>
 #include <omp.h>

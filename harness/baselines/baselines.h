@@ -23,12 +23,12 @@
 #ifndef LDE_BASELINES_H
 #define LDE_BASELINES_H
 
-#include "backbone.h"
-#include "config.h"
-#include "err.h"
-#include "featureset.h"
-#include "plan.h"
-#include "store.h"
+#include "backbone/backbone.h"
+#include "config/config.h"
+#include "config/plan.h"
+#include "run/featureset.h"
+#include "store/store.h"
+#include "util/err.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -6,9 +6,9 @@
  * q·t of the whole block from one GEMM (gemm.h: same bits at any thread count),
  * then a selection of the k-th smallest per query. Rounding can push a distance of
  * (nearly) 0 below zero; it is clamped at 0 before the square root. */
-#include "baselines.h"
+#include "baselines/baselines.h"
 
-#include "gemm.h"
+#include "flows/gemm.h"
 
 #include <math.h>
 #include <stdlib.h>

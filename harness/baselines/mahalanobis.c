@@ -9,10 +9,10 @@
  * whitens all samples and the distances are plain sums of squares, in double. The
  * global mean z̄ is taken out first so whitened values stay small and the float
  * GEMM loses nothing to cancellation. */
-#include "baselines.h"
+#include "baselines/baselines.h"
 
-#include "blas.h"
-#include "gemm.h"
+#include "flows/blas.h"
+#include "flows/gemm.h"
 
 #include <float.h>
 #include <math.h>

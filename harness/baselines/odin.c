@@ -7,7 +7,7 @@
  * input inside, so a pixel step of ε is a step of ε/std on the standardized input —
  * the same as the reference implementation, which divides its gradient by the
  * normalization std. No clipping to [0, 1], as in the reference. */
-#include "baselines.h"
+#include "baselines/baselines.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* plan_baselines.c — the baselines of every distinct feature set of a plan, for
  * lde run (before the flows) and lde baselines (see baselines.h). */
-#include "baselines.h"
+#include "baselines/baselines.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -2,9 +2,9 @@
  * features are clipped at a high percentile of the ID training activations
  * before the head, which removes the few abnormally large activations OOD inputs
  * cause; the score is then the energy of the clipped logits (see baselines.h). */
-#include "baselines.h"
+#include "baselines/baselines.h"
 
-#include "gemm.h"
+#include "flows/gemm.h"
 
 #include <math.h>
 #include <stdlib.h>

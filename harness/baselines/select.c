@@ -1,5 +1,5 @@
 /* select.c — the k-th smallest value (ReAct's percentile, KNN's k-th neighbour). */
-#include "baselines.h"
+#include "baselines/baselines.h"
 
 static void swap(float *v, long i, long j) {
     float t = v[i];

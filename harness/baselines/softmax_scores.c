@@ -1,6 +1,6 @@
 /* softmax_scores.c — the scores read off the logits alone: MSP (and ODIN's
  * tempered MSP) and Energy (see baselines.h). */
-#include "baselines.h"
+#include "baselines/baselines.h"
 
 #include <math.h>
 

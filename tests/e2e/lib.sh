@@ -1,6 +1,6 @@
 # tests/e2e/lib.sh — helpers for end-to-end tests of the real ./lde binary.
 # A test script sources this, calls `check NAME COMMAND...` or the expect_* helpers,
-# each printing "PASS NAME" or "FAIL NAME" (tests/run counts them), and ends
+# each printing "PASS NAME" or "FAIL NAME" (tests/run-tests counts them), and ends
 # with `finish`, whose exit status says whether anything failed.
 set -u
 LDE=${LDE:-$(cd "$(dirname "$0")/../.." && pwd)/lde}

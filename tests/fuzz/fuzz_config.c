@@ -5,8 +5,8 @@
  * small .npy files (tr.npy 10x4, va.npy 5x4, oo.npy 6x4), so inputs naming user
  * features reach the header checks. Besides the sanitizers, one property is
  * checked: a refused config's message is one line naming the file. */
-#include "config.h"
-#include "plan.h"
+#include "config/config.h"
+#include "config/plan.h"
 
 #include <stdint.h>
 #include <stdio.h>

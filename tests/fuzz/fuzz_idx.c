@@ -7,7 +7,7 @@
  * gzip layer). Byte 1 is the number of items the reader expects (0..255, so valid
  * files stay small). Besides the sanitizers, one property is checked: a refusal is
  * LDE_EINPUT with one line naming the file. */
-#include "fmnist.h"
+#include "data/fmnist.h"
 
 #include <stdint.h>
 #include <stdio.h>

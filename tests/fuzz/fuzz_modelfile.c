@@ -5,7 +5,7 @@
  * twice: as is (the envelope checks), and with its last 8 bytes replaced by the
  * checksum of the bytes before them (the body parser). Besides the sanitizers, one
  * property is checked: a refusal is LDE_EINPUT with one line naming the file. */
-#include "modelfile.h"
+#include "run/modelfile.h"
 
 #include <stdint.h>
 #include <stdio.h>

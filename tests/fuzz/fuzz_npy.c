@@ -5,7 +5,7 @@
  * Each input is written to a file and read by all three. Besides the sanitizers,
  * two properties are checked: a refusal is LDE_EINPUT with one line naming the
  * file, and an accepted array has exactly the shape the header reader saw. */
-#include "npy.h"
+#include "data/npy.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,0 +1,23 @@
+/* bench_context.h — what `lde bench` (bench.c: throughput of the flow core and other
+ * heavy paths against this machine's SGEMM peak) hands the measurements of other
+ * modules. They plug in as a BenchExtra (see bench.c's `extras` table), so one
+ * command reports everything; this header is theirs and bench.c's, so neither
+ * includes the other. */
+#ifndef LDE_BENCH_CONTEXT_H
+#define LDE_BENCH_CONTEXT_H
+
+#include "util/err.h"
+
+#include <stdio.h>
+
+typedef struct {
+    int quick;          /* tiny shapes and short timings (tests) */
+    int json;           /* one JSON object per line instead of a table */
+    double peak_gflops; /* measured SGEMM peak, for the ratio */
+} BenchContext;
+
+/* A measurement of another module: writes its lines (in ctx->json's format) to out;
+ * returns LDE_OK or an err.h code with e filled. */
+typedef int (*BenchExtra)(const BenchContext *ctx, FILE *out, Err *e);
+
+#endif

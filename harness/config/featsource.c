@@ -1,0 +1,202 @@
+/* featsource.c — parses data.features and checks the user's .npy headers (featsource.h). */
+#include "config/featsource.h"
+
+#include "config/keyerror.h"
+#include "data/npy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What every check needs: the source being filled and where messages point. */
+typedef struct {
+    FeatureSource *fs;
+    const char *file, *dir;
+    Err *e;
+} FeatCtx;
+
+/* Resolves a path written in the config against dir, checks its .npy header into
+ * h and stores the absolute path (malloc'd, freed by featsource_free) in *out. */
+static int feat_path(FeatCtx *c, const char *key, const YtNode *n, const char **out, NpyShape *h) {
+    if (n->kind != YT_SCALAR || yt_is_null(n)) {
+        char got[64];
+        return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.%s: expected a .npy path, got %s",
+                    c->file, n->line, n->col, key, yt_describe(n, got, sizeof got));
+    }
+    char joined[8192];
+    if (n->str[0] == '/')
+        snprintf(joined, sizeof joined, "%s", n->str);
+    else
+        snprintf(joined, sizeof joined, "%s/%s", c->dir, n->str);
+    Err inner = {{0}};
+    char dtype[8];
+    if (npy_shape(joined, h, dtype, &inner) != LDE_OK)
+        return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.%s: %s", c->file, n->line, n->col,
+                    key, inner.msg);
+    char *abs = realpath(joined, NULL);
+    if (!abs)
+        return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.%s: cannot resolve %s", c->file,
+                    n->line, n->col, key, joined);
+    *out = abs;
+    return LDE_OK;
+}
+
+static int shape_error(FeatCtx *c, const YtNode *n, const char *key, const NpyShape *h,
+                       const char *want) {
+    char got[96];
+    if (h->ndim == 1)
+        snprintf(got, sizeof got, "(%ld)", h->rows);
+    else
+        snprintf(got, sizeof got, "(%ld, %ld)", h->rows, h->cols);
+    return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.%s: %s has shape %s, expected %s",
+                c->file, n->line, n->col, key, n->str, got, want);
+}
+
+/* Checks h is (rows, cols) or (rows) when cols < 0; -1 in rows/cols = any. */
+static int feat_shape(FeatCtx *c, const YtNode *n, const char *key, const NpyShape *h,
+                      long long rows, long long cols) {
+    int ndim = cols < 0 ? 1 : 2;
+    char want[96];
+    if (cols < 0)
+        snprintf(want, sizeof want, "(%lld)", rows);
+    else if (rows < 0)
+        snprintf(want, sizeof want, "(N, %lld)", cols);
+    else
+        snprintf(want, sizeof want, "(%lld, %lld)", rows, cols);
+    if (h->ndim != ndim || (rows >= 0 && h->rows != rows) || (cols >= 0 && h->cols != cols) ||
+        h->rows == 0)
+        return shape_error(c, n, key, h, want);
+    return LDE_OK;
+}
+
+static int parse_features_map(FeatCtx *c, const YtNode *m) {
+    static const char *const keys[] = {"train", "val", "ood", "head", "train_labels", "val_labels"};
+    FeatureSource *fs = c->fs;
+    for (int i = 0; i < m->n; i++) {
+        int known = 0;
+        for (int k = 0; k < 6; k++) known |= strcmp(m->keys[i]->str, keys[k]) == 0;
+        if (!known) return unknown_key_error(c->file, m->keys[i], "data.features", keys, 6, c->e);
+    }
+    const YtNode *tr = yt_get(m, "train"), *va = yt_get(m, "val");
+    if (!tr || !va)
+        return fail(c->e, LDE_EINPUT,
+                    "%s:%d:%d: data.features: `%s` is missing (user features "
+                    "need train and val .npy files)",
+                    c->file, m->line, m->col, tr ? "val" : "train");
+    NpyShape ht = {0}, h = {0};
+    int rc = feat_path(c, "train", tr, &fs->train, &ht);
+    if (rc != LDE_OK) return rc;
+    if (ht.ndim != 2 || ht.rows < 1 || ht.cols < 1 || ht.cols > 1 << 20)
+        return shape_error(c, tr, "train", &ht, "(N, d)");
+    long long N = ht.rows, d = ht.cols;
+    fs->d = (int)d;
+    rc = feat_path(c, "val", va, &fs->val, &h);
+    if (rc == LDE_OK) rc = feat_shape(c, va, "val", &h, -1, d);
+    if (rc != LDE_OK) return rc;
+    long long M = h.rows;
+    const YtNode *ood = yt_get(m, "ood");
+    if (ood && (ood->kind != YT_MAP || ood->n == 0)) {
+        char got[64];
+        return fail(c->e, LDE_EINPUT,
+                    "%s:%d:%d: data.features.ood: expected a mapping {name: path.npy}, got %s",
+                    c->file, ood->line, ood->col, yt_describe(ood, got, sizeof got));
+    }
+    for (int i = 0; ood && i < ood->n; i++) {
+        if (i == FEAT_MAX_OOD)
+            return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.ood: more than %d OOD sets",
+                        c->file, ood->line, ood->col, FEAT_MAX_OOD);
+        const char *name = ood->keys[i]->str;
+        if (!name[0] || strlen(name) > 32 ||
+            strspn(name, "abcdefghijklmnopqrstuvwxyz"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != strlen(name))
+            return fail(c->e, LDE_EINPUT,
+                        "%s:%d:%d: data.features.ood: bad OOD set name `%s` "
+                        "(letters, digits, _ - . and at most 32)",
+                        c->file, ood->keys[i]->line, ood->keys[i]->col, name);
+        char key[64];
+        snprintf(key, sizeof key, "ood.%s", name);
+        fs->ood[i].name = strdup(name);
+        fs->n_ood = i + 1;
+        rc = feat_path(c, key, ood->vals[i], &fs->ood[i].path, &h);
+        if (rc == LDE_OK) rc = feat_shape(c, ood->vals[i], key, &h, -1, d);
+        if (rc != LDE_OK) return rc;
+    }
+    const YtNode *head = yt_get(m, "head");
+    if (head) {
+        static const char *const hk[] = {"W", "b"};
+        if (head->kind != YT_MAP)
+            return fail(c->e, LDE_EINPUT,
+                        "%s:%d:%d: data.features.head: expected {W: C×d.npy, "
+                        "b: C.npy}",
+                        c->file, head->line, head->col);
+        for (int i = 0; i < head->n; i++)
+            if (strcmp(head->keys[i]->str, "W") != 0 && strcmp(head->keys[i]->str, "b") != 0)
+                return unknown_key_error(c->file, head->keys[i], "data.features.head", hk, 2, c->e);
+        const YtNode *w = yt_get(head, "W"), *b = yt_get(head, "b");
+        if (!w || !b)
+            return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.head: needs both W and b",
+                        c->file, head->line, head->col);
+        rc = feat_path(c, "head.W", w, &fs->head_W, &h);
+        if (rc == LDE_OK) rc = feat_shape(c, w, "head.W", &h, -1, d);
+        long long C = h.rows;
+        if (rc == LDE_OK) rc = feat_path(c, "head.b", b, &fs->head_b, &h);
+        if (rc == LDE_OK) rc = feat_shape(c, b, "head.b", &h, C, -1);
+        if (rc != LDE_OK) return rc;
+    }
+    const YtNode *tl = yt_get(m, "train_labels"), *vl = yt_get(m, "val_labels");
+    if (tl) {
+        rc = feat_path(c, "train_labels", tl, &fs->train_labels, &h);
+        if (rc == LDE_OK) rc = feat_shape(c, tl, "train_labels", &h, N, -1);
+        if (rc != LDE_OK) return rc;
+    }
+    if (vl) {
+        rc = feat_path(c, "val_labels", vl, &fs->val_labels, &h);
+        if (rc == LDE_OK) rc = feat_shape(c, vl, "val_labels", &h, M, -1);
+        if (rc != LDE_OK) return rc;
+    }
+    return LDE_OK;
+}
+
+void featsource_free(FeatureSource *fs) {
+    if (!fs) return;
+    free((char *)fs->train);
+    free((char *)fs->val);
+    for (int i = 0; i < fs->n_ood; i++) {
+        free((char *)fs->ood[i].name);
+        free((char *)fs->ood[i].path);
+    }
+    free((char *)fs->head_W);
+    free((char *)fs->head_b);
+    free((char *)fs->train_labels);
+    free((char *)fs->val_labels);
+    free(fs);
+}
+
+int featsource_parse(const YtNode *n, const char *file, const char *dir, FeatureSource **out,
+                     Err *e) {
+    *out = NULL;
+    if (n->kind == YT_SCALAR && strcmp(n->str, "fashion-mnist") != 0)
+        return fail(e, LDE_EINPUT,
+                    "%s:%d:%d: data.features: unknown feature set `%s`; expected "
+                    "`fashion-mnist` or a mapping {train: a.npy, val: b.npy, ood: {name: c.npy}}",
+                    file, n->line, n->col, n->str);
+    if (n->kind == YT_SEQ)
+        return fail(e, LDE_EINPUT,
+                    "%s:%d:%d: data.features: expected `fashion-mnist` or a mapping, got a list",
+                    file, n->line, n->col);
+    FeatureSource *fs = calloc(1, sizeof *fs);
+    if (!fs) return fail(e, LDE_EINPUT, "%s: out of memory", file);
+    if (n->kind == YT_SCALAR) {
+        fs->builtin = 1;
+        *out = fs;
+        return LDE_OK;
+    }
+    FeatCtx c = {fs, file, dir, e};
+    int rc = parse_features_map(&c, n);
+    if (rc != LDE_OK) {
+        featsource_free(fs);
+        return rc;
+    }
+    *out = fs;
+    return LDE_OK;
+}

@@ -1,0 +1,42 @@
+/* featsource.h — where a run's features come from (DESIGN.md, Features).
+ *
+ * `data.features` is either `fashion-mnist` (the built-in backbone computes them)
+ * or a mapping of user .npy files:
+ *   {train: N×d, val: M×d, ood: {name: K×d, ...}, head: {W: C×d, b: C},
+ *    train_labels: N, val_labels: M}
+ * Only the headers are read here, before anything runs: every file must exist, be
+ * a C-order .npy at least as long as its shape, and agree with train on d (and on
+ * N / M for labels, on C between W and b). Paths are resolved against the
+ * config's directory and kept absolute, so the same files give the same run id
+ * whichever directory lde runs from. */
+#ifndef LDE_FEATSOURCE_H
+#define LDE_FEATSOURCE_H
+
+#include "config/yamltree.h"
+#include "util/err.h"
+
+enum { FEAT_MAX_OOD = 16 };
+
+typedef struct {
+    const char *name, *path;
+} NamedPath;
+
+/* builtin = 1: Fashion-MNIST through the built-in backbone (the other fields are
+ * unused). Otherwise absolute paths (optional ones NULL). */
+typedef struct {
+    int builtin;
+    const char *train, *val;
+    int n_ood;
+    NamedPath ood[FEAT_MAX_OOD];
+    const char *head_W, *head_b, *train_labels, *val_labels;
+    int d; /* user features: d from train's header; built-in: 0 (the last backbone width is d) */
+} FeatureSource;
+
+/* Parses n (`fashion-mnist` or a mapping as above); relative paths resolve against
+ * dir. On success *out is owned by the caller (featsource_free). Errors name
+ * file:line:col of the offending entry, the file and the shape expected. */
+int featsource_parse(const YtNode *n, const char *file, const char *dir, FeatureSource **out,
+                     Err *e);
+void featsource_free(FeatureSource *fs);
+
+#endif

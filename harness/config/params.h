@@ -1,0 +1,139 @@
+/* params.h — every parameter a config may set, and the typed run it describes.
+ *
+ * One table (params[]) lists each parameter once: its key path in the YAML
+ * ("preprocess.pca"), type, default, allowed range or choices and a line of help.
+ * Config loading, validation, grid expansion, canonical JSON (run ids) and the
+ * unknown-key suggestions all read this table, so adding a parameter is one row
+ * plus one RunSpec field.
+ *
+ * A RunSpec is one fully resolved grid point: every field holds a value (a default
+ * when the config is silent). Feature sources are owned by the Config that made
+ * them and outlive every RunSpec planned from it. */
+#ifndef LDE_PARAMS_H
+#define LDE_PARAMS_H
+
+#include "backbone/backbone.h"
+#include "config/featsource.h"
+#include "config/yamltree.h"
+#include "flows/flow.h"
+#include "util/err.h"
+
+#include <stddef.h>
+
+typedef enum { OOD_DIGITS, OOD_GAUSSIAN, OOD_UNIFORM, OOD_VFLIP, OOD_HELDOUT, OOD_COUNT } OodSet;
+
+enum { SPEC_MAX_LIST = 16 };
+
+typedef struct {
+    int n;
+    int v[SPEC_MAX_LIST];
+} IntList;
+
+/* The built-in classifier whose features the flow sees (data.backbone.*). */
+typedef struct {
+    BackboneArch arch;
+    IntList channels; /* cnn: conv stage widths; mlp: hidden widths */
+    int epochs;
+    long long seed;
+    int augment;
+    int batch_size;
+    double lr;
+} BackboneSpec;
+
+/* One grid point. Names and units follow the YAML keys (DESIGN.md, Configs). */
+typedef struct {
+    long long seed; /* flow init, batch order, dequantization noise */
+    struct {
+        const FeatureSource *features;
+        IntList ood;        /* OodSet values, built-in features only */
+        IntList id_classes; /* n = 0: all ten classes are in-distribution */
+        BackboneSpec backbone;
+    } data;
+    struct {
+        int normalize;     /* divide each latent by its L2 norm */
+        int pca;           /* 0 = off, else the number of components kept */
+        double epsilon;    /* dequantization width */
+        int drop_constant; /* drop dimensions constant over the training set */
+    } preprocess;
+    struct {
+        FlowArch arch;
+        int blocks, hidden, bottleneck;
+        double lipschitz;
+        int eval_terms; /* resflow: 0 = exact evaluation log-det, n = n-term series */
+    } flow;
+    struct {
+        double epochs; /* fractional allowed */
+        int batch_size;
+        double lr, weight_decay;
+        double clip_grad;  /* gradient-norm bound; 0 = off */
+        double eval_every; /* epochs between evaluations (the config's default: epochs) */
+        int eval_train_samples;
+        double diverge_bpd; /* mean training bpd beyond this marks the run diverged */
+    } train;
+} RunSpec;
+
+typedef enum {
+    PT_BOOL,      /* int 0/1 */
+    PT_INT,       /* int, within [min, max] */
+    PT_LONG,      /* long long, within [min, max] (seeds) */
+    PT_FLOAT,     /* double, within [min, max]; min exclusive when min_open */
+    PT_ENUM,      /* int index into choices (matches the C enum's order) */
+    PT_INT_LIST,  /* IntList, elements within [min, max] */
+    PT_ENUM_LIST, /* IntList of indices into choices */
+    PT_FEATURES,  /* const FeatureSource *: `fashion-mnist` or a mapping of .npy paths */
+} ParamType;
+
+typedef struct {
+    const char *path; /* key path in the YAML, e.g. "preprocess.pca" */
+    ParamType type;
+    size_t offset;              /* of the field in RunSpec */
+    const char *dflt;           /* default, as YAML text; NULL = derived (train.eval_every) */
+    double min, max;            /* numbers and list elements */
+    int min_open;               /* PT_FLOAT: min itself is not allowed */
+    int max_len;                /* lists: most elements */
+    int unique;                 /* lists: no element twice (sets, not layer widths) */
+    const char *const *choices; /* PT_ENUM, PT_ENUM_LIST: NULL-terminated */
+    int builtin_only;           /* meaningful only for the built-in features (left out of the id) */
+    const char *help;
+} Param;
+
+extern const Param params[];
+extern const int n_params;
+
+/* The row for a key path, or NULL. */
+const Param *param_find(const char *path);
+
+/* A parsed value of one parameter, as a config wrote it. */
+typedef struct {
+    long long i; /* PT_BOOL, PT_INT, PT_LONG, PT_ENUM */
+    double f;    /* PT_FLOAT */
+    IntList list;
+    FeatureSource *features; /* PT_FEATURES; owned, freed by param_value_free */
+} ParamValue;
+
+/* Parses and validates node as a value of p. Relative .npy paths are resolved
+ * against dir (the config's directory). Errors name file:line:col and the key. */
+int param_parse(const Param *p, const YtNode *node, const char *file, const char *dir,
+                ParamValue *v, Err *e);
+void param_value_free(ParamValue *v);
+
+/* Writes v into its field of s. */
+void param_apply(const Param *p, const ParamValue *v, RunSpec *s);
+
+/* A RunSpec holding every default (train.eval_every still 0 = unset). */
+int runspec_defaults(RunSpec *s, Err *e);
+
+/* Resolves derived values (eval_every := epochs when unset) and checks the
+ * constraints between parameters (pca <= d, bottleneck < hidden, heldout needs
+ * id_classes, user features take no built-in OOD sets, ...). src[i] is the node
+ * that set params[i] (NULL = default), for the error's file:line:col. */
+int runspec_finish(RunSpec *s, const YtNode *const *src, const char *file, Err *e);
+
+/* Appends the canonical JSON of p's value in s to buf (of size cap, at *len):
+ * shortest round-trip numbers, so 1e-4 and 0.0001 (and 1 and 1.0 for a float)
+ * write the same text. Returns 0, or -1 when buf is too small. */
+int param_json(const Param *p, const RunSpec *s, char *buf, size_t cap, size_t *len);
+
+const char *ood_set_name(int set);
+
+#endif

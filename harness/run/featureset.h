@@ -1,0 +1,69 @@
+/* featureset.h — the flow's input, whatever its source (DESIGN.md, Features):
+ * train, val and named OOD sets of d-dimensional latents, with the optional
+ * place they came from (the key baselines are stored under).
+ *
+ * Built-in features are first made (or found) in the feature cache by the
+ * backbone (feature_cache.h) and then read from their .npy files exactly like a
+ * user's, so both sources take one code path. Arrays are owned by the FeatureSet.
+ *
+ * What the baselines need besides the latents is optional: the classifier head
+ * (W, b) and the class labels of train and val. The built-in cache always has
+ * them; a user gives them as data.features.head and train_labels / val_labels.
+ * Logits are always computed from the head, logits = z·Wᵀ + b (gemm.h), for
+ * either source, so that one code path serves both (the cache's *_logits.npy
+ * are the same numbers from the backbone's own head). */
+#ifndef LDE_FEATURESET_H
+#define LDE_FEATURESET_H
+
+#include "config/plan.h"
+#include "util/err.h"
+
+#include <stdint.h>
+
+enum { FEAT_KEY_SIZE = 80 }; /* bytes of FeatureSet.key, NUL included */
+
+typedef struct {
+    char name[32]; /* "train", "val" or the OOD set's name */
+    float *x;      /* n × d */
+    long n;
+    float *logits; /* n × K through the head, NULL without a head */
+} FeatureSplit;
+
+typedef struct {
+    char key[FEAT_KEY_SIZE]; /* the feature cache key, or a hash of the user's files: baselines key
+                              */
+    char dir[4096];          /* where the .npy files are (the cache directory; "" for user files) */
+    int d;
+    FeatureSplit train, val;
+    int n_ood;
+    FeatureSplit ood[FEAT_MAX_OOD];
+    /* The health check over train (preprocess_health): dimensions that are constant,
+     * and that are more than 90% exact zeros. Flows on such features are unstable. */
+    int n_constant, n_mostly_zero;
+    int K;                  /* head outputs; 0 without a head */
+    float *head_W, *head_b; /* K × d and K, or NULL */
+    int64_t *train_labels;  /* train.n class ids, or NULL */
+    int64_t *val_labels;    /* val.n class ids, or NULL */
+    int builtin;            /* 1: the built-in backbone (dir holds backbone.bin) */
+    int id_mask[10];        /* built-in: the in-distribution classes */
+    long limit;             /* built-in: images per set (0 = all; tests only) */
+} FeatureSet;
+
+/* Loads the features of run spec s: the built-in ones through the cache under
+ * cache_root (training the backbone when they are not there yet), or the user's
+ * .npy files. Only the OOD sets s asks for are kept, in its order. */
+int featureset_load(const RunSpec *s, const char *cache_root, FeatureSet *fs, Err *e);
+
+/* The built-in features of one cache directory (feature_cache.h), with the OOD
+ * sets named by ood (n_ood of them) and the settings the cache was built with
+ * (id_mask, limit: ODIN rebuilds the same images from them). featureset_load
+ * calls it after features_ensure. On failure *fs owns what was read (free it). */
+int featureset_from_cache(const char *dir, const char *const *ood, int n_ood, const int id_mask[10],
+                          long limit, FeatureSet *fs, Err *e);
+
+/* True when runs a and b read the same features (the runner then loads them once). */
+int featureset_same_source(const PlanRun *a, const PlanRun *b);
+
+void featureset_free(FeatureSet *fs);
+
+#endif

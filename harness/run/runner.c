@@ -1,0 +1,239 @@
+/* runner.c — one grid point: preprocess, train, evaluate, save (see runner.h). */
+#include "run/runner.h"
+
+#include "flows/preprocess.h"
+#include "flows/rng.h"
+#include "run/modelfile.h"
+#include "store/provenance.h"
+#include "util/progress.h"
+#include "util/version.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The rng stream of the per-epoch batch order (rng.h: streams separate the uses
+ * of one seed). */
+enum { RUNNER_STREAM_SHUFFLE = 0x53485546 /* "SHUF" */ };
+
+/* The flow's work buffers hold this many rows at least: evaluation goes through
+ * flow_log_prob in chunks of it, and bigger chunks use the GEMM better. */
+enum { RUNNER_EVAL_ROWS = 256 };
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* The order of the training rows in epoch `epoch`: Fisher–Yates with draws keyed by
+ * (seed, epoch, position), so it is the same whatever ran before. */
+static void shuffle(int *perm, long n, uint64_t seed, long epoch) {
+    for (long i = 0; i < n; i++) perm[i] = (int)i;
+    for (long i = n - 1; i > 0; i--) {
+        uint64_t idx = ((uint64_t)epoch << 32) | (uint64_t)i;
+        long j = (long)(rng_uniform(seed, RUNNER_STREAM_SHUFFLE, idx) * (double)(i + 1));
+        if (j > i) j = i; /* rng_uniform < 1, but guard the rounding of the product */
+        int t = perm[i];
+        perm[i] = perm[j], perm[j] = t;
+    }
+}
+
+/* Everything one run allocates, so that every exit path frees it in one place. */
+typedef struct {
+    Preprocess pp;
+    int pp_fitted;
+    float *train, *val, *ood[FEAT_MAX_OOD], *train_eval, *batch;
+    int *perm;
+    Flow flow;
+    int flow_made;
+    FlowWork *work;
+    FlowOptim opt;
+    int opt_made;
+} RunState;
+
+static void run_state_free(RunState *s, int n_ood) {
+    if (s->pp_fitted) preprocess_free(&s->pp);
+    free(s->train), free(s->val), free(s->train_eval), free(s->batch), free(s->perm);
+    for (int i = 0; i < n_ood; i++) free(s->ood[i]);
+    if (s->work) flow_work_destroy(s->work);
+    if (s->opt_made) flow_optim_destroy(&s->opt);
+    if (s->flow_made) flow_destroy(&s->flow);
+}
+
+/* x (n, d_in) -> a new array (n, d_out) through the fitted preprocessing. */
+static float *preprocessed(const Preprocess *pp, const float *x, long n) {
+    float *y = malloc(sizeof(float) * (size_t)(n ? n : 1) * (size_t)pp->d_out);
+    if (y && preprocess_apply(pp, x, y, n) != 0) free(y), y = NULL;
+    return y;
+}
+
+/* Marks the run failed with a reason and stops it (not an error of the runner). */
+static int run_failed(RunOutcome *out, RunStatus st, const char *fmt, const char *what) {
+    out->status = st;
+    snprintf(out->error, sizeof out->error, fmt, what);
+    return LDE_OK;
+}
+
+/* Progress of a run: on a terminal one live line (progress.h redraws it at most
+ * ten times a second), elsewhere one line per evaluation point. */
+static void report(Progress *pr, const PlanRun *r, const RunnerOptions *o, const FeatureSet *fs,
+                   long step, long total, double rate, const EvalResult *res, int eval) {
+    if (o->quiet || (pr->tty && !eval && step % 16 != 0)) return;
+    char note[512];
+    int k = snprintf(note, sizeof note, "run %d/%d %.8s step %ld/%ld", o->index, o->count, r->id,
+                     step, total);
+    if (step > 0) k += snprintf(note + k, sizeof note - (size_t)k, ", %.0f samples/s", rate);
+    k += snprintf(note + k, sizeof note - (size_t)k, ", val %.3f bpd, AUROC", res->mean_bpd[1]);
+    for (int i = 0; i < fs->n_ood && k < (int)sizeof note - 40; i++)
+        k += snprintf(note + k, sizeof note - (size_t)k, " %s %.1f", fs->ood[i].name,
+                      100.0 * res->metrics[2 + i].auroc);
+    if (pr->tty)
+        progress_update(pr, step, note);
+    else if (eval)
+        progress_line(pr, "%s", note);
+}
+
+/* Saves the flow with its preprocessing as section "preprocess" (lde score reads it). */
+static int save_model(const PlanRun *r, const RunnerOptions *o, RunState *s, Err *e) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s.flow", o->models_dir, r->id);
+    long nb = preprocess_serialized_size(&s->pp);
+    unsigned char *buf = malloc((size_t)nb);
+    if (!buf) return fail(e, LDE_ERUN, "%s: out of memory", path);
+    preprocess_serialize(&s->pp, buf);
+    ModelSection sec[2] = {
+        {.name = "preprocess", .data = buf, .size = (size_t)nb},
+        {.name = "params", .data = r->params_json, .size = strlen(r->params_json)}};
+    int rc = modelfile_save(path, &s->flow, sec, 2, e);
+    free(buf);
+    return rc;
+}
+
+static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
+                              const RunnerOptions *o, RunState *s, RunOutcome *out, Err *e) {
+    const RunSpec *sp = &r->spec;
+    uint64_t seed = (uint64_t)sp->seed;
+    PreprocessConfig pc = {.drop_constant = sp->preprocess.drop_constant,
+                           .normalize = sp->preprocess.normalize,
+                           .pca = sp->preprocess.pca,
+                           .epsilon = (float)sp->preprocess.epsilon};
+    const char *why = NULL;
+    if (preprocess_fit(&s->pp, &pc, fs->train.x, fs->train.n, fs->d, &why) != 0)
+        return run_failed(out, RUN_FAILED, "preprocessing: %s", why);
+    s->pp_fitted = 1;
+    int d = s->pp.d_out;
+    long n = fs->train.n;
+    s->train = preprocessed(&s->pp, fs->train.x, n);
+    s->val = preprocessed(&s->pp, fs->val.x, fs->val.n);
+    for (int i = 0; i < fs->n_ood; i++)
+        s->ood[i] = preprocessed(&s->pp, fs->ood[i].x, fs->ood[i].n);
+    int B = sp->train.batch_size < n ? sp->train.batch_size : (int)n;
+    if (B < 1 || d < 1) return run_failed(out, RUN_FAILED, "%s", "no training rows or dimensions");
+    /* The train split of an evaluation: a fixed, evenly spaced subset of the rows. */
+    long m = sp->train.eval_train_samples < n ? sp->train.eval_train_samples : n;
+    s->train_eval = malloc(sizeof(float) * (size_t)(m > 0 ? m : 1) * d);
+    s->batch = malloc(sizeof(float) * (size_t)B * d);
+    s->perm = malloc(sizeof(int) * (size_t)n);
+    int oom = !s->train || !s->val || !s->train_eval || !s->batch || !s->perm;
+    for (int i = 0; i < fs->n_ood; i++) oom |= !s->ood[i];
+    if (oom)
+        return run_failed(out, RUN_FAILED, "%s", "out of memory for the preprocessed features");
+    for (long i = 0; i < m; i++)
+        memcpy(s->train_eval + i * d, s->train + (i * n / m) * d, sizeof(float) * d);
+
+    FlowConfig fc = flow_config_default(sp->flow.arch, d);
+    fc.blocks = sp->flow.blocks, fc.hidden = sp->flow.hidden, fc.bottleneck = sp->flow.bottleneck;
+    fc.lipschitz = (float)sp->flow.lipschitz, fc.eval_terms = sp->flow.eval_terms;
+    if (flow_create(&s->flow, &fc, seed) != 0)
+        return run_failed(out, RUN_FAILED, "%s", "cannot create the flow (out of memory?)");
+    s->flow_made = 1;
+    s->work = flow_work_create(&s->flow, B > RUNNER_EVAL_ROWS ? B : RUNNER_EVAL_ROWS);
+    AdamConfig ac = adam_defaults();
+    ac.lr = (float)sp->train.lr, ac.weight_decay = (float)sp->train.weight_decay;
+    if (!s->work || flow_optim_init(&s->opt, &s->flow, &ac, sp->train.clip_grad) != 0)
+        return run_failed(out, RUN_FAILED, "%s", "out of memory for the flow's work buffers");
+    s->opt_made = 1;
+
+    EvalSplit splits[2 + FEAT_MAX_OOD] = {{"train", s->train_eval, m}, {"val", s->val, fs->val.n}};
+    for (int i = 0; i < fs->n_ood; i++)
+        splits[2 + i] = (EvalSplit){fs->ood[i].name, s->ood[i], fs->ood[i].n};
+    int nsplits = 2 + fs->n_ood;
+    double eps = sp->preprocess.epsilon;
+
+    /* Steps: whole batches per epoch (the last partial batch is dropped, as with
+     * PyTorch's drop_last); fractional epochs round to the nearest step. */
+    long per_epoch = n / B;
+    long total = llround(sp->train.epochs * (double)per_epoch);
+    long every = llround(sp->train.eval_every * (double)per_epoch);
+    if (total < 1) total = 1;
+    if (every < 1) every = 1;
+
+    int rc = evaluate_point(st, r->id, 0, 0.0, NAN, &s->flow, s->work, eps, splits, nsplits,
+                            &out->last, e);
+    if (rc != LDE_OK) return rc;
+    out->evaluated = 1;
+    Progress pr;
+    progress_begin(&pr, "run", total);
+    report(&pr, r, o, fs, 0, total, 0, &out->last, 1);
+
+    double loss_sum = 0;
+    long loss_n = 0;
+    for (long step = 1; step <= total; step++) {
+        long epoch = (step - 1) / per_epoch, pos = (step - 1) % per_epoch;
+        if (pos == 0) shuffle(s->perm, n, seed, epoch);
+        for (int i = 0; i < B; i++)
+            memcpy(s->batch + (long)i * d, s->train + (long)s->perm[pos * B + i] * d,
+                   sizeof(float) * d);
+        preprocess_dequantize(s->batch, B, d, (float)eps, seed, (uint64_t)step);
+        double loss = flow_train_step(&s->flow, &s->opt, s->batch, B, s->work, seed, NULL);
+        /* The training loss in bits/dim (the same units as every evaluation). */
+        double bpd = preprocess_bpd(-loss, d, eps);
+        if (!isfinite(loss) || bpd > sp->train.diverge_bpd) {
+            out->status = RUN_DIVERGED;
+            snprintf(out->error, sizeof out->error,
+                     "step %ld (epoch %.3f): training loss %.4g bits/dim, beyond %.4g", step,
+                     (double)step / (double)per_epoch, bpd, sp->train.diverge_bpd);
+            break;
+        }
+        loss_sum += bpd, loss_n++;
+        double rate = (double)step * B / progress_elapsed(&pr);
+        if (step % every != 0 && step != total) {
+            report(&pr, r, o, fs, step, total, rate, &out->last, 0);
+            continue;
+        }
+        double ep = (double)step / (double)per_epoch;
+        rc = evaluate_point(st, r->id, step, ep, loss_sum / (double)loss_n, &s->flow, s->work, eps,
+                            splits, nsplits, &out->last, e);
+        if (rc != LDE_OK) break;
+        report(&pr, r, o, fs, step, total, rate, &out->last, 1);
+        loss_sum = 0, loss_n = 0;
+    }
+    progress_end(&pr);
+    if (rc != LDE_OK || out->status == RUN_DIVERGED) return rc;
+    return save_model(r, o, s, e) == LDE_OK
+               ? LDE_OK
+               : run_failed(out, RUN_FAILED, "saving the model: %.480s", e->msg);
+}
+
+int runner_run(const PlanRun *r, const FeatureSet *fs, Store *st, const RunnerOptions *o,
+               RunOutcome *out, Err *e) {
+    memset(out, 0, sizeof *out);
+    out->status = RUN_DONE;
+    Provenance prov;
+    provenance_collect(&prov, lde_version, lde_git_rev);
+    int rc = store_begin_run(st, r->id, &prov, e);
+    if (rc != LDE_OK) return rc;
+    double t0 = now_s();
+    RunState s;
+    memset(&s, 0, sizeof s);
+    rc = train_and_evaluate(r, fs, st, o, &s, out, e);
+    run_state_free(&s, fs->n_ood);
+    out->wall_s = now_s() - t0;
+    if (rc != LDE_OK) return rc;
+    return store_finish_run(st, r->id, out->status, out->status == RUN_DONE ? NULL : out->error,
+                            out->wall_s, e);
+}

@@ -1,0 +1,35 @@
+/* store_sql.h — private to the store's files (store.c, store_query.c,
+ * store_merge.c): the connection and the small helpers every statement uses
+ * (prepare, bind by name, report an SQLite error), defined in store_sql.c. It
+ * declares the Store type itself rather than including store.h, so the store's
+ * modules include each other one way (store.c -> store_sql.h, never back). */
+#ifndef LDE_STORE_SQL_H
+#define LDE_STORE_SQL_H
+
+#include "util/err.h"
+
+#include <sqlite3.h>
+
+typedef struct Store Store; /* the same typedef as store.h (C11 allows both) */
+
+struct Store {
+    sqlite3 *db;
+    char path[4096];
+};
+
+/* Prepares sql (named parameters only) into *st; LDE_ERUN naming the path. */
+int sql_prepare(Store *s, const char *sql, sqlite3_stmt **st, Err *e);
+
+/* Reports the connection's last error as "PATH: WHAT: sqlite message". */
+int sql_fail(Store *s, Err *e, const char *what);
+
+/* Binds by parameter name (":id"); text NULL and doubles that are NaN bind NULL. */
+void sql_bind_text(sqlite3_stmt *st, const char *name, const char *v);
+void sql_bind_int(sqlite3_stmt *st, const char *name, long v);
+void sql_bind_real(sqlite3_stmt *st, const char *name, double v);
+void sql_bind_blob(sqlite3_stmt *st, const char *name, const void *v, long bytes);
+
+/* Column i as a double, NaN for NULL. */
+double sql_column_real(sqlite3_stmt *st, int i);
+
+#endif
