@@ -34,6 +34,10 @@ enum {
 
 typedef enum { KIND_FLOAT, KIND_INT } Kind;
 
+/* What a reader returns: float32 with or without the finiteness check, int64, or
+ * the stored bytes of a |u1 array. */
+typedef enum { OUT_F32, OUT_F32_UNCHECKED, OUT_I64, OUT_U8 } Out;
+
 typedef struct {
     const char *descr;
     int size;
@@ -48,10 +52,11 @@ static const char SUPPORTED[] = "<f4, <f2, <f8, <i8, <i4, |u1";
 
 /* What a valid header says, plus where the data starts. */
 typedef struct {
-    NpyShape shape;
+    NpyDims dims;   /* the whole shape */
+    NpyShape shape; /* rows = dims[0], cols = dims[1]·…·dims[ndim-1] (1 for 1-D) */
     const Dtype *dtype;
     long data_offset;
-    long count; /* rows * cols */
+    long count; /* dims[0] * ... * dims[ndim-1] = rows * cols */
 } Header;
 
 /* ---- the header dict -------------------------------------------------------- */
@@ -118,10 +123,12 @@ static const char *shape_text(const long *dims, int ndim, char *buf, size_t cap)
     return buf;
 }
 
-/* The shape text of a 1-D or 2-D NpyShape. */
-static const char *npy_shape_text(NpyShape s, char *buf, size_t cap) {
-    long dims[2] = {s.rows, s.cols};
-    return shape_text(dims, s.ndim == 1 ? 1 : 2, buf, cap);
+const char *npy_dims_text(NpyDims d, char *buf, size_t cap) {
+    if (d.ndim < 1 || d.ndim > NPY_MAX_NDIM) {
+        snprintf(buf, cap, "(rank %d)", d.ndim);
+        return buf;
+    }
+    return shape_text(d.dims, d.ndim, buf, cap);
 }
 
 static int malformed(const char *path, const Cursor *c, const char *expected, Err *e) {
@@ -129,9 +136,10 @@ static int malformed(const char *path, const Cursor *c, const char *expected, Er
                 c->pos, expected);
 }
 
-/* Parses the header dict text into h->shape and h->dtype. */
-static int parse_header(const char *path, const char *text, size_t n, Header *h, char descr[8],
-                        Err *e) {
+/* Parses the header dict text into h->shape and h->dtype; a rank above max_ndim
+ * (2 for features and labels, NPY_MAX_NDIM for images) is refused. */
+static int parse_header(const char *path, const char *text, size_t n, int max_ndim, Header *h,
+                        char descr[8], Err *e) {
     Cursor c = {text, n, 0};
     char key[32], value[64];
     long dims[MAX_DIMS] = {0};
@@ -203,13 +211,18 @@ static int parse_header(const char *path, const char *text, size_t n, Header *h,
                     "%s: Fortran-order array; expected C order (save np.ascontiguousarray(arr))",
                     path);
     char text_buf[MAX_DIMS * 22 + 4];
-    if (ndim == 0) return fail(e, LDE_EINPUT, "%s: 0-D (scalar) array; expected 1-D or 2-D", path);
-    if (ndim > 2)
-        return fail(e, LDE_EINPUT, "%s: %d-D array of shape %s; expected 1-D or 2-D", path, ndim,
-                    shape_text(dims, ndim, text_buf, sizeof text_buf));
-    h->shape.ndim = ndim;
+    const char *ranks = max_ndim == 2 ? "1-D or 2-D" : "1-D to 4-D";
+    if (ndim == 0) return fail(e, LDE_EINPUT, "%s: 0-D (scalar) array; expected %s", path, ranks);
+    if (ndim > max_ndim)
+        return fail(e, LDE_EINPUT, "%s: %d-D array of shape %s; expected %s", path, ndim,
+                    shape_text(dims, ndim, text_buf, sizeof text_buf), ranks);
+    h->dims.ndim = h->shape.ndim = ndim;
     h->shape.rows = dims[0];
-    h->shape.cols = ndim == 2 ? dims[1] : 1;
+    h->shape.cols = 1;
+    for (int k = 0; k < NPY_MAX_NDIM; k++) h->dims.dims[k] = k < ndim ? dims[k] : 1;
+    /* cols may overflow here for an absurd shape: npy_open refuses that next. */
+    for (int k = 1; k < ndim; k++)
+        if (__builtin_mul_overflow(h->shape.cols, dims[k], &h->shape.cols)) h->shape.cols = -1;
     return LDE_OK;
 }
 
@@ -219,16 +232,16 @@ static uint32_t le32(const unsigned char *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* Opens PATH, validates everything the header and the file size can tell, and
- * leaves *f positioned at the first data byte (the caller closes it). Nothing of
- * the array's size is allocated here. */
-static int npy_open(const char *path, FILE **out, Header *h, char descr[8], Err *e) {
+/* Opens PATH, validates everything the header and the file size can tell (ranks up
+ * to max_ndim), and leaves *f positioned at the first data byte (the caller closes
+ * it). Nothing of the array's size is allocated here. */
+static int npy_open(const char *path, int max_ndim, FILE **out, Header *h, char descr[8], Err *e) {
     *out = NULL;
     int rc = LDE_EINPUT; /* until every check has passed */
     char *text = NULL;
     struct stat st;
     unsigned char pre[PREAMBLE_V2];
-    char shape_buf[64];
+    char shape_buf[96];
     FILE *f = fopen(path, "rb");
     if (!f) {
         fail(e, LDE_EINPUT, "%s: cannot open: %s", path, strerror(errno));
@@ -294,15 +307,19 @@ static int npy_open(const char *path, FILE **out, Header *h, char descr[8], Err 
         goto done;
     }
     text[header_len] = 0;
-    if (parse_header(path, text, (size_t)header_len, h, descr, e) != LDE_OK || !h->dtype) goto done;
+    if (parse_header(path, text, (size_t)header_len, max_ndim, h, descr, e) != LDE_OK || !h->dtype)
+        goto done;
 
-    npy_shape_text(h->shape, shape_buf, sizeof shape_buf);
+    npy_dims_text(h->dims, shape_buf, sizeof shape_buf);
     h->data_offset = preamble + header_len;
-    /* The output is float32 or int64 whatever the stored dtype: size both. */
-    long count, data_bytes, mem_bytes;
+    /* The output is float32 or int64 whatever the stored dtype (|u1 read as is is
+     * smaller): size both. */
+    long count = 1, data_bytes, mem_bytes;
     long out_size = h->dtype->kind == KIND_FLOAT ? 4 : 8;
-    if (__builtin_mul_overflow(h->shape.rows, h->shape.cols, &count) ||
-        __builtin_mul_overflow(count, (long)h->dtype->size, &data_bytes) ||
+    int overflow = 0;
+    for (int k = 0; k < h->dims.ndim; k++)
+        overflow |= __builtin_mul_overflow(count, h->dims.dims[k], &count);
+    if (overflow || __builtin_mul_overflow(count, (long)h->dtype->size, &data_bytes) ||
         __builtin_mul_overflow(count, out_size, &mem_bytes)) {
         fail(e, LDE_EINPUT, "%s: shape %s of %s is too large (its byte size overflows)", path,
              shape_buf, h->dtype->descr);
@@ -340,10 +357,20 @@ done:
 int npy_shape(const char *path, NpyShape *s, char dtype[8], Err *e) {
     FILE *f;
     Header h = {0};
-    int rc = npy_open(path, &f, &h, dtype, e);
+    int rc = npy_open(path, 2, &f, &h, dtype, e);
     if (rc != LDE_OK) return rc;
     fclose(f);
     *s = h.shape;
+    return LDE_OK;
+}
+
+int npy_shape_nd(const char *path, NpyDims *d, char dtype[8], Err *e) {
+    FILE *f;
+    Header h = {0};
+    int rc = npy_open(path, NPY_MAX_NDIM, &f, &h, dtype, e);
+    if (rc != LDE_OK) return rc;
+    fclose(f);
+    *d = h.dims;
     return LDE_OK;
 }
 
@@ -400,8 +427,8 @@ static const char *where(NpyShape s, long k, char *buf, size_t cap) {
     return buf;
 }
 
-/* Reads h->count elements from f in chunks; each chunk goes through convert(). */
-static int read_elements(const char *path, FILE *f, const Header *h, void *out, Err *e) {
+/* Reads h->count elements from f in chunks, converting each as `as` says. */
+static int read_elements(const char *path, FILE *f, const Header *h, Out as, void *out, Err *e) {
     int size = h->dtype->size;
     unsigned char *raw = malloc((size_t)CHUNK * (size_t)size);
     if (!raw) return fail(e, LDE_ERUN, "%s: out of memory", path);
@@ -414,14 +441,18 @@ static int read_elements(const char *path, FILE *f, const Header *h, void *out, 
             break;
         }
         for (long i = 0; i < m && rc == LDE_OK; i++) {
-            if (h->dtype->kind == KIND_INT) {
+            if (as == OUT_U8) {
+                ((uint8_t *)out)[k0 + i] = raw[i];
+                continue;
+            }
+            if (as == OUT_I64) {
                 ((int64_t *)out)[k0 + i] = int_at(h->dtype, raw, i);
                 continue;
             }
             double x = float_at(h->dtype, raw, i);
             float v = (float)x;
             ((float *)out)[k0 + i] = v;
-            if (isfinite(v)) continue;
+            if (isfinite(v) || as == OUT_F32_UNCHECKED) continue;
             char at[64];
             where(h->shape, k0 + i, at, sizeof at);
             if (isnan(x))
@@ -439,63 +470,98 @@ static int read_elements(const char *path, FILE *f, const Header *h, void *out, 
     return rc;
 }
 
-/* Opens, checks the kind (float or integer), allocates and reads. */
-static int read_kind(const char *path, Kind kind, void **data, size_t out_size, NpyShape *s,
-                     Err *e) {
+/* Opens (ranks up to max_ndim), checks the dtype fits `as`, allocates and reads;
+ * fills *h on success. */
+static int read_as(const char *path, int max_ndim, Out as, void **data, Header *hout, Err *e) {
     FILE *f;
     Header h = {0};
     char descr[8];
     *data = NULL;
-    int rc = npy_open(path, &f, &h, descr, e);
+    int rc = npy_open(path, max_ndim, &f, &h, descr, e);
     if (rc != LDE_OK) return rc;
-    if (h.dtype->kind != kind) {
+    int is_u8 = strcmp(h.dtype->descr, "|u1") == 0;
+    if (as == OUT_U8 && !is_u8) {
         fclose(f);
-        if (kind == KIND_FLOAT)
+        return fail(e, LDE_EINPUT, "%s: dtype %s; expected uint8 (|u1)", path, descr);
+    }
+    if ((as == OUT_I64) != (h.dtype->kind == KIND_INT) && as != OUT_U8) {
+        fclose(f);
+        if (as != OUT_I64)
             return fail(e, LDE_EINPUT,
                         "%s: dtype %s holds integers; expected float (<f4, <f2, <f8)", path, descr);
         return fail(e, LDE_EINPUT, "%s: dtype %s holds floats; expected integers (<i8, <i4, |u1)",
                     path, descr);
     }
+    size_t out_size = as == OUT_U8 ? 1 : as == OUT_I64 ? sizeof(int64_t) : sizeof(float);
     void *buf = malloc(h.count > 0 ? (size_t)h.count * out_size : 1);
     if (!buf) {
         fclose(f);
         return fail(e, LDE_ERUN, "%s: out of memory for %ld elements", path, h.count);
     }
-    rc = read_elements(path, f, &h, buf, e);
+    rc = read_elements(path, f, &h, as, buf, e);
     fclose(f);
     if (rc != LDE_OK) {
         free(buf);
         return rc;
     }
     *data = buf;
-    *s = h.shape;
+    *hout = h;
     return LDE_OK;
 }
 
 int npy_read_f32(const char *path, float **data, NpyShape *s, Err *e) {
     void *p;
-    int rc = read_kind(path, KIND_FLOAT, &p, sizeof(float), s, e);
+    Header h;
+    int rc = read_as(path, 2, OUT_F32, &p, &h, e);
     *data = p;
+    if (rc == LDE_OK) *s = h.shape;
     return rc;
 }
 
 int npy_read_i64(const char *path, int64_t **data, NpyShape *s, Err *e) {
     void *p;
-    int rc = read_kind(path, KIND_INT, &p, sizeof(int64_t), s, e);
+    Header h;
+    int rc = read_as(path, 2, OUT_I64, &p, &h, e);
     *data = p;
+    if (rc == LDE_OK) *s = h.shape;
+    return rc;
+}
+
+int npy_read_f32_nd(const char *path, float **data, NpyDims *d, Err *e) {
+    void *p;
+    Header h;
+    int rc = read_as(path, NPY_MAX_NDIM, OUT_F32_UNCHECKED, &p, &h, e);
+    *data = p;
+    if (rc == LDE_OK) *d = h.dims;
+    return rc;
+}
+
+int npy_read_u8(const char *path, uint8_t **data, NpyDims *d, Err *e) {
+    void *p;
+    Header h;
+    int rc = read_as(path, NPY_MAX_NDIM, OUT_U8, &p, &h, e);
+    *data = p;
+    if (rc == LDE_OK) *d = h.dims;
     return rc;
 }
 
 /* ---- writing ------------------------------------------------------------------ */
 
-static int write_npy(const char *path, const char *descr, const void *data, size_t size, NpyShape s,
+/* data (d's element count, each `size` bytes) -> PATH with dtype descr. */
+static int write_npy(const char *path, const char *descr, const void *data, size_t size, NpyDims d,
                      Err *e) {
-    if ((s.ndim != 1 && s.ndim != 2) || s.rows < 0 || s.cols < 0 || (s.ndim == 1 && s.cols != 1))
-        return fail(e, LDE_ERUN, "%s: cannot write an array of ndim %d, %ld x %ld", path, s.ndim,
-                    s.rows, s.cols);
-    char shape_buf[64], dict[160];
+    size_t count = 1;
+    int bad = d.ndim < 1 || d.ndim > NPY_MAX_NDIM;
+    for (int k = 0; k < d.ndim && !bad; k++) {
+        bad = d.dims[k] < 0;
+        count *= (size_t)d.dims[k];
+    }
+    char shape_buf[96], dict[200];
+    if (bad)
+        return fail(e, LDE_ERUN, "%s: cannot write an array of shape %s", path,
+                    npy_dims_text(d, shape_buf, sizeof shape_buf));
     int len = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
-                       descr, npy_shape_text(s, shape_buf, sizeof shape_buf));
+                       descr, npy_dims_text(d, shape_buf, sizeof shape_buf));
     /* Pad with spaces so that data starts on a 64-byte boundary, then a newline. */
     int total = PREAMBLE_V1 + len + 1;
     int pad = (HEADER_ALIGN - total % HEADER_ALIGN) % HEADER_ALIGN;
@@ -508,7 +574,6 @@ static int write_npy(const char *path, const char *descr, const void *data, size
     AtomicFile a;
     int rc = atomic_open(&a, path, e);
     if (rc != LDE_OK) return rc;
-    size_t count = (size_t)s.rows * (size_t)s.cols;
     int ok = fwrite(pre, 1, sizeof pre, a.f) == sizeof pre &&
              fwrite(dict, 1, (size_t)len, a.f) == (size_t)len &&
              fprintf(a.f, "%*s\n", pad, "") == pad + 1 &&
@@ -520,10 +585,31 @@ static int write_npy(const char *path, const char *descr, const void *data, size
     return atomic_commit(&a, e);
 }
 
+/* A 1-D or 2-D NpyShape as NpyDims; 0 when it is neither. */
+static int shape_dims(NpyShape s, NpyDims *d) {
+    if ((s.ndim != 1 && s.ndim != 2) || s.rows < 0 || s.cols < 0 || (s.ndim == 1 && s.cols != 1))
+        return 0;
+    *d = (NpyDims){s.ndim, {s.rows, s.ndim == 2 ? s.cols : 1, 1, 1}};
+    return 1;
+}
+
+static int write_shape(const char *path, const char *descr, const void *data, size_t size,
+                       NpyShape s, Err *e) {
+    NpyDims d;
+    if (!shape_dims(s, &d))
+        return fail(e, LDE_ERUN, "%s: cannot write an array of ndim %d, %ld x %ld", path, s.ndim,
+                    s.rows, s.cols);
+    return write_npy(path, descr, data, size, d, e);
+}
+
 int npy_write_f32(const char *path, const float *data, NpyShape s, Err *e) {
-    return write_npy(path, "<f4", data, sizeof(float), s, e);
+    return write_shape(path, "<f4", data, sizeof(float), s, e);
 }
 
 int npy_write_i64(const char *path, const int64_t *data, NpyShape s, Err *e) {
-    return write_npy(path, "<i8", data, sizeof(int64_t), s, e);
+    return write_shape(path, "<i8", data, sizeof(int64_t), s, e);
+}
+
+int npy_write_u8(const char *path, const uint8_t *data, NpyDims d, Err *e) {
+    return write_npy(path, "|u1", data, 1, d, e);
 }
