@@ -269,6 +269,163 @@ static void test_npy_fuzz_corpus_reads_or_fails_cleanly(void) {
     CHECK(strstr(e.msg, "repeated key 'de1.0,2.0,3.0 4.0,5.0,6.0 der'") != NULL);
 }
 
+/* ---- N-D arrays (images) ------------------------------------------------------ */
+
+#define IMG "tests/fixtures/images/"
+
+/* The image fixtures' formula (make_npy_fixtures.py). */
+static int level_at(long i, long y, long x, long ch) {
+    return (int)((97 * i + 29 * y + 7 * x + 61 * ch + 255) % 256);
+}
+
+static void test_npy_read_u8_reads_nd_arrays_as_stored(void) {
+    uint8_t *p = NULL;
+    NpyDims d;
+    Err e = {{0}};
+    int rc = npy_read_u8(IMG "u8_nhwc3.npy", &p, &d, &e);
+    if (CHECK(rc == LDE_OK)) fprintf(stderr, "  %s\n", e.msg);
+    if (rc != LDE_OK) return;
+    CHECK(d.ndim == 4 && d.dims[0] == 2 && d.dims[1] == 4 && d.dims[2] == 5 && d.dims[3] == 3);
+    int same = 1;
+    for (long k = 0; k < 2 * 4 * 5 * 3; k++)
+        same &= p[k] == level_at(k / 60, k / 15 % 4, k / 3 % 5, k % 3);
+    CHECK(same);
+    free(p);
+    p = NULL;
+    /* Rank 3, unused dims 1; rank 1 too. */
+    CHECK(npy_read_u8(IMG "u8_nhw.npy", &p, &d, &e) == LDE_OK);
+    CHECK(d.ndim == 3 && d.dims[0] == 3 && d.dims[1] == 4 && d.dims[2] == 5 && d.dims[3] == 1);
+    if (p) CHECK(p[0] == 255 && p[59] == level_at(2, 3, 4, 0));
+    free(p);
+    p = NULL;
+    CHECK(npy_read_u8(GOOD "u1_1d.npy", &p, &d, &e) == LDE_OK);
+    CHECK(d.ndim == 1 && d.dims[0] == 5);
+    if (p) CHECK(p[0] == 0 && p[3] == 200 && p[4] == 255);
+    free(p);
+}
+
+static void test_npy_read_u8_refuses_other_dtypes_naming_them(void) {
+    const char *files[] = {GOOD "f4_2d.npy", GOOD "i8_1d.npy", IMG "f2_nhw.npy"};
+    const char *found[] = {"dtype <f4; expected uint8 (|u1)", "dtype <i8; expected uint8 (|u1)",
+                           "dtype <f2; expected uint8 (|u1)"};
+    for (int k = 0; k < 3; k++) {
+        uint8_t *p = (uint8_t *)&k; /* any non-NULL value: a failed read must set NULL */
+        NpyDims d;
+        Err e = {{0}};
+        int rc = npy_read_u8(files[k], &p, &d, &e);
+        int ok = rc == LDE_EINPUT && p == NULL && strstr(e.msg, files[k]) == e.msg &&
+                 strstr(e.msg, found[k]) != NULL;
+        if (CHECK(ok)) fprintf(stderr, "  %s: rc %d: %s\n", files[k], rc, e.msg);
+    }
+}
+
+/* The N-D readers take ranks 1 to 4; the feature readers still refuse 3-D. */
+static void test_npy_nd_readers_take_ranks_1_to_4(void) {
+    NpyDims d;
+    NpyShape s;
+    char dtype[8];
+    Err e = {{0}};
+    CHECK(npy_shape_nd(BAD "three_dims.npy", &d, dtype, &e) == LDE_OK);
+    CHECK(d.ndim == 3 && d.dims[0] == 2 && d.dims[1] == 3 && d.dims[2] == 4 && d.dims[3] == 1);
+    CHECK(strcmp(dtype, "<f4") == 0);
+    CHECK(npy_shape(BAD "three_dims.npy", &s, dtype, &e) == LDE_EINPUT);
+    CHECK(npy_shape_nd(GOOD "f4_2d.npy", &d, dtype, &e) == LDE_OK);
+    CHECK(d.ndim == 2 && d.dims[0] == 3 && d.dims[1] == 4 && d.dims[2] == 1);
+    CHECK(npy_shape_nd("tests/bad_inputs/images/five_dims.npy", &d, dtype, &e) == LDE_EINPUT);
+    CHECK(strstr(e.msg, "5-D array of shape (1, 2, 2, 2, 1); expected 1-D to 4-D") != NULL);
+    CHECK(npy_shape_nd(BAD "scalar_0d.npy", &d, dtype, &e) == LDE_EINPUT);
+    CHECK(strstr(e.msg, "0-D (scalar) array; expected 1-D to 4-D") != NULL);
+    /* Header problems are the same as for the 2-D reader. */
+    CHECK(npy_shape_nd(BAD "truncated_data.npy", &d, dtype, &e) == LDE_EINPUT);
+    CHECK(strstr(e.msg, "truncated: shape (3, 4) of <f4 needs 48 data bytes") != NULL);
+
+    float *x = NULL;
+    CHECK(npy_read_f32_nd(IMG "f4_nhw.npy", &x, &d, &e) == LDE_OK);
+    CHECK(d.ndim == 3 && d.dims[0] == 3 && d.dims[1] == 4 && d.dims[2] == 5);
+    if (x) CHECK(x[59] == (float)(level_at(2, 3, 4, 0) / 255.0));
+    free(x);
+    x = NULL;
+    CHECK(npy_read_f32_nd(BAD "three_dims.npy", &x, &d, &e) == LDE_OK && x && x[23] == 0.0f);
+    free(x);
+    x = NULL;
+    CHECK(npy_read_f32_nd(IMG "u8_nhw.npy", &x, &d, &e) == LDE_EINPUT && x == NULL);
+    CHECK(strstr(e.msg, "dtype |u1 holds integers; expected float") != NULL);
+}
+
+/* npy_read_f32_nd leaves the range to its caller: NaN and Inf come back as stored
+ * (npy_read_f32 refuses the same files). */
+static void test_npy_read_f32_nd_keeps_nan_and_inf(void) {
+    float *x = NULL;
+    NpyDims d;
+    Err e = {{0}};
+    CHECK(npy_read_f32_nd(BAD "nan_row2.npy", &x, &d, &e) == LDE_OK);
+    if (x) CHECK(isnan(x[2 * 4 + 1]) && x[0] == 0.25f);
+    free(x);
+    x = NULL;
+    CHECK(npy_read_f32_nd(BAD "inf_row5.npy", &x, &d, &e) == LDE_OK);
+    if (x) CHECK(isinf(x[5 * 2 + 1]) && x[5 * 2 + 1] < 0);
+    free(x);
+    x = NULL;
+    CHECK(npy_read_f32_nd(BAD "f8_beyond_float32.npy", &x, &d, &e) == LDE_OK);
+    if (x) CHECK(isinf(x[1 * 4 + 3]));
+    free(x);
+}
+
+/* npy_write_u8 writes what np.save writes for the same array, byte for byte, and
+ * reads back. */
+static void test_npy_write_u8_matches_numpy_and_roundtrips(void) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/u8.npy", unit_tmpdir());
+    uint8_t px[60];
+    for (int k = 0; k < 60; k++) px[k] = (uint8_t)level_at(k / 20, k / 5 % 4, k % 5, 0);
+    Err e = {{0}};
+    CHECK(npy_write_u8(path, px, (NpyDims){3, {3, 4, 5}}, &e) == LDE_OK);
+    unsigned char a[512], b[512];
+    FILE *fa = fopen(path, "rb"), *fb = fopen(IMG "u8_nhw.npy", "rb");
+    size_t na = fa ? fread(a, 1, sizeof a, fa) : 0, nb = fb ? fread(b, 1, sizeof b, fb) : 0;
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    CHECK(na == 128 + 60 && nb == na && memcmp(a, b, na) == 0);
+
+    uint8_t q[2 * 3 * 1 * 4];
+    for (int k = 0; k < 24; k++) q[k] = (uint8_t)(250 + k);
+    CHECK(npy_write_u8(path, q, (NpyDims){4, {2, 3, 1, 4}}, &e) == LDE_OK);
+    uint8_t *r = NULL;
+    NpyDims d;
+    CHECK(npy_read_u8(path, &r, &d, &e) == LDE_OK);
+    CHECK(d.ndim == 4 && d.dims[0] == 2 && d.dims[1] == 3 && d.dims[2] == 1 && d.dims[3] == 4);
+    if (r) CHECK(memcmp(r, q, sizeof q) == 0);
+    free(r);
+    CHECK(npy_write_u8(path, q, (NpyDims){5, {1, 1, 1, 1}}, &e) == LDE_ERUN);
+    CHECK(strstr(e.msg, "cannot write an array of shape (rank 5)") != NULL);
+}
+
+static void test_npy_dims_text_spells_shapes_like_numpy(void) {
+    char buf[96];
+    CHECK(strcmp(npy_dims_text((NpyDims){1, {5}}, buf, sizeof buf), "(5,)") == 0);
+    CHECK(strcmp(npy_dims_text((NpyDims){4, {2, 28, 28, 3}}, buf, sizeof buf), "(2, 28, 28, 3)") ==
+          0);
+    CHECK(strcmp(npy_dims_text((NpyDims){0, {0}}, buf, sizeof buf), "(rank 0)") == 0);
+}
+
+/* The N-D readers on every fuzz seed and crash: read or fail cleanly. */
+static void read_corpus_file_nd(const char *path) {
+    Err e = {{0}};
+    NpyDims d;
+    char dtype[8];
+    clean_refusal(npy_shape_nd(path, &d, dtype, &e), &e, path);
+    float *x = NULL;
+    clean_refusal(npy_read_f32_nd(path, &x, &d, &e), &e, path);
+    free(x);
+    uint8_t *p = NULL;
+    clean_refusal(npy_read_u8(path, &p, &d, &e), &e, path);
+    free(p);
+}
+
+static void test_npy_nd_readers_on_fuzz_corpus_read_or_fail_cleanly(void) {
+    CHECK(unit_each_file("tests/fuzz/corpus/npy", read_corpus_file_nd) >= 40);
+}
+
 int main(int argc, char **argv) {
     static const struct unit_test tests[] = {
         UNIT(test_npy_reads_numpy_float_dtypes_as_float32),
@@ -281,6 +438,13 @@ int main(int argc, char **argv) {
         UNIT(test_npy_write_to_missing_directory_fails_naming_path),
         UNIT(test_npy_broken_files_fail_with_exit_2_naming_file_and_problem),
         UNIT(test_npy_fuzz_corpus_reads_or_fails_cleanly),
+        UNIT(test_npy_read_u8_reads_nd_arrays_as_stored),
+        UNIT(test_npy_read_u8_refuses_other_dtypes_naming_them),
+        UNIT(test_npy_nd_readers_take_ranks_1_to_4),
+        UNIT(test_npy_read_f32_nd_keeps_nan_and_inf),
+        UNIT(test_npy_write_u8_matches_numpy_and_roundtrips),
+        UNIT(test_npy_dims_text_spells_shapes_like_numpy),
+        UNIT(test_npy_nd_readers_on_fuzz_corpus_read_or_fail_cleanly),
     };
     return unit_main(tests, sizeof tests / sizeof tests[0], argc, argv);
 }

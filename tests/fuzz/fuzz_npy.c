@@ -1,8 +1,9 @@
 /* fuzz_npy.c — libFuzzer target for the .npy readers: the full reader (npy.h:
  * npy_shape — the header-only read config validation uses — npy_read_f32 and
- * npy_read_i64).
+ * npy_read_i64) and the N-D ones images use (npy_shape_nd, npy_read_f32_nd,
+ * npy_read_u8).
  *
- * Each input is written to a file and read by all three. Besides the sanitizers,
+ * Each input is written to a file and read by all six. Besides the sanitizers,
  * two properties are checked: a refusal is LDE_EINPUT with one line naming the
  * file, and an accepted array has exactly the shape the header reader saw. */
 #include "data/npy.h"
@@ -49,6 +50,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_refusal(ri, &e);
     if (ri == LDE_OK && (rc != LDE_OK || s2.rows != s.rows || s2.cols != s.cols)) abort();
     free(y);
+
+    NpyDims d, d2;
+    int rn = npy_shape_nd(path, &d, dtype, &e);
+    check_refusal(rn, &e);
+    /* What the 2-D header reader accepts, the N-D one accepts with the same shape. */
+    if (rc == LDE_OK && (rn != LDE_OK || d.ndim != s.ndim || d.dims[0] != s.rows)) abort();
+    float *xn = NULL;
+    int rfn = npy_read_f32_nd(path, &xn, &d2, &e);
+    check_refusal(rfn, &e);
+    if (rfn == LDE_OK && (rn != LDE_OK || memcmp(d2.dims, d.dims, sizeof d.dims) != 0)) abort();
+    free(xn);
+    uint8_t *u = NULL;
+    int ru = npy_read_u8(path, &u, &d2, &e);
+    check_refusal(ru, &e);
+    if (ru == LDE_OK && (rn != LDE_OK || memcmp(d2.dims, d.dims, sizeof d.dims) != 0)) abort();
+    free(u);
 
     return 0;
 }
