@@ -7,9 +7,9 @@
  * (returned as int64, for labels) and |u1 as is (images). Features and labels are
  * 1-D or 2-D: npy_shape, npy_read_f32 and npy_read_i64 refuse any other rank.
  * Images are 3-D or 4-D (N, H, W[, C]): the *_nd readers and npy_read_u8 take
- * ranks 1 to 4. Writes version 1.0 <f4, <i8 and |u1 of ranks 1 to 4 through
- * atomicfile.h, so `np.load` reads every file lde produces and no reader ever
- * sees half a file.
+ * ranks 1 to 4. Writes version 1.0 <f4 and <i8 (1-D, 2-D) and |u1 (ranks 1 to 4)
+ * through atomicfile.h, so `np.load` reads every file lde produces and no reader
+ * ever sees half a file.
  *
  * Every check that needs only the header and the file size runs before anything
  * is allocated: a corrupt header can neither make lde allocate terabytes nor read
@@ -32,7 +32,9 @@ typedef struct {
 enum { NPY_MAX_NDIM = 4 };
 
 /* The whole shape of an array of rank 1 to 4 (images: (N, H, W) or (N, H, W, C)):
- * dims[0..ndim-1]; a reader sets the unused entries to 1, a writer ignores them. */
+ * dims[0..ndim-1]; a reader sets the unused entries to 1, a writer ignores them.
+ * A type of its own rather than more fields in NpyShape, whose callers build it as
+ * {2, rows, cols} (a field they leave out is an error under -Wextra -Werror). */
 typedef struct {
     int ndim;
     long dims[NPY_MAX_NDIM];
