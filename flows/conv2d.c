@@ -82,6 +82,10 @@ static void col2im(const float *dcols, float *dx, int cin, int B, int h, int w, 
         }
 }
 
+void conv2d_im2col(const float *x, float *cols, int cin, int B, int h, int w, int stride) {
+    im2col(x, cols, cin, B, h, w, stride);
+}
+
 void conv2d_forward(const float *W, const float *x, float *cols, float *y, int cin, int cout, int B,
                     int h, int w, int stride) {
     int P = B * conv2d_out_size(h, stride) * conv2d_out_size(w, stride), K = cin * 9;

@@ -133,6 +133,7 @@ static int slurp(const char *path, unsigned char **buf, size_t *n, Err *e) {
 static int parse(const char *path, Reader *r, Flow *f, ModelSection **sections, int *nsections,
                  Err *e) {
     FlowConfig c;
+    memset(&c, 0, sizeof c); /* fields the file does not hold (image shape, ...): 0 = vector */
     c.arch = (FlowArch)take_u32(r);
     c.d = (int)take_u32(r);
     c.blocks = (int)take_u32(r);

@@ -1,0 +1,72 @@
+/* conv_coupling.h — affine coupling on images with a convolutional st-network
+ * (RealNVP, Dinh et al. 2017 §3.3–3.4; masks and bottleneck from Kirichenko et al.
+ * 2020 §6–7).
+ *
+ * An h×w×c image, NHWC per sample (mask.h), is split by a mask into conditioning
+ * (COND), transformed (TRANS) and untouched (PASS) positions. With m = 1 on COND:
+ *   (raw_s, t) = NN(x ⊙ m),  s = 2·tanh(raw_s / 2)
+ *   y = x ⊙ exp(s) + t on TRANS,  y = x elsewhere,  log|det J| = Σ_TRANS s.
+ * NN = conv3×3(c→h) → ReLU → conv3×3(h→h) → ReLU → conv3×3(h→2c), padding 1, with
+ * biases; channel ch of its output is raw_s of image channel ch, channel c + ch is t.
+ * With a bottleneck l > 0 (Kirichenko §7) the middle ReLU's feature map, h·H·W values
+ * per image, goes through Linear(h·H·W → l) → Linear(l → h·H·W) before the last conv.
+ * The last conv starts at zero, so a new coupling is the identity. The tanh clamp is
+ * the vector coupling's (coupling.h). NN sees only COND positions, so TRANS outputs
+ * depend on the input only through them: the inverse recomputes NN from y.
+ *
+ * The convs are conv2d.h's (im2col + GEMM, layout (C, B, h, w)); this layer
+ * transposes NHWC in and out. Forward keeps the convs' inputs (not their 9× larger
+ * im2col columns) and backward rebuilds the columns in scratch.
+ * Params, in order: W1[h][c][3][3], b1[h], W2[h][h][3][3], b2[h], (bottleneck:
+ * Linear down W[l][h·H·W], b[l], Linear up W[h·H·W][l], b[h·H·W], see linear.h; the
+ * feature map is flattened channel-major, (ch, y, x)), W3[2c][h][3][3], b3[2c]. */
+#ifndef LDE_CONV_COUPLING_H
+#define LDE_CONV_COUPLING_H
+
+#include "mask.h"
+
+#include <stdint.h>
+
+typedef struct {
+    int h, w, c;            /* image shape */
+    int hidden, bottleneck; /* st-network channels; 0 = no bottleneck */
+    FlowMask mask;
+    int index; /* the coupling's number within its scale: parity, or stripe for cycle */
+} ConvCoupling;
+
+/* The shape of a coupling; 0 on success, -1 when the mask cannot split h×w×c
+ * (mask_valid) or a size is not positive. */
+int conv_coupling_make(ConvCoupling *cc, int h, int w, int c, int hidden, int bottleneck,
+                       FlowMask mask, int index);
+
+long conv_coupling_nparams(const ConvCoupling *cc);
+
+/* Floats per image that forward keeps for backward (saved) and that forward,
+ * backward and inverse need as scratch; a batch of B images needs B times as many. */
+long conv_coupling_nsaved(const ConvCoupling *cc);
+long conv_coupling_nscratch(const ConvCoupling *cc);
+
+/* First two convs (and the bottleneck) as PyTorch's defaults, U(±1/sqrt(fan_in)),
+ * from streams stream .. stream+5; the last conv and its bias 0. */
+void conv_coupling_init(const ConvCoupling *cc, float *params, uint64_t seed, uint64_t stream);
+
+/* x (B, h·w·c) -> y (B, h·w·c); adds Σ s to logdet[B]; fills saved (B·nsaved);
+ * scratch (B·nscratch), here and below. */
+void conv_coupling_forward(const ConvCoupling *cc, const float *params, const float *x, float *y,
+                           double *logdet, float *saved, float *scratch, int B);
+
+/* x (B, h·w·c), saved from forward, dy (B, h·w·c), dlogdet (the loss's weight on each
+ * image's log-det) -> dx (B, h·w·c) and dparams (nparams, overwritten). */
+void conv_coupling_backward(const ConvCoupling *cc, const float *params, const float *x,
+                            const float *saved, const float *dy, float dlogdet, float *dx,
+                            float *dparams, float *scratch, int B);
+
+/* y (B, h·w·c) -> x (B, h·w·c); saved (B·nsaved) is used as scratch too. */
+void conv_coupling_inverse(const ConvCoupling *cc, const float *params, const float *y, float *x,
+                           float *saved, float *scratch, int B);
+
+/* Floating-point operations of one forward pass over B images (convs and bottleneck
+ * products, 2 per multiply-add). */
+double conv_coupling_flops(const ConvCoupling *cc, int B);
+
+#endif
