@@ -27,6 +27,11 @@ void conv2d_init(float *W, int cin, int cout, uint64_t seed, uint64_t stream);
 void conv2d_forward(const float *W, const float *x, float *cols, float *y, int cin, int cout, int B,
                     int h, int w, int stride);
 
+/* x (Cin, B, h, w) -> cols (Cin·9, B·ho·wo): the im2col conv2d_forward starts with.
+ * A layer that keeps only x for backward (not the 9× larger cols) calls it again
+ * there to rebuild cols (conv_coupling.c). */
+void conv2d_im2col(const float *x, float *cols, int cin, int B, int h, int w, int stride);
+
 /* Floats of the workspace conv2d_backward needs: the larger of dcols (Cin·9,
  * B·ho·wo) and the per-chunk partial weight gradients. */
 long conv2d_workspace(int cin, int cout, int B, int h, int w, int stride);

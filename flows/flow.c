@@ -4,13 +4,22 @@
  *   forward   acts[l] -> acts[l+1], each layer adding its log|det J| per row
  *   backward  from dL/dz = z/B and dL/dlogdet = -1/B back through the chain
  *   inverse   the chain in reverse.
- * A new layer kind is one case in each switch. */
+ * A new layer kind is one case in each switch.
+ *
+ * Layer l maps rows of din values to rows of dout (equal except at a split), stored
+ * contiguously (B, din). A split (multi-scale image flows) also writes its factored
+ * half to columns [dout, din) of a full-width z buffer (FlowWork.zt in training,
+ * .ev_z in evaluation); z is that buffer once the last layer's output fills columns
+ * [0, dout_last). Backward turns zt into dL/dz in place and each split reads its
+ * columns back; the inverse reads them from the caller's z. A flow without splits
+ * never touches these buffers: z is the last layer's output, as before. */
 #include "flows/flow.h"
 
 #include "flows/actnorm.h"
 #include "flows/invlinear.h"
 #include "flows/resblock.h"
 #include "flows/rng.h"
+#include "flows/squeeze.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -39,31 +48,49 @@ int flow_arch_parse(const char *name, FlowArch *arch) {
 }
 
 FlowConfig flow_config_default(FlowArch arch, int d) {
-    FlowConfig c = {arch, d, 10, 2048, 0, 0.97f, 0};
+    FlowConfig c = {arch, d, 10, 2048, 0, 0.97f, 0, 0, 0, 0, FLOW_MASK_CHECKERBOARD, 0};
     return c;
 }
 
-/* Appends one layer of the given kind, computing its sizes. */
-static void add_layer(FlowLayer *ls, int *n, FlowLayerKind kind, const FlowConfig *cfg, int parity,
-                      long *np, long *ns) {
+FlowConfig flow_config_image(FlowArch arch, int c, int h, int w) {
+    FlowConfig f = flow_config_default(arch, c * h * w);
+    f.blocks = 8, f.hidden = 64;
+    f.img_c = c, f.img_h = h, f.img_w = w;
+    return f;
+}
+
+static int is_image(const FlowConfig *cfg) {
+    return cfg->img_c != 0 || cfg->img_h != 0 || cfg->img_w != 0;
+}
+
+/* Appends one layer of the given kind on an h×w×ch input (1×1×d for vectors),
+ * computing its sizes; index is a coupling's parity or mask index. -1 when the layer
+ * cannot be built on that shape (an image mask that cannot split it). */
+static int add_layer(FlowLayer *ls, int *n, FlowLayerKind kind, const FlowConfig *cfg, int index,
+                     int h, int w, int ch, long *np, long *ns) {
     FlowLayer l;
     memset(&l, 0, sizeof l);
-    int d = cfg->d;
+    long hw = (long)h * w;
+    int d = (int)(hw * ch);
     l.kind = kind;
+    l.h = h, l.w = w, l.ch = ch;
+    l.din = l.dout = d;
     switch (kind) {
-    case FLOW_LAYER_ACTNORM:
-        l.np = actnorm_nparams(d);
+    case FLOW_LAYER_ACTNORM: /* per channel: on images, every pixel is a row of ch values */
+        l.np = actnorm_nparams(ch);
         l.ns = 1; /* the "initialised" flag */
         break;
-    case FLOW_LAYER_INVLINEAR:
-        l.np = invlinear_nparams(d);
-        l.ns = invlinear_nstate(d);
-        l.saved_row = d;            /* a = (P x)·Uᵀ */
-        l.saved_once = (long)d * d; /* the packed factors T */
-        l.scratch_row = 0;          /* + 2·d·d once, see flow_work_create */
+    case FLOW_LAYER_INVLINEAR: /* on images, the invertible 1×1 convolution (Glow §3.2) */
+        l.np = invlinear_nparams(ch);
+        l.ns = invlinear_nstate(ch);
+        l.saved_row = d;              /* a = (P x)·Uᵀ, per pixel */
+        l.saved_once = (long)ch * ch; /* the packed factors T */
+        l.scratch_row = 0;
+        /* backward's 2·ch·ch: vectors get it from flow_work_create's minimum */
+        l.scratch_once = hw > 1 ? 2L * ch * ch : 0;
         break;
     case FLOW_LAYER_COUPLING:
-        l.c = coupling_make(d, cfg->hidden, cfg->bottleneck, parity);
+        l.c = coupling_make(d, cfg->hidden, cfg->bottleneck, index);
         l.np = coupling_nparams(&l.c);
         l.saved_row = coupling_nsaved(&l.c);
         l.scratch_row = coupling_nscratch(&l.c);
@@ -77,11 +104,27 @@ static void add_layer(FlowLayer *ls, int *n, FlowLayerKind kind, const FlowConfi
         l.scratch_once = resblock_scratch_floats(&l.rb, 0);
         l.scratch_row = resblock_scratch_floats(&l.rb, 1) - l.scratch_once;
         break;
+    case FLOW_LAYER_CONV_COUPLING:
+        if (conv_coupling_make(&l.cc, h, w, ch, cfg->hidden, cfg->bottleneck, cfg->mask, index))
+            return -1;
+        l.np = conv_coupling_nparams(&l.cc);
+        l.saved_row = conv_coupling_nsaved(&l.cc);
+        l.scratch_once = conv_coupling_nscratch(&l.cc, 0); /* affine in the batch */
+        l.scratch_row = conv_coupling_nscratch(&l.cc, 1) - l.scratch_once;
+        break;
+    case FLOW_LAYER_SQUEEZE:
+        if (h % 2 != 0 || w % 2 != 0) return -1;
+        break;
+    case FLOW_LAYER_SPLIT:
+        if (ch % 2 != 0) return -1;
+        l.dout = d / 2;
+        break;
     }
     l.poff = *np, l.soff = *ns;
     *np += l.np, *ns += l.ns;
     if (ls) ls[*n] = l;
     (*n)++;
+    return 0;
 }
 
 /* Widths beyond these are refused, so that every size below fits in a long: a layer
@@ -90,29 +133,65 @@ static void add_layer(FlowLayer *ls, int *n, FlowLayerKind kind, const FlowConfi
 enum { FLOW_MAX_WIDTH = 1 << 24, FLOW_MAX_BLOCKS = 100000 };
 static const long FLOW_MAX_PARAMS = 1L << 40;
 
-/* The chain of layers of cfg into ls (room for 3 per block; NULL: sizes only); -1 if
- * cfg is invalid, too large or its arch is not available. */
+/* The image chain (see flow.h): k = squeeze levels of [squeeze, blocks, split], then
+ * blocks on what is left; a block is a conv coupling, after ActNorm and the 1×1
+ * convolution for glow. Couplings are numbered from 0 within each scale, so masks
+ * alternate (and the cycle mask's stripes advance) the same way at every scale.
+ * The squeeze comes first in a level, as in Glow §3, so that a one-channel image
+ * has channels to split by the time a channel-masked coupling sees it. */
+static int build_image(const FlowConfig *cfg, FlowLayer *ls, int *n, long *np, long *ns) {
+    int h = cfg->img_h, w = cfg->img_w, c = cfg->img_c, k = cfg->squeeze;
+    if (h < 1 || w < 1 || c < 1 || (long)h * w * c != cfg->d || k < 0 || k > 30) return -1;
+    if (cfg->arch != FLOW_REALNVP && cfg->arch != FLOW_GLOW) return -1;
+    /* the bottleneck's Linear layers take a whole feature map as one int-sized row */
+    if (cfg->bottleneck > 0 && (long)cfg->hidden * h * w > FLOW_MAX_WIDTH) return -1;
+    for (int level = 0; level <= k; level++) {
+        if (level < k) {
+            if (add_layer(ls, n, FLOW_LAYER_SQUEEZE, cfg, 0, h, w, c, np, ns)) return -1;
+            h /= 2, w /= 2, c *= 4;
+        }
+        for (int b = 0; b < cfg->blocks && *np <= FLOW_MAX_PARAMS; b++) {
+            if (cfg->arch == FLOW_GLOW) {
+                add_layer(ls, n, FLOW_LAYER_ACTNORM, cfg, 0, h, w, c, np, ns);
+                add_layer(ls, n, FLOW_LAYER_INVLINEAR, cfg, 0, h, w, c, np, ns);
+            }
+            if (add_layer(ls, n, FLOW_LAYER_CONV_COUPLING, cfg, b, h, w, c, np, ns)) return -1;
+        }
+        if (level < k) {
+            if (add_layer(ls, n, FLOW_LAYER_SPLIT, cfg, 0, h, w, c, np, ns)) return -1;
+            c /= 2;
+        }
+    }
+    return *np <= FLOW_MAX_PARAMS ? 0 : -1;
+}
+
+/* The chain of layers of cfg into ls (NULL: count and sizes only); -1 if cfg is
+ * invalid, too large or its arch is not available. */
 static int flow_build(const FlowConfig *cfg, FlowLayer *ls, int *n, long *np, long *ns) {
     if (cfg->d < 2 || cfg->blocks < 1 || cfg->hidden < 1 || cfg->bottleneck < 0 ||
         cfg->d > FLOW_MAX_WIDTH || cfg->hidden > FLOW_MAX_WIDTH ||
-        cfg->bottleneck > FLOW_MAX_WIDTH || cfg->blocks > FLOW_MAX_BLOCKS)
+        cfg->bottleneck > FLOW_MAX_WIDTH || cfg->blocks > FLOW_MAX_BLOCKS ||
+        (unsigned)cfg->mask > FLOW_MASK_CHANNEL)
         return -1;
     *n = 0, *np = 0, *ns = 0;
+    if (is_image(cfg)) return build_image(cfg, ls, n, np, ns);
+    if (cfg->squeeze != 0) return -1;
+    int d = cfg->d;
     for (int k = 0; k < cfg->blocks && *np <= FLOW_MAX_PARAMS; k++) {
         switch (cfg->arch) {
         case FLOW_REALNVP:
-            add_layer(ls, n, FLOW_LAYER_COUPLING, cfg, k % 2, np, ns);
+            add_layer(ls, n, FLOW_LAYER_COUPLING, cfg, k % 2, 1, 1, d, np, ns);
             break;
         case FLOW_GLOW:
-            add_layer(ls, n, FLOW_LAYER_ACTNORM, cfg, 0, np, ns);
-            add_layer(ls, n, FLOW_LAYER_INVLINEAR, cfg, 0, np, ns);
-            add_layer(ls, n, FLOW_LAYER_COUPLING, cfg, k % 2, np, ns);
+            add_layer(ls, n, FLOW_LAYER_ACTNORM, cfg, 0, 1, 1, d, np, ns);
+            add_layer(ls, n, FLOW_LAYER_INVLINEAR, cfg, 0, 1, 1, d, np, ns);
+            add_layer(ls, n, FLOW_LAYER_COUPLING, cfg, k % 2, 1, 1, d, np, ns);
             break;
         case FLOW_RESFLOW:
             if (!(cfg->lipschitz > 0.0f && cfg->lipschitz < 1.0f)) return -1;
             if (cfg->eval_terms < 0 || cfg->eval_terms > LOGDET_MAX_TERMS) return -1;
-            add_layer(ls, n, FLOW_LAYER_ACTNORM, cfg, 0, np, ns);
-            add_layer(ls, n, FLOW_LAYER_RESBLOCK, cfg, 0, np, ns);
+            add_layer(ls, n, FLOW_LAYER_ACTNORM, cfg, 0, 1, 1, d, np, ns);
+            add_layer(ls, n, FLOW_LAYER_RESBLOCK, cfg, 0, 1, 1, d, np, ns);
             break;
         default:
             return -1;
@@ -121,7 +200,15 @@ static int flow_build(const FlowConfig *cfg, FlowLayer *ls, int *n, long *np, lo
     return *np <= FLOW_MAX_PARAMS ? 0 : -1;
 }
 
-enum { MAX_LAYERS_PER_BLOCK = 3 };
+/* The layers of cfg in a new array (*n of them), or NULL when cfg is invalid or
+ * memory runs out. */
+static FlowLayer *build_layers(const FlowConfig *cfg, int *n, long *np, long *ns) {
+    if (flow_build(cfg, NULL, n, np, ns) != 0) return NULL;
+    FlowLayer *ls = malloc(sizeof(FlowLayer) * (size_t)(*n > 0 ? *n : 1));
+    if (ls && flow_build(cfg, ls, n, np, ns) == 0) return ls;
+    free(ls);
+    return NULL;
+}
 
 int flow_size(const FlowConfig *cfg, long *nparams, long *nstate) {
     int n;
@@ -130,11 +217,10 @@ int flow_size(const FlowConfig *cfg, long *nparams, long *nstate) {
 
 int flow_create(Flow *f, const FlowConfig *cfg, uint64_t seed) {
     memset(f, 0, sizeof *f);
-    if (cfg->blocks < 1 || cfg->blocks > FLOW_MAX_BLOCKS) return -1;
-    FlowLayer *ls = malloc(sizeof(FlowLayer) * (size_t)cfg->blocks * MAX_LAYERS_PER_BLOCK);
     int n;
     long np, ns;
-    if (!ls || flow_build(cfg, ls, &n, &np, &ns) != 0) {
+    FlowLayer *ls = build_layers(cfg, &n, &np, &ns);
+    if (!ls) {
         free(ls);
         return -1;
     }
@@ -153,10 +239,10 @@ int flow_create(Flow *f, const FlowConfig *cfg, uint64_t seed) {
         uint64_t stream = 16u * (uint64_t)i; /* each layer owns streams 16i .. 16i+15 */
         switch (l->kind) {
         case FLOW_LAYER_ACTNORM:
-            actnorm_init(p, cfg->d), s[0] = 0.0f;
+            actnorm_init(p, l->ch), s[0] = 0.0f;
             break;
         case FLOW_LAYER_INVLINEAR:
-            invlinear_init(p, s, cfg->d, seed, stream);
+            invlinear_init(p, s, l->ch, seed, stream);
             break;
         case FLOW_LAYER_COUPLING:
             coupling_init(&l->c, p, seed, stream);
@@ -164,6 +250,12 @@ int flow_create(Flow *f, const FlowConfig *cfg, uint64_t seed) {
         case FLOW_LAYER_RESBLOCK:
             resblock_init(&l->rb, p, s, seed, stream);
             break;
+        case FLOW_LAYER_CONV_COUPLING:
+            conv_coupling_init(&l->cc, p, seed, stream);
+            break;
+        case FLOW_LAYER_SQUEEZE:
+        case FLOW_LAYER_SPLIT:
+            break; /* permutations: nothing to initialise */
         }
     }
     return 0;
@@ -187,34 +279,47 @@ struct FlowWork {
     float *ev_a, *ev_b;    /* (eval_rows, d) each */
     float *ev_saved;       /* one layer's internals for eval_rows rows */
     long ev_saved_row;     /* its per-row size: the largest over layers */
+    float *zt, *ev_z;      /* multi-scale only: z (max_batch, d) (then dL/dz), z (eval_rows, d) */
     double *logdet, *logp; /* (max(max_batch, eval_rows)) each */
+    double *pixld;         /* image ActNorm / 1×1 conv: a log-det per pixel row (rows·h·w) */
     float *block;          /* the one allocation all float buffers point into */
     double *dblock;
 };
+
+/* Values per row out of the last layer: d, or fewer when splits factored some out. */
+static int out_width(const Flow *f) {
+    return f->nlayers > 0 ? f->layers[f->nlayers - 1].dout : f->cfg.d;
+}
 
 FlowWork *flow_work_create(const Flow *f, int max_batch) {
     if (max_batch < 1) return NULL;
     FlowWork *w = calloc(1, sizeof *w);
     if (!w) return NULL;
-    int d = f->cfg.d, L = f->nlayers;
-    int ev = max_batch > FLOW_EVAL_ROWS ? max_batch : FLOW_EVAL_ROWS;
-    long rows = max_batch, act = rows * d, once = 0, ev_row = 0;
-    long total = (L + 1) * act + 2 * act, scratch = 2L * d * d;
+    int d = f->cfg.d, L = f->nlayers, image = is_image(&f->cfg);
+    int ev = image || max_batch > FLOW_EVAL_ROWS ? max_batch : FLOW_EVAL_ROWS;
+    int multiscale = out_width(f) != d;
+    long rows = max_batch, act = rows * d, once = 0, ev_row = 0, pix = 0;
+    long total = (L + 1) * act + 2 * act, scratch = image ? 0 : 2L * d * d;
     for (int i = 0; i < L; i++) {
         const FlowLayer *l = &f->layers[i];
+        long hw = (long)l->h * l->w;
         total += l->saved_row * rows + l->saved_once;
         /* the scratch serves training (rows) and evaluation (ev >= rows) alike */
         long need = l->scratch_row * ev + l->scratch_once;
         if (need > scratch) scratch = need;
         if (l->saved_row > ev_row) ev_row = l->saved_row;
         if (l->saved_once > once) once = l->saved_once;
+        if ((l->kind == FLOW_LAYER_ACTNORM || l->kind == FLOW_LAYER_INVLINEAR) && hw > 1 &&
+            hw > pix)
+            pix = hw;
     }
     total += scratch + 2L * ev * d + ev_row * ev + once;
+    if (multiscale) total += act + (long)ev * d;
     w->max_batch = max_batch, w->eval_rows = ev, w->ev_saved_row = ev_row;
     w->acts = malloc(sizeof(float *) * (size_t)(L + 1));
     w->saved = malloc(sizeof(float *) * (size_t)(L > 0 ? L : 1));
     w->block = malloc(sizeof(float) * (size_t)total);
-    w->dblock = malloc(sizeof(double) * (size_t)ev * 2);
+    w->dblock = malloc(sizeof(double) * (size_t)ev * (2 + pix));
     if (!w->acts || !w->saved || !w->block || !w->dblock) {
         flow_work_destroy(w);
         return NULL;
@@ -230,8 +335,10 @@ FlowWork *flow_work_create(const Flow *f, int max_batch) {
     w->scratch = p, p += scratch;
     w->ev_a = p, p += (long)ev * d;
     w->ev_b = p, p += (long)ev * d;
-    w->ev_saved = p;
+    w->ev_saved = p, p += ev_row * ev + once;
+    if (multiscale) w->zt = p, w->ev_z = p + act;
     w->logdet = w->dblock, w->logp = w->dblock + ev;
+    w->pixld = w->dblock + 2L * ev;
     return w;
 }
 
@@ -246,12 +353,16 @@ void flow_work_destroy(FlowWork *w) {
 typedef struct {
     float *saved, *T;
     float *scratch; /* shared by all layers: backward, a residual block's log-det */
+    float *z;       /* a split's factored half goes to its columns (row stride d) */
+    double *pixld;  /* per-pixel log-dets of image ActNorm / 1×1 conv */
 } LayerBuf;
 
 static LayerBuf layer_buf(const Flow *f, int i, const FlowWork *w, int train) {
     const FlowLayer *l = &f->layers[i];
     LayerBuf b;
     b.scratch = w->scratch;
+    b.z = train ? w->zt : w->ev_z;
+    b.pixld = w->pixld;
     if (train) {
         b.saved = w->saved[i];
         b.T = b.saved + l->saved_row * w->max_batch;
@@ -311,25 +422,55 @@ static void resblock_layer_forward(Flow *f, int i, const float *x, float *y, dou
     }
 }
 
-/* Layer i on x (B,d) -> y (B,d), adding to logdet. When training, an ActNorm that has
- * not been initialised is initialised from x first (data-dependent init: each ActNorm
- * sees the data as it arrives at it, Glow §3.1). */
+/* An image ActNorm or 1×1 convolution acts on every pixel of every image as a row of
+ * ch values: its per-pixel log-dets go to b.pixld (zeroed here), and pixel_logdets
+ * adds each image's h·w of them, in pixel order, to its log-det. */
+static double *pixel_rows(LayerBuf b, long rows) {
+    for (long r = 0; r < rows; r++) b.pixld[r] = 0.0;
+    return b.pixld;
+}
+
+static void pixel_logdets(const double *pixld, double *logdet, int B, long hw) {
+    for (int r = 0; r < B; r++) {
+        double s = 0.0;
+        for (long p = 0; p < hw; p++) s += pixld[r * hw + p];
+        logdet[r] += s;
+    }
+}
+
+/* Layer i on x (B,din) -> y (B,dout), adding to logdet. When training, an ActNorm that
+ * has not been initialised is initialised from x first (data-dependent init: each
+ * ActNorm sees the data as it arrives at it, Glow §3.1). ActNorm and the invertible
+ * linear act on rows of ch values: B rows of d for vectors, B·h·w pixels for images
+ * (per-channel ActNorm and the invertible 1×1 convolution, Glow §3.1–3.2). */
 static void layer_forward(Flow *f, int i, const float *x, float *y, double *logdet, int B,
                           LayerBuf b, Pass pass) {
     const FlowLayer *l = &f->layers[i];
     float *p = f->params + l->poff, *s = f->state + l->soff;
-    int d = f->cfg.d;
+    int c = l->ch;
+    long hw = (long)l->h * l->w;
+    int rows = (int)(B * hw);
     switch (l->kind) {
     case FLOW_LAYER_ACTNORM:
         if (pass.train && s[0] == 0.0f) {
-            actnorm_init_from_data(p, x, B, d);
+            actnorm_init_from_data(p, x, rows, c);
             s[0] = 1.0f;
         }
-        actnorm_forward(p, x, y, logdet, B, d);
+        if (hw == 1) {
+            actnorm_forward(p, x, y, logdet, B, c);
+        } else {
+            actnorm_forward(p, x, y, pixel_rows(b, rows), rows, c);
+            pixel_logdets(b.pixld, logdet, B, hw);
+        }
         break;
     case FLOW_LAYER_INVLINEAR:
-        invlinear_factors(p, b.T, d);
-        invlinear_forward(p, s, b.T, x, b.saved, y, logdet, B, d);
+        invlinear_factors(p, b.T, c);
+        if (hw == 1) {
+            invlinear_forward(p, s, b.T, x, b.saved, y, logdet, B, c);
+        } else {
+            invlinear_forward(p, s, b.T, x, b.saved, y, pixel_rows(b, rows), rows, c);
+            pixel_logdets(b.pixld, logdet, B, hw);
+        }
         break;
     case FLOW_LAYER_COUPLING:
         coupling_forward(&l->c, p, x, y, logdet, b.saved, B);
@@ -337,10 +478,20 @@ static void layer_forward(Flow *f, int i, const float *x, float *y, double *logd
     case FLOW_LAYER_RESBLOCK:
         resblock_layer_forward(f, i, x, y, logdet, B, b, pass);
         break;
+    case FLOW_LAYER_CONV_COUPLING:
+        conv_coupling_forward(&l->cc, p, x, y, logdet, b.saved, b.scratch, B);
+        break;
+    case FLOW_LAYER_SQUEEZE:
+        squeeze_forward(x, y, B, l->h, l->w, c);
+        break;
+    case FLOW_LAYER_SPLIT:
+        split_forward(x, y, b.z + l->dout, f->cfg.d, B, l->h, l->w, c);
+        break;
     }
 }
 
-/* Layer i backward: dy (B,d) (may be overwritten) -> dx (B,d) and its slice of grad. */
+/* Layer i backward: dy (B,dout) (may be overwritten) -> dx (B,din) and its slice of
+ * grad. A split takes the gradient of its factored half from w->zt (dL/dz by then). */
 static void layer_backward(const Flow *f, int i, const float *x, float *dy, float dlogdet,
                            float *dx, float *grad, int B, FlowWork *w, Pass pass) {
     (void)pass; /* the stochastic parts (probes, number of terms) were drawn in forward */
@@ -348,13 +499,13 @@ static void layer_backward(const Flow *f, int i, const float *x, float *dy, floa
     const float *p = f->params + l->poff, *s = f->state + l->soff;
     LayerBuf b = layer_buf(f, i, w, 1);
     float *g = grad + l->poff;
-    int d = f->cfg.d;
+    int c = l->ch, rows = (int)((long)B * l->h * l->w);
     switch (l->kind) {
     case FLOW_LAYER_ACTNORM:
-        actnorm_backward(p, x, dy, dlogdet, dx, g, B, d);
+        actnorm_backward(p, x, dy, dlogdet, dx, g, rows, c);
         break;
     case FLOW_LAYER_INVLINEAR:
-        invlinear_backward(s, b.T, x, b.saved, dy, dlogdet, dx, g, w->scratch, B, d);
+        invlinear_backward(s, b.T, x, b.saved, dy, dlogdet, dx, g, w->scratch, rows, c);
         break;
     case FLOW_LAYER_COUPLING:
         coupling_backward(&l->c, p, x, b.saved, dy, dlogdet, dx, g, w->scratch, B);
@@ -369,22 +520,33 @@ static void layer_backward(const Flow *f, int i, const float *x, float *dy, floa
         resblock_backward(&l->rb, p, s, &norm, x, &acts, dy, dlogdet, dx, g, w->scratch, B);
         break;
     }
+    case FLOW_LAYER_CONV_COUPLING:
+        conv_coupling_backward(&l->cc, p, x, b.saved, dy, dlogdet, dx, g, w->scratch, B);
+        break;
+    case FLOW_LAYER_SQUEEZE: /* a permutation: its adjoint is its inverse */
+        squeeze_inverse(dy, dx, B, l->h, l->w, c);
+        break;
+    case FLOW_LAYER_SPLIT:
+        split_inverse(dy, w->zt + l->dout, f->cfg.d, dx, B, l->h, l->w, c);
+        break;
     }
 }
 
-/* Layer i inverse: y (B,d) -> x (B,d), B <= eval_rows. */
-static void layer_inverse(const Flow *f, int i, const float *y, float *x, int B, FlowWork *w) {
+/* Layer i inverse: y (B,dout) -> x (B,din), B <= eval_rows; a split takes its
+ * factored half from columns [dout, din) of z (row stride d). */
+static void layer_inverse(const Flow *f, int i, const float *y, float *x, int B, FlowWork *w,
+                          const float *z) {
     const FlowLayer *l = &f->layers[i];
     const float *p = f->params + l->poff, *s = f->state + l->soff;
     LayerBuf b = layer_buf(f, i, w, 0);
-    int d = f->cfg.d;
+    int d = l->din, c = l->ch, rows = (int)((long)B * l->h * l->w);
     switch (l->kind) {
     case FLOW_LAYER_ACTNORM:
-        actnorm_inverse(p, y, x, B, d);
+        actnorm_inverse(p, y, x, rows, c);
         break;
     case FLOW_LAYER_INVLINEAR:
-        invlinear_factors(p, b.T, d);
-        invlinear_inverse(s, b.T, y, x, b.saved, B, d);
+        invlinear_factors(p, b.T, c);
+        invlinear_inverse(s, b.T, y, x, b.saved, rows, c);
         break;
     case FLOW_LAYER_COUPLING:
         coupling_inverse(&l->c, p, y, x, b.saved, B);
@@ -399,6 +561,15 @@ static void layer_inverse(const Flow *f, int i, const float *y, float *x, int B,
             for (long k = 0; k < (long)B * d; k++) x[k] = NAN;
         break;
     }
+    case FLOW_LAYER_CONV_COUPLING:
+        conv_coupling_inverse(&l->cc, p, y, x, b.saved, w->scratch, B);
+        break;
+    case FLOW_LAYER_SQUEEZE:
+        squeeze_inverse(y, x, B, l->h, l->w, c);
+        break;
+    case FLOW_LAYER_SPLIT:
+        split_inverse(y, z + l->dout, f->cfg.d, x, B, l->h, l->w, c);
+        break;
     }
 }
 
@@ -413,17 +584,32 @@ static void base_logp(const float *z, const double *logdet, double *logp, int B,
     }
 }
 
-/* x (B,d), B <= max_batch -> w->acts (every layer's input, then z) and w->logp. */
-static void forward_train(Flow *f, const float *x, int B, FlowWork *w, Pass pass) {
-    int d = f->cfg.d, L = f->nlayers;
+/* The last layer's output (B, dz) into columns [0, dz) of the full z (B, d), whose
+ * other columns the splits have filled. */
+static void place_active(const float *a, float *z, int B, int dz, int d) {
+    for (int r = 0; r < B; r++)
+        memcpy(z + (long)r * d, a + (long)r * dz, sizeof(float) * (size_t)dz);
+}
+
+/* x (B,d), B <= max_batch -> w->acts (every layer's input, then the last output) and
+ * w->logp; returns z (B,d): the last output, or w->zt for a multi-scale flow. */
+static const float *forward_train(Flow *f, const float *x, int B, FlowWork *w, Pass pass) {
+    int d = f->cfg.d, L = f->nlayers, dz = out_width(f);
     memcpy(w->acts[0], x, sizeof(float) * (size_t)B * d);
     for (int r = 0; r < B; r++) w->logdet[r] = 0.0;
     for (int i = 0; i < L; i++)
         layer_forward(f, i, w->acts[i], w->acts[i + 1], w->logdet, B, layer_buf(f, i, w, 1), pass);
-    base_logp(w->acts[L], w->logdet, w->logp, B, d);
+    const float *z = w->acts[L];
+    if (dz != d) {
+        place_active(w->acts[L], w->zt, B, dz, d);
+        z = w->zt;
+    }
+    base_logp(z, w->logdet, w->logp, B, d);
+    return z;
 }
 
-/* x (B,d), B <= eval_rows -> z (returned: one of the ping-pong buffers) and w->logdet. */
+/* x (B,d), B <= eval_rows -> z (returned: one of the ping-pong buffers, or w->ev_z for
+ * a multi-scale flow) and w->logdet. */
 static const float *forward_eval(const Flow *f, const float *x, int B, FlowWork *w) {
     const float *in = x;
     float *out = w->ev_a;
@@ -434,6 +620,10 @@ static const float *forward_eval(const Flow *f, const float *x, int B, FlowWork 
         layer_forward((Flow *)f, i, in, out, w->logdet, B, layer_buf(f, i, w, 0), eval);
         in = out;
         out = out == w->ev_a ? w->ev_b : w->ev_a;
+    }
+    if (out_width(f) != f->cfg.d) {
+        place_active(in, w->ev_z, B, out_width(f), f->cfg.d);
+        return w->ev_z;
     }
     return in;
 }
@@ -459,16 +649,22 @@ void flow_forward(const Flow *f, const float *x, float *z, double *logdet, int B
 
 double flow_loss_grad_input(Flow *f, const float *x, int B, float *grad, float *dx, FlowWork *w,
                             uint64_t seed, uint64_t step) {
-    int d = f->cfg.d, L = f->nlayers;
+    int d = f->cfg.d, L = f->nlayers, dz = out_width(f);
     Pass pass = {1, seed, step};
-    forward_train(f, x, B, w, pass);
+    const float *z = forward_train(f, x, B, w, pass);
     double loss = 0.0;
     for (int r = 0; r < B; r++) loss -= w->logp[r];
     loss /= B;
     /* L = -(1/B) Σ_r [log N(z_r) + logdet_r]:  dL/dz = z/B,  dL/dlogdet_r = -1/B. */
-    const float *z = w->acts[L];
     float inv_b = 1.0f / (float)B;
-    for (long i = 0; i < (long)B * d; i++) w->dy[i] = z[i] * inv_b;
+    if (dz == d) {
+        for (long i = 0; i < (long)B * d; i++) w->dy[i] = z[i] * inv_b;
+    } else {
+        /* z is w->zt: it becomes dL/dz, whose factored columns the splits read back */
+        for (long i = 0; i < (long)B * d; i++) w->zt[i] *= inv_b;
+        for (int r = 0; r < B; r++)
+            memcpy(w->dy + (long)r * dz, w->zt + (long)r * d, sizeof(float) * (size_t)dz);
+    }
     for (int i = L - 1; i >= 0; i--) {
         layer_backward(f, i, w->acts[i], w->dy, -inv_b, w->dx, grad, B, w, pass);
         float *t = w->dy;
@@ -484,17 +680,60 @@ double flow_loss_grad(Flow *f, const float *x, int B, float *grad, FlowWork *w, 
 }
 
 void flow_inverse(const Flow *f, const float *z, float *x, int B, FlowWork *w) {
-    int d = f->cfg.d, L = f->nlayers;
+    int d = f->cfg.d, L = f->nlayers, dz = out_width(f);
     for (int r0 = 0; r0 < B; r0 += w->eval_rows) {
         int n = B - r0 < w->eval_rows ? B - r0 : w->eval_rows;
+        const float *zc = z + (long)r0 * d; /* read until the chunk's x is written */
         float *in = w->ev_a, *out = w->ev_b;
-        memcpy(in, z + (long)r0 * d, sizeof(float) * (size_t)n * d);
+        for (int r = 0; r < n; r++)
+            memcpy(in + (long)r * dz, zc + (long)r * d, sizeof(float) * (size_t)dz);
         for (int i = L - 1; i >= 0; i--) {
-            layer_inverse(f, i, in, out, n, w);
+            layer_inverse(f, i, in, out, n, w, zc);
             float *t = in;
             in = out, out = t;
         }
         memcpy(x + (long)r0 * d, in, sizeof(float) * (size_t)n * d);
+    }
+}
+
+/* The chain index of image coupling k, or -1. */
+static int coupling_layer(const Flow *f, int k) {
+    for (int i = 0; i < f->nlayers; i++)
+        if (f->layers[i].kind == FLOW_LAYER_CONV_COUPLING && k-- == 0) return i;
+    return -1;
+}
+
+int flow_couplings(const Flow *f) {
+    int n = 0;
+    for (int i = 0; i < f->nlayers; i++) n += f->layers[i].kind == FLOW_LAYER_CONV_COUPLING;
+    return n;
+}
+
+void flow_coupling_shape(const Flow *f, int k, int *h, int *w, int *ch) {
+    int i = coupling_layer(f, k);
+    const FlowLayer *l = &f->layers[i < 0 ? 0 : i];
+    *h = i < 0 ? 0 : l->h, *w = i < 0 ? 0 : l->w, *ch = i < 0 ? 0 : l->ch;
+}
+
+/* forward_eval over one row, stopping at each coupling to copy its input and read
+ * its s and t from the evaluation scratch it has just filled. */
+void flow_coupling_trace(const Flow *f, const float *x, float *const *in, float *const *s,
+                         float *const *t, FlowWork *w) {
+    const float *a = x;
+    float *out = w->ev_a;
+    Pass eval = {0, 0, 0};
+    w->logdet[0] = 0.0;
+    for (int i = 0, k = 0; i < f->nlayers; i++) {
+        const FlowLayer *l = &f->layers[i];
+        LayerBuf b = layer_buf(f, i, w, 0);
+        if (l->kind == FLOW_LAYER_CONV_COUPLING) memcpy(in[k], a, sizeof(float) * (size_t)l->din);
+        layer_forward((Flow *)f, i, a, out, w->logdet, 1, b, eval);
+        if (l->kind == FLOW_LAYER_CONV_COUPLING) {
+            conv_coupling_st(&l->cc, b.saved, s[k], t[k], 1);
+            k++;
+        }
+        a = out;
+        out = out == w->ev_a ? w->ev_b : w->ev_a;
     }
 }
 
@@ -534,18 +773,26 @@ double flow_train_step(Flow *f, FlowOptim *o, const float *x, int B, FlowWork *w
 }
 
 double flow_flops(const FlowConfig *cfg, int B, int train) {
-    if (cfg->blocks < 1 || cfg->blocks > FLOW_MAX_BLOCKS) return 0.0;
-    FlowLayer *ls = malloc(sizeof(FlowLayer) * (size_t)cfg->blocks * MAX_LAYERS_PER_BLOCK);
-    int n;
+    int n = 0;
     long np, ns;
+    FlowLayer *ls = build_layers(cfg, &n, &np, &ns);
     double flops = 0.0, train_flops = 0.0;
-    if (ls && flow_build(cfg, ls, &n, &np, &ns) == 0)
+    if (ls)
         for (int i = 0; i < n; i++) switch (ls[i].kind) {
             case FLOW_LAYER_ACTNORM:
-                break; /* elementwise, not counted */
-            case FLOW_LAYER_INVLINEAR:
-                flops += 2.0 * B * cfg->d * cfg->d; /* two triangular products, B·d²/2 MACs each */
-                train_flops += 3 * 2.0 * B * cfg->d * cfg->d;
+            case FLOW_LAYER_SQUEEZE:
+            case FLOW_LAYER_SPLIT:
+                break; /* elementwise or data movement, not counted */
+            case FLOW_LAYER_INVLINEAR: {
+                /* two triangular products, B·c²/2 MACs each, per pixel (c = d for vectors) */
+                double px = (double)B * ls[i].h * ls[i].w, c = ls[i].ch;
+                flops += 2.0 * px * c * c;
+                train_flops += 3 * 2.0 * px * c * c;
+                break;
+            }
+            case FLOW_LAYER_CONV_COUPLING:
+                flops += conv_coupling_flops(&ls[i].cc, B);
+                train_flops += 3 * conv_coupling_flops(&ls[i].cc, B);
                 break;
             case FLOW_LAYER_COUPLING:
                 flops += coupling_flops(&ls[i].c, B);

@@ -1,21 +1,33 @@
-/* flow.h — a normalizing flow on vectors: RealNVP, Glow or Residual Flow.
+/* flow.h — a normalizing flow on vectors or images: RealNVP, Glow or Residual Flow.
  *
  * x (data, d dims) -> z = f(x), with log p(x) = log N(z; 0, I) + log|det ∂f/∂x|.
  *   realnvp  block = affine coupling (the conditioning half alternates block to block)
  *   glow     block = ActNorm -> invertible linear (LU) -> affine coupling
  *   resflow  block = ActNorm -> residual block x + g(x)
+ * On images (FlowConfig.img_c/img_h/img_w set; realnvp and glow, not resflow) each row
+ * is one h×w×c image stored NHWC, d = c·h·w, and every entry point below works the same:
+ *   realnvp  block = convolutional affine coupling (conv_coupling.h) with FlowConfig.mask
+ *   glow     block = per-channel ActNorm -> invertible 1×1 convolution -> that coupling
+ * and with squeeze = k > 0 the multi-scale structure of RealNVP §3.6 / Glow §3: k
+ * levels of [squeeze 2×2, `blocks` blocks, factor out half the channels], then `blocks`
+ * blocks on what is left (so (k+1)·blocks blocks in all). A factored-out half goes
+ * straight to z: the level whose input has d_a active values writes it to columns
+ * [d_a/2, d_a) of z, and later layers see only the d_a/2 that stay (squeeze.h).
  * Parameters live in one flat float buffer (Adam, save/load and the parameter count
  * are one loop each); `state` holds what is not trained but must be saved with the
  * model: ActNorm's "initialised" flags and the spectral-norm power-iteration
  * vectors. Log densities are accumulated in double; arrays are float32.
  *
  * Contract for callers (harness, bench): this header. The layer files behind it
- * (actnorm.c, invlinear.c, coupling.c, resblock.c) each own one layer. */
+ * (actnorm.c, invlinear.c, coupling.c, conv_coupling.c, squeeze.c, resblock.c) each
+ * own one layer. */
 #ifndef LDE_FLOW_H
 #define LDE_FLOW_H
 
 #include "flows/adam.h"
+#include "flows/conv_coupling.h"
 #include "flows/coupling.h"
+#include "flows/mask.h"
 #include "flows/resblock.h"
 
 #include <stdint.h>
@@ -28,7 +40,10 @@ typedef enum {
     FLOW_LAYER_ACTNORM,
     FLOW_LAYER_INVLINEAR,
     FLOW_LAYER_COUPLING,
-    FLOW_LAYER_RESBLOCK
+    FLOW_LAYER_RESBLOCK,
+    FLOW_LAYER_CONV_COUPLING, /* images: convolutional affine coupling */
+    FLOW_LAYER_SQUEEZE,       /* images: space-to-depth 2×2 (a permutation) */
+    FLOW_LAYER_SPLIT          /* images: factor out half the channels into z */
 } FlowLayerKind;
 
 typedef struct {
@@ -37,6 +52,9 @@ typedef struct {
     long soff, ns;     /* its slice of Flow.state */
     Coupling c;        /* FLOW_LAYER_COUPLING: its shape */
     ResBlock rb;       /* FLOW_LAYER_RESBLOCK: its shape */
+    ConvCoupling cc;   /* FLOW_LAYER_CONV_COUPLING: its shape */
+    int h, w, ch;      /* the shape of its input: an image h×w×ch, or 1×1×d for vectors */
+    int din, dout;     /* values per row in and out: h·w·ch, and din/2 after a split */
     long saved_row;    /* floats per batch row kept from forward for backward */
     long saved_once;   /* floats kept once per batch (the invertible linear's factors) */
     long scratch_row;  /* floats per batch row its backward needs as scratch */
@@ -53,6 +71,13 @@ typedef struct {
     int eval_terms;  /* resflow evaluation log-det: 0 = exact (LU, default); n > 0 = the
                       * n-term series with FLOW_EVAL_PROBES fixed probes, much faster at
                       * large hidden, error bounded by a test (see flow.c) */
+    /* Images. All three 0: a vector flow (as before these fields existed). Set: each
+     * row is an img_h×img_w×img_c image, NHWC, and d must equal img_c·img_h·img_w. */
+    int img_c, img_h, img_w;
+    FlowMask mask; /* images: which positions a coupling conditions on (mask.h);
+                    * ignored by vector flows */
+    int squeeze;   /* images: multi-scale levels, 0 = none (see the top of this file);
+                    * img_h and img_w must divide by 2^squeeze. Vectors: must be 0 */
 } FlowConfig;
 
 /* Probes of the series evaluation mode (eval_terms > 0). */
@@ -75,9 +100,15 @@ int flow_arch_parse(const char *name, FlowArch *arch);
 /* Defaults for the given arch and dimension: 10 blocks, hidden 2048, no bottleneck, 0.97. */
 FlowConfig flow_config_default(FlowArch arch, int d);
 
+/* Defaults for c×h×w images (d = c·h·w): 8 blocks, hidden 64 channels, no
+ * bottleneck, checkerboard mask, no squeeze (Kirichenko et al.'s mask experiment). */
+FlowConfig flow_config_image(FlowArch arch, int c, int h, int w);
+
 /* Allocates and initialises a flow (random weights from seed; coupling output layers
  * zero, so a new flow is the identity up to ActNorm). Returns 0, or -1 when cfg is
- * invalid (d < 2, blocks < 1, hidden < 1, resflow lipschitz outside (0,1), ...) or
+ * invalid (d < 2, blocks < 1, hidden < 1, resflow lipschitz outside (0,1), an image
+ * shape that does not multiply to d, a mask that cannot split some scale's image
+ * (mask_valid), sides that do not divide by 2^squeeze, resflow on images, ...) or
  * memory runs out. */
 int flow_create(Flow *f, const FlowConfig *cfg, uint64_t seed);
 
@@ -90,8 +121,10 @@ void flow_destroy(Flow *f);
 
 /* Scratch for training batches of up to max_batch rows (activations kept for
  * backward) and for evaluation in chunks of max(max_batch, FLOW_EVAL_ROWS) rows
- * (nothing kept: bigger chunks amortise BLAS's packing of the weights). One FlowWork
- * per thread of control; flows never allocate in the training loop. */
+ * (nothing kept: bigger chunks amortise BLAS's packing of the weights); image flows
+ * evaluate in chunks of max_batch rows (a conv coupling's scratch is ~9·hidden floats
+ * per pixel: 512 28×28 images at hidden 64 would need 1.8 GB). One FlowWork per
+ * thread of control; flows never allocate in the training loop. */
 enum { FLOW_EVAL_ROWS = 512 };
 typedef struct FlowWork FlowWork;
 FlowWork *flow_work_create(const Flow *f, int max_batch);
@@ -118,6 +151,17 @@ double flow_loss_grad_input(Flow *f, const float *x, int B, float *grad, float *
 
 /* z (B,d) -> x (B,d), the inverse of the flow; z may alias x. Any B (chunked). */
 void flow_inverse(const Flow *f, const float *z, float *x, int B, FlowWork *w);
+
+/* What the image couplings do (Kirichenko et al. Fig. 3). flow_couplings: how many
+ * FLOW_LAYER_CONV_COUPLING layers the chain has (0 for a vector flow); coupling k's
+ * input is an h×w×ch image (flow_coupling_shape). flow_coupling_trace: for the
+ * first image of x (1,d), coupling k's input in[k], scale s[k] and shift t[k]
+ * (h·w·ch floats each, NHWC, s and t 0 where it does not transform), k <
+ * flow_couplings(f). */
+int flow_couplings(const Flow *f);
+void flow_coupling_shape(const Flow *f, int k, int *h, int *w, int *ch);
+void flow_coupling_trace(const Flow *f, const float *x, float *const *in, float *const *s,
+                         float *const *t, FlowWork *w);
 
 /* n samples x (n,d) = f⁻¹(z), z ~ N(0, I) drawn from rng stream (seed, FLOW_STREAM_SAMPLE). */
 enum { FLOW_STREAM_SAMPLE = 1000003 };
@@ -147,7 +191,7 @@ double flow_train_step(Flow *f, FlowOptim *o, const float *x, int B, FlowWork *w
  * backward and the optimizer (train = 1, counted as 3× forward: backward computes two
  * products per forward one; a residual block counts its log-det: the exact one in
  * evaluation, the series' vector-Jacobian products in training, see flow.c). Counts
- * the matrix products only. */
+ * the matrix products only, an image coupling's convolutions as their im2col GEMMs. */
 double flow_flops(const FlowConfig *cfg, int B, int train);
 
 #endif

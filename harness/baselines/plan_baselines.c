@@ -11,6 +11,8 @@ int baselines_for_plan(const char *experiment, const Plan *p, const BaselineSpec
     int n = 0, rc = LDE_OK;
     if (computed) *computed = 0;
     for (int i = 0; i < p->n_runs && rc == LDE_OK; i++) {
+        /* A flow on pixels has no classifier: no baseline applies to its images. */
+        if (p->runs[i].spec.data.features->pixels) continue;
         int j = 0;
         while (j < i && !featureset_same_source(&p->runs[j], &p->runs[i])) j++;
         if (j < i) continue; /* an earlier run reads the same features */

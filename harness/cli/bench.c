@@ -22,27 +22,41 @@ typedef struct {
     int eval_terms; /* resflow: 0 = exact evaluation log-det, n = the n-term series */
     int eval_rows;  /* rows of the evaluation set; 0 = EVAL_SET */
     int eval_only;  /* 1: a second evaluation mode of a case already trained above */
+    int side;       /* images: side × side × 1 images (d = side²), checkerboard masks,
+                     * conv st-networks of `hidden` channels; 0 = vectors */
 } BenchCase;
 
 /* The LDE paper's flow (d 512, h 2048, 10 blocks) at two batch sizes per arch.
  * An arch that flow_create does not (yet) build is reported as skipped. */
 static const BenchCase full_cases[] = {
-    {FLOW_GLOW, 512, 2048, 10, 64, 0, 0, 0},
-    {FLOW_GLOW, 512, 2048, 10, 256, 0, 0, 0},
-    {FLOW_REALNVP, 512, 2048, 10, 64, 0, 0, 0},
-    {FLOW_REALNVP, 512, 2048, 10, 256, 0, 0, 0},
+    {FLOW_GLOW, 512, 2048, 10, 64, 0, 0, 0, 0},
+    {FLOW_GLOW, 512, 2048, 10, 256, 0, 0, 0, 0},
+    {FLOW_REALNVP, 512, 2048, 10, 64, 0, 0, 0, 0},
+    {FLOW_REALNVP, 512, 2048, 10, 256, 0, 0, 0, 0},
     /* resflow's exact log-det costs 2dh² + 2d²h + 2d³/3 per row and block (~55 GFLOP
      * per row here), so its evaluation is timed on 16 rows; the series mode
      * (eval_terms 4, the fast one for grids) on the usual set. */
-    {FLOW_RESFLOW, 512, 2048, 10, 64, 0, 16, 0},
-    {FLOW_RESFLOW, 512, 2048, 10, 256, 0, 16, 0},
-    {FLOW_RESFLOW, 512, 2048, 10, 256, 4, 0, 1},
+    {FLOW_RESFLOW, 512, 2048, 10, 64, 0, 16, 0, 0},
+    {FLOW_RESFLOW, 512, 2048, 10, 256, 0, 16, 0, 0},
+    {FLOW_RESFLOW, 512, 2048, 10, 256, 4, 0, 1, 0},
+    /* Kirichenko et al.'s mask experiment on Fashion-MNIST pixels (issue 15): an
+     * image RealNVP of 8 checkerboard couplings, h = 64, no squeeze */
+    {FLOW_REALNVP, 784, 64, 8, 64, 0, 0, 0, 28},
 };
 static const BenchCase quick_cases[] = {
-    {FLOW_GLOW, 16, 32, 2, 8, 0, 0, 0},    {FLOW_GLOW, 16, 32, 2, 16, 0, 0, 0},
-    {FLOW_REALNVP, 16, 32, 2, 8, 0, 0, 0}, {FLOW_REALNVP, 16, 32, 2, 16, 0, 0, 0},
-    {FLOW_RESFLOW, 16, 32, 2, 8, 0, 0, 0}, {FLOW_RESFLOW, 16, 32, 2, 8, 4, 0, 1},
+    {FLOW_GLOW, 16, 32, 2, 8, 0, 0, 0, 0},    {FLOW_GLOW, 16, 32, 2, 16, 0, 0, 0, 0},
+    {FLOW_REALNVP, 16, 32, 2, 8, 0, 0, 0, 0}, {FLOW_REALNVP, 16, 32, 2, 16, 0, 0, 0, 0},
+    {FLOW_RESFLOW, 16, 32, 2, 8, 0, 0, 0, 0}, {FLOW_RESFLOW, 16, 32, 2, 8, 4, 0, 1, 0},
+    {FLOW_REALNVP, 64, 4, 2, 8, 0, 0, 0, 8},
 };
+
+/* The flow of a case. */
+static FlowConfig case_config(const BenchCase *bc) {
+    FlowConfig cfg = bc->side ? flow_config_image(bc->arch, 1, bc->side, bc->side)
+                              : flow_config_default(bc->arch, bc->d);
+    cfg.hidden = bc->hidden, cfg.blocks = bc->blocks, cfg.eval_terms = bc->eval_terms;
+    return cfg;
+}
 
 /* Other modules' measurements, run after the flows (the backbone's goes here). */
 static const BenchExtra extras[] = {backbone_bench, NULL};
@@ -76,8 +90,7 @@ enum { EVAL_SET = 4 * FLOW_EVAL_ROWS };
  * train: steps on batches of bc->batch rows; eval: log p of an EVAL_SET-row set with
  * the FlowWork of that training batch. */
 static double measure(const BenchCase *bc, int train, double seconds) {
-    FlowConfig cfg = flow_config_default(bc->arch, bc->d);
-    cfg.hidden = bc->hidden, cfg.blocks = bc->blocks, cfg.eval_terms = bc->eval_terms;
+    FlowConfig cfg = case_config(bc);
     Flow f;
     if (flow_create(&f, &cfg, 1) != 0) return -1.0;
     FlowWork *w = flow_work_create(&f, bc->batch);
@@ -111,19 +124,19 @@ static double measure(const BenchCase *bc, int train, double seconds) {
 }
 
 static void report(const BenchContext *ctx, const BenchCase *bc, int train, double rate) {
-    FlowConfig cfg = flow_config_default(bc->arch, bc->d);
-    cfg.hidden = bc->hidden, cfg.blocks = bc->blocks, cfg.eval_terms = bc->eval_terms;
+    FlowConfig cfg = case_config(bc);
     double gflops = flow_flops(&cfg, 1, train) * rate / 1e9;
     const char *mode = train ? "train" : bc->eval_terms > 0 ? "eval_series" : "eval";
+    char name[32]; /* an image flow is named for its pixels: realnvp-px */
+    snprintf(name, sizeof name, "%s%s", flow_arch_name(bc->arch), bc->side ? "-px" : "");
     if (ctx->json)
         printf("{\"arch\":\"%s\",\"d\":%d,\"hidden\":%d,\"blocks\":%d,\"batch\":%d,\"mode\":\"%s\","
                "\"samples_per_s\":%.1f,\"gflops\":%.2f,\"peak_gflops\":%.2f}\n",
-               flow_arch_name(bc->arch), bc->d, bc->hidden, bc->blocks, bc->batch, mode, rate,
-               gflops, ctx->peak_gflops);
+               name, bc->d, bc->hidden, bc->blocks, bc->batch, mode, rate, gflops,
+               ctx->peak_gflops);
     else
-        printf("%-8s %5d %6d %6d %5d  %-11s %12.1f %9.1f %6.0f%%\n", flow_arch_name(bc->arch),
-               bc->d, bc->hidden, bc->blocks, bc->batch, mode, rate, gflops,
-               100.0 * gflops / ctx->peak_gflops);
+        printf("%-10s %5d %6d %6d %5d  %-11s %12.1f %9.1f %6.0f%%\n", name, bc->d, bc->hidden,
+               bc->blocks, bc->batch, mode, rate, gflops, 100.0 * gflops / ctx->peak_gflops);
     fflush(stdout);
 }
 
@@ -141,7 +154,7 @@ static int bench_run(int argc, char **argv, Err *e) {
     if (!ctx.json) {
         printf("SGEMM peak (%d threads): %.1f GFLOP/s, %s kernels\n\n", omp_get_max_threads(),
                ctx.peak_gflops, openblas_get_corename());
-        printf("%-8s %5s %6s %6s %5s  %-11s %12s %9s %7s\n", "arch", "d", "hidden", "blocks",
+        printf("%-10s %5s %6s %6s %5s  %-11s %12s %9s %7s\n", "arch", "d", "hidden", "blocks",
                "batch", "mode", "samples/s", "GFLOP/s", "peak");
     }
     const BenchCase *cases = ctx.quick ? quick_cases : full_cases;

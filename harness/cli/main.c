@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* The commands, in the order `lde --help` lists them; NULL ends the list. */
@@ -40,19 +41,42 @@ static void print_help(FILE *f) {
  * every GEMM: on a machine shared with other work (a cluster node, a laptop with a
  * browser) spinning threads take the time slices the working ones need. Measured
  * on this project's 2-core machine under a load of ~8: Glow (d=512, h=2048, batch
- * 64) trained at 13 samples/s spinning and 437 with passive waiting. libgomp reads
- * OMP_WAIT_POLICY once, before main, so lde re-executes itself with it set to
- * passive unless the user chose a policy (OMP_WAIT_POLICY=active keeps spinning,
- * the faster choice on an otherwise idle machine). If the re-exec fails, lde goes
- * on with the default. */
-static void prefer_passive_waiting(char **argv) {
-    if (getenv("OMP_WAIT_POLICY")) return;
-    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
-    execv("/proc/self/exe", argv);
+ * 64) trained at 13 samples/s spinning and 437 with passive waiting. So lde runs
+ * with OMP_WAIT_POLICY=passive unless the user chose a policy
+ * (OMP_WAIT_POLICY=active keeps spinning, the faster choice on an otherwise idle
+ * machine). Returns 1 when it set the variable. */
+static int prefer_passive_waiting(void) {
+    if (getenv("OMP_WAIT_POLICY")) return 0;
+    return setenv("OMP_WAIT_POLICY", "passive", 1) == 0;
+}
+
+/* OpenBLAS picks its kernels from the CPU's family and model; one it does not know
+ * gets the generic "Prescott" (SSE3) kernels. Debian 12's OpenBLAS 0.3.21 does not
+ * know Intel's Xeon model 207 (Emerald Rapids), on which this project's machines
+ * run: a 128×25088×576 SGEMM ran at ~40 GFLOP/s with Prescott kernels against
+ * ~300 with SkylakeX's. When the user has not chosen (OPENBLAS_CORETYPE unset) and
+ * OpenBLAS fell back although the CPU has AVX-512 (or AVX2), lde re-executes itself
+ * with the matching kernels, as for OMP_WAIT_POLICY. The choice is printed by
+ * `lde --version` and recorded in every run's provenance (its blas column). */
+static int prefer_known_kernels(void) {
+    if (getenv("OPENBLAS_CORETYPE") || strcasecmp(openblas_get_corename(), "prescott") != 0)
+        return 0;
+    __builtin_cpu_init();
+    const char *core = __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                       : __builtin_cpu_supports("avx2")  ? "Haswell"
+                                                         : NULL;
+    return core && setenv("OPENBLAS_CORETYPE", core, 1) == 0;
+}
+
+/* Both are read once, before main, by libgomp and OpenBLAS: a change needs a new
+ * process image. If the re-exec fails, lde goes on as it is. */
+static void reexec_if_needed(char **argv) {
+    int a = prefer_passive_waiting(), b = prefer_known_kernels();
+    if (a || b) execv("/proc/self/exe", argv);
 }
 
 int main(int argc, char **argv) {
-    prefer_passive_waiting(argv);
+    reexec_if_needed(argv);
     if (argc < 2) {
         print_help(stderr);
         return LDE_EINPUT;
@@ -65,9 +89,11 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
         /* The BLAS line names OpenBLAS's kernel family (Haswell, SkylakeX, ...): the
          * one thing that moves every speed figure of `lde bench` by 1.5x. */
-        printf("lde %s (git %s)\nOpenMP: %d threads, OMP_WAIT_POLICY=%s\nBLAS: %s\n", lde_version,
-               lde_git_rev, omp_get_max_threads(), getenv("OMP_WAIT_POLICY"),
-               openblas_get_config());
+        const char *core = getenv("OPENBLAS_CORETYPE");
+        printf("lde %s (git %s)\nOpenMP: %d threads, OMP_WAIT_POLICY=%s\nBLAS: %s%s%s%s\n",
+               lde_version, lde_git_rev, omp_get_max_threads(), getenv("OMP_WAIT_POLICY"),
+               openblas_get_config(), core ? " (OPENBLAS_CORETYPE=" : "", core ? core : "",
+               core ? ")" : "");
         return LDE_OK;
     }
     for (int i = 0; commands[i]; i++) {

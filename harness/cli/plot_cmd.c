@@ -5,13 +5,15 @@
 #include "cli/commands.h"
 #include "report/plot_curves.h"
 #include "report/plot_hist.h"
+#include "report/plot_images.h"
 #include "report/plot_sweep.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static const char PLOT_USAGE[] =
-    "usage: lde plot EXPERIMENT [--db PATH] [--kind hist|curves|sweep|all] [--run ID]\n"
+    "usage: lde plot EXPERIMENT [--db PATH] [--kind hist|curves|sweep|coupling|latent|all]\n"
+    "                [--run ID]\n"
     "                [--step N|first|last|best[,...]] [--axis KEY]\n"
     "                [--metric auroc|fpr95|aupr_in|aupr_out|mean_bpd]\n"
     "                [--format png,pdf,svg] [--size WxH] [--out DIR]\n"
@@ -30,10 +32,15 @@ static const char PLOT_USAGE[] =
     "  sweep   --metric (default auroc) at --step (default last) against one grid\n"
     "          axis (--axis, default every axis), mean ± std over seeds; numeric axes\n"
     "          are lines, categorical ones bars\n"
-    "  all     every kind (default)\n"
+    "  coupling  flows on pixels: each coupling layer's input, scale s and shift -t\n"
+    "          for an in- and an out-of-distribution image (Kirichenko et al. Fig. 3)\n"
+    "  latent  flows on pixels: each image, its latent z and z averaged over 40\n"
+    "          dequantizations (Kirichenko et al. Fig. 2)\n"
+    "  all     every kind (default; coupling and latent for the runs that have them)\n"
     "\n"
     "  --db PATH      the database (default results/lde.db)\n"
-    "  --run ID       hist: only this run (id or prefix, as lde status shows it)\n"
+    "  --run ID       hist, coupling, latent: only this run (id or prefix, as lde\n"
+    "                 status shows it)\n"
     "  --format LIST  png, pdf, svg, comma-separated (default png,pdf)\n"
     "  --size WxH     pixels (default 960x600; 1600x600 for side-by-side histograms);\n"
     "                 a PDF page is W/150 x H/150 inches (6.4 x 4 in by default)\n"
@@ -71,8 +78,10 @@ static int plot_run(int argc, char **argv, Err *e) {
     if (!experiment) return fail(e, LDE_EINPUT, "which EXPERIMENT? (lde status lists them)");
     int want_hist = strcmp(kind, "hist") == 0, want_curves = strcmp(kind, "curves") == 0;
     int want_sweep = strcmp(kind, "sweep") == 0, all = strcmp(kind, "all") == 0;
-    if (!want_hist && !want_curves && !want_sweep && !all)
-        return fail(e, LDE_EINPUT, "--kind '%s': expected hist, curves, sweep or all", kind);
+    int want_coupling = strcmp(kind, "coupling") == 0, want_latent = strcmp(kind, "latent") == 0;
+    if (!want_hist && !want_curves && !want_sweep && !want_coupling && !want_latent && !all)
+        return fail(e, LDE_EINPUT,
+                    "--kind '%s': expected hist, curves, sweep, coupling, latent or all", kind);
     if ((rc = metric_parse(metric, &a.metric, e)) ||
         (rc = fig_parse_formats(formats, &a.fig.formats, e)))
         return rc;
@@ -92,6 +101,10 @@ static int plot_run(int argc, char **argv, Err *e) {
     if (rc == LDE_OK && (want_curves || all)) rc = plot_curves(&x, &a, dir, &figs, e);
     if (rc == LDE_OK && (want_sweep || (all && has_axis(&x))))
         rc = plot_sweep(&x, &a, dir, &figs, e);
+    if (rc == LDE_OK && (want_coupling || all))
+        rc = plot_images(s, &x, "coupling", &a, dir, &figs, all, e);
+    if (rc == LDE_OK && (want_latent || all))
+        rc = plot_images(s, &x, "latent", &a, dir, &figs, all, e);
     for (int i = 0; i < figs.n; i++) printf("%s/%s\n", dir, figs.stem[i]);
     figlist_free(&figs);
     expdata_free(&x);

@@ -106,7 +106,7 @@ static int load_features(const Plan *p, const int *todo, int ntodo, const RunArg
         }
         FeatureSet *fs = &sets[*nsets];
         int rc = featureset_load(&r->spec, a->features, fs, e);
-        if (rc == LDE_OK) rc = store_link_features(st, c->name, fs->key, e);
+        if (rc == LDE_OK && !fs->pixels) rc = store_link_features(st, c->name, fs->key, e);
         if (rc != LDE_OK) return rc;
         if (fs->n_constant || fs->n_mostly_zero)
             fprintf(stderr,

@@ -46,7 +46,7 @@ static int score(const ScoreArgs *a, const Flow *f, const Preprocess *pp, const 
     if (!z || !bpd || !w || preprocess_apply(pp, x, z, s.rows) != 0)
         rc = fail(e, LDE_ERUN, "%s: out of memory scoring %ld rows", a->features, s.rows);
     if (rc == LDE_OK) {
-        evaluate_bpd(f, w, z, s.rows, pp->cfg.epsilon, bpd);
+        evaluate_bpd(f, w, z, NULL, s.rows, (BpdUnits){.epsilon = pp->cfg.epsilon}, bpd);
         double mean = 0, median = 0;
         metrics_summary(bpd, s.rows, &mean, &median);
         printf("%s: %ld samples, mean %.4f bits/dim, median %.4f\n", a->features, s.rows, mean,
@@ -69,7 +69,11 @@ static int score_main(int argc, char **argv, Err *e) {
     const ModelSection *ps = modelfile_section(sec, nsec, "preprocess");
     Preprocess pp;
     const char *why = NULL;
-    if (!ps)
+    if (!ps && modelfile_section(sec, nsec, "pixels"))
+        rc =
+            fail(e, LDE_EINPUT,
+                 "%s: a flow on pixels; lde score takes feature vectors of a latent flow", a.model);
+    else if (!ps)
         rc = fail(e, LDE_EINPUT, "%s: no preprocessing section (not written by lde run?)", a.model);
     else if (preprocess_deserialize(&pp, ps->data, (long)ps->size, &why) != 0)
         rc = fail(e, LDE_EINPUT, "%s: preprocessing section: %s", a.model, why);

@@ -387,13 +387,14 @@ static int points_to_do(const Config *c, const Plan *plan, const Paths *p, int r
 }
 
 /* The built-in features of every point to do, built here once (feature_cache.h)
- * so that the tasks only read them. User features need nothing. */
+ * so that the tasks only read them. User features and pixels need nothing. */
 static int build_features(const Plan *plan, const int *todo, int ntodo, Err *e) {
     for (int k = 0; k < ntodo; k++) {
         const PlanRun *r = &plan->runs[todo[k]];
         int seen = 0;
         for (int j = 0; j < k && !seen; j++) seen = featureset_same_source(&plan->runs[todo[j]], r);
-        if (seen || !r->spec.data.features->builtin) continue;
+        const FeatureSource *src = r->spec.data.features;
+        if (seen || !src->builtin || src->pixels) continue;
         FeatureSet fs;
         int rc = featureset_load(&r->spec, "results/features", &fs, e);
         if (rc != LDE_OK) return rc;

@@ -3,6 +3,7 @@
 
 #include "config/keyerror.h"
 #include "data/npy.h"
+#include "data/pixelset.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,25 @@ static int feat_shape(FeatCtx *c, const YtNode *n, const char *key, const NpySha
     return LDE_OK;
 }
 
+/* Entry i of an OOD mapping (under `where`): at most FEAT_MAX_OOD, a name of
+ * letters, digits, _ - . (it names a column of every table), kept in fs->ood[i]. */
+static int ood_entry(FeatCtx *c, const char *where, const YtNode *ood, int i) {
+    if (i == FEAT_MAX_OOD)
+        return fail(c->e, LDE_EINPUT, "%s:%d:%d: %s.ood: more than %d OOD sets", c->file, ood->line,
+                    ood->col, where, FEAT_MAX_OOD);
+    const char *name = ood->keys[i]->str;
+    if (!name[0] || strlen(name) > 32 ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyz"
+                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != strlen(name))
+        return fail(c->e, LDE_EINPUT,
+                    "%s:%d:%d: %s.ood: bad OOD set name `%s` "
+                    "(letters, digits, _ - . and at most 32)",
+                    c->file, ood->keys[i]->line, ood->keys[i]->col, where, name);
+    c->fs->ood[i].name = strdup(name);
+    c->fs->n_ood = i + 1;
+    return c->fs->ood[i].name ? LDE_OK : fail(c->e, LDE_EINPUT, "%s: out of memory", c->file);
+}
+
 static int parse_features_map(FeatCtx *c, const YtNode *m) {
     static const char *const keys[] = {"train", "val", "ood", "head", "train_labels", "val_labels"};
     FeatureSource *fs = c->fs;
@@ -102,21 +122,9 @@ static int parse_features_map(FeatCtx *c, const YtNode *m) {
                     c->file, ood->line, ood->col, yt_describe(ood, got, sizeof got));
     }
     for (int i = 0; ood && i < ood->n; i++) {
-        if (i == FEAT_MAX_OOD)
-            return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.ood: more than %d OOD sets",
-                        c->file, ood->line, ood->col, FEAT_MAX_OOD);
-        const char *name = ood->keys[i]->str;
-        if (!name[0] || strlen(name) > 32 ||
-            strspn(name, "abcdefghijklmnopqrstuvwxyz"
-                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != strlen(name))
-            return fail(c->e, LDE_EINPUT,
-                        "%s:%d:%d: data.features.ood: bad OOD set name `%s` "
-                        "(letters, digits, _ - . and at most 32)",
-                        c->file, ood->keys[i]->line, ood->keys[i]->col, name);
+        if ((rc = ood_entry(c, "data.features", ood, i)) != LDE_OK) return rc;
         char key[64];
-        snprintf(key, sizeof key, "ood.%s", name);
-        fs->ood[i].name = strdup(name);
-        fs->n_ood = i + 1;
+        snprintf(key, sizeof key, "ood.%s", fs->ood[i].name);
         rc = feat_path(c, key, ood->vals[i], &fs->ood[i].path, &h);
         if (rc == LDE_OK) rc = feat_shape(c, ood->vals[i], key, &h, -1, d);
         if (rc != LDE_OK) return rc;
@@ -157,6 +165,99 @@ static int parse_features_map(FeatCtx *c, const YtNode *m) {
     return LDE_OK;
 }
 
+/* Resolves an image path against dir, checks its header (data/pixelset.h: uint8 or
+ * float [0,1], (N,H,W) or (N,H,W,C)) and that its H, W, C are those of train. */
+static int image_path(FeatCtx *c, const char *key, const YtNode *n, const char **out, long *N) {
+    if (n->kind != YT_SCALAR || yt_is_null(n)) {
+        char got[64];
+        return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.images.%s: expected a .npy path, got %s",
+                    c->file, n->line, n->col, key, yt_describe(n, got, sizeof got));
+    }
+    char joined[8192];
+    if (n->str[0] == '/')
+        snprintf(joined, sizeof joined, "%s", n->str);
+    else
+        snprintf(joined, sizeof joined, "%s/%s", c->dir, n->str);
+    Err inner = {{0}};
+    int h, w, ch;
+    if (pixelset_shape(joined, N, &h, &w, &ch, &inner) != LDE_OK)
+        return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.images.%s: %s", c->file, n->line, n->col, key,
+                    inner.msg);
+    FeatureSource *fs = c->fs;
+    if (fs->img_h == 0)
+        fs->img_h = h, fs->img_w = w, fs->img_c = ch;
+    else if (h != fs->img_h || w != fs->img_w || ch != fs->img_c)
+        return fail(c->e, LDE_EINPUT,
+                    "%s:%d:%d: data.images.%s: %s holds %d×%d×%d images, train %d×%d×%d", c->file,
+                    n->line, n->col, key, n->str, h, w, ch, fs->img_h, fs->img_w, fs->img_c);
+    char *abs = realpath(joined, NULL);
+    if (!abs)
+        return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.images.%s: cannot resolve %s", c->file,
+                    n->line, n->col, key, joined);
+    *out = abs;
+    return LDE_OK;
+}
+
+static int parse_images_map(FeatCtx *c, const YtNode *m) {
+    static const char *const keys[] = {"train", "val", "ood"};
+    FeatureSource *fs = c->fs;
+    if (m->kind != YT_MAP) {
+        char got[64];
+        return fail(c->e, LDE_EINPUT,
+                    "%s:%d:%d: data.images: expected a mapping {train: a.npy, val: b.npy, ood: "
+                    "{name: c.npy}}, got %s",
+                    c->file, m->line, m->col, yt_describe(m, got, sizeof got));
+    }
+    for (int i = 0; i < m->n; i++) {
+        int known = 0;
+        for (int k = 0; k < 3; k++) known |= strcmp(m->keys[i]->str, keys[k]) == 0;
+        if (!known) return unknown_key_error(c->file, m->keys[i], "data.images", keys, 3, c->e);
+    }
+    const YtNode *tr = yt_get(m, "train"), *va = yt_get(m, "val"), *ood = yt_get(m, "ood");
+    if (!tr || !va || !ood)
+        return fail(c->e, LDE_EINPUT,
+                    "%s:%d:%d: data.images: `%s` is missing (images need train, val and at "
+                    "least one OOD set)",
+                    c->file, m->line, m->col,
+                    !tr   ? "train"
+                    : !va ? "val"
+                          : "ood");
+    long n;
+    int rc = image_path(c, "train", tr, &fs->train, &n);
+    if (rc == LDE_OK) rc = image_path(c, "val", va, &fs->val, &n);
+    if (rc != LDE_OK) return rc;
+    fs->d = fs->img_h * fs->img_w * fs->img_c;
+    if (ood->kind != YT_MAP || ood->n == 0) {
+        char got[64];
+        return fail(c->e, LDE_EINPUT,
+                    "%s:%d:%d: data.images.ood: expected a mapping {name: path.npy}, got %s",
+                    c->file, ood->line, ood->col, yt_describe(ood, got, sizeof got));
+    }
+    for (int i = 0; i < ood->n; i++) {
+        if ((rc = ood_entry(c, "data.images", ood, i)) != LDE_OK) return rc;
+        char key[64];
+        snprintf(key, sizeof key, "ood.%s", fs->ood[i].name);
+        if ((rc = image_path(c, key, ood->vals[i], &fs->ood[i].path, &n)) != LDE_OK) return rc;
+    }
+    return LDE_OK;
+}
+
+int featsource_parse_images(const YtNode *n, const char *file, const char *dir, FeatureSource **out,
+                            Err *e) {
+    *out = NULL;
+    FeatureSource *fs = calloc(1, sizeof *fs);
+    if (!fs) return fail(e, LDE_EINPUT, "%s: out of memory", file);
+    fs->pixels = 1;
+    FeatCtx c = {fs, file, dir, e};
+    int rc = parse_images_map(&c, n);
+    if (rc != LDE_OK) {
+        featsource_free(fs);
+        return rc;
+    }
+    *out = fs;
+    return LDE_OK;
+}
+
 void featsource_free(FeatureSource *fs) {
     if (!fs) return;
     free((char *)fs->train);
@@ -175,19 +276,25 @@ void featsource_free(FeatureSource *fs) {
 int featsource_parse(const YtNode *n, const char *file, const char *dir, FeatureSource **out,
                      Err *e) {
     *out = NULL;
-    if (n->kind == YT_SCALAR && strcmp(n->str, "fashion-mnist") != 0)
+    int latent = n->kind == YT_SCALAR && strcmp(n->str, "fashion-mnist") == 0;
+    int pixels = n->kind == YT_SCALAR && strcmp(n->str, "fashion-mnist-pixels") == 0;
+    if (n->kind == YT_SCALAR && !latent && !pixels)
         return fail(e, LDE_EINPUT,
                     "%s:%d:%d: data.features: unknown feature set `%s`; expected "
-                    "`fashion-mnist` or a mapping {train: a.npy, val: b.npy, ood: {name: c.npy}}",
+                    "`fashion-mnist`, `fashion-mnist-pixels` or a mapping {train: a.npy, val: "
+                    "b.npy, ood: {name: c.npy}}",
                     file, n->line, n->col, n->str);
     if (n->kind == YT_SEQ)
         return fail(e, LDE_EINPUT,
-                    "%s:%d:%d: data.features: expected `fashion-mnist` or a mapping, got a list",
+                    "%s:%d:%d: data.features: expected `fashion-mnist`, `fashion-mnist-pixels` or "
+                    "a mapping, got a list",
                     file, n->line, n->col);
     FeatureSource *fs = calloc(1, sizeof *fs);
     if (!fs) return fail(e, LDE_EINPUT, "%s: out of memory", file);
     if (n->kind == YT_SCALAR) {
         fs->builtin = 1;
+        /* Fashion-MNIST's 28×28 grey-scale images, as 8-bit values. */
+        if (pixels) fs->pixels = 1, fs->img_h = 28, fs->img_w = 28, fs->img_c = 1, fs->d = 784;
         *out = fs;
         return LDE_OK;
     }

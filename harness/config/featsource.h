@@ -21,15 +21,20 @@ typedef struct {
     const char *name, *path;
 } NamedPath;
 
-/* builtin = 1: Fashion-MNIST through the built-in backbone (the other fields are
- * unused). Otherwise absolute paths (optional ones NULL). */
+/* builtin = 1: Fashion-MNIST, through the built-in backbone (latents) or as
+ * pixels (pixels = 1, `fashion-mnist-pixels`); the paths are unused. Otherwise
+ * absolute paths (optional ones NULL): user features, or with pixels = 1 user
+ * images (data.images: train, val and ood only). */
 typedef struct {
     int builtin;
+    int pixels;              /* 1: images of 8-bit values for a flow on pixels (issue 15) */
+    int img_h, img_w, img_c; /* pixels: the image shape (d = h·w·c) */
     const char *train, *val;
     int n_ood;
     NamedPath ood[FEAT_MAX_OOD];
     const char *head_W, *head_b, *train_labels, *val_labels;
-    int d; /* user features: d from train's header; built-in: 0 (the last backbone width is d) */
+    int d; /* user features: d from train's header; pixels: h·w·c; built-in latents: 0 (the
+            * last backbone width is d) */
 } FeatureSource;
 
 /* Parses n (`fashion-mnist` or a mapping as above); relative paths resolve against
@@ -37,6 +42,11 @@ typedef struct {
  * file:line:col of the offending entry, the file and the shape expected. */
 int featsource_parse(const YtNode *n, const char *file, const char *dir, FeatureSource **out,
                      Err *e);
+/* Parses data.images, {train, val, ood: {name: path}}: image .npy files (uint8
+ * (N,H,W) or (N,H,W,C), or float in [0,1]) of one shape, checked by header only
+ * (data/pixelset.h). *out has pixels = 1 and the image shape. */
+int featsource_parse_images(const YtNode *n, const char *file, const char *dir, FeatureSource **out,
+                            Err *e);
 void featsource_free(FeatureSource *fs);
 
 #endif

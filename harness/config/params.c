@@ -13,6 +13,7 @@
 #include <strings.h>
 
 static const char *const flow_archs[] = {"realnvp", "glow", "resflow", NULL};
+static const char *const flow_masks[] = {"checkerboard", "horizontal", "cycle", "channel", NULL};
 static const char *const backbone_archs[] = {"cnn", "mlp", NULL};
 static const char *const ood_sets[] = {"digits", "gaussian", "uniform", "vflip", "heldout", NULL};
 
@@ -31,8 +32,15 @@ const Param params[] = {
      .type = PT_FEATURES,
      .offset = OFF(data.features),
      .dflt = "fashion-mnist",
-     .help = "`fashion-mnist` (built-in backbone) or {train, val, ood: {name: path}, head: {W, b}, "
-             "train_labels, val_labels} .npy files"},
+     .help = "`fashion-mnist` (built-in backbone), `fashion-mnist-pixels` (the images, for a "
+             "flow on pixels) or {train, val, ood: {name: path}, head: {W, b}, train_labels, "
+             "val_labels} .npy files"},
+    {.path = "data.images",
+     .type = PT_IMAGES,
+     .offset = OFF(data.images),
+     .scope = SCOPE_NONE,
+     .help = "images for a flow on pixels instead of data.features: {train, val, ood: {name: "
+             "path}}, uint8 (N,H,W) or (N,H,W,C), or float in [0,1]"},
     {.path = "data.ood",
      .type = PT_ENUM_LIST,
      .offset = OFF(data.ood),
@@ -40,7 +48,7 @@ const Param params[] = {
      .max_len = OOD_COUNT,
      .unique = 1,
      .choices = ood_sets,
-     .builtin_only = 1,
+     .scope = SCOPE_BUILTIN,
      .help = "built-in OOD sets: digits, gaussian, uniform, vflip, heldout"},
     {.path = "data.id_classes",
      .type = PT_INT_LIST,
@@ -49,14 +57,14 @@ const Param params[] = {
      .max = 9,
      .max_len = 9,
      .unique = 1,
-     .builtin_only = 1,
+     .scope = SCOPE_BUILTIN,
      .help = "Fashion-MNIST classes kept in-distribution ([] = all); `heldout` is the others"},
     {.path = "data.backbone.arch",
      .type = PT_ENUM,
      .offset = OFF(data.backbone.arch),
      .dflt = "cnn",
      .choices = backbone_archs,
-     .builtin_only = 1,
+     .scope = SCOPE_BACKBONE,
      .help = "built-in classifier: cnn (conv stages + global pooling) or mlp"},
     {.path = "data.backbone.channels",
      .type = PT_INT_LIST,
@@ -65,7 +73,7 @@ const Param params[] = {
      .min = 1,
      .max = 4096,
      .max_len = 8,
-     .builtin_only = 1,
+     .scope = SCOPE_BACKBONE,
      .help = "widths of the conv stages (mlp: hidden layers); the last is d"},
     {.path = "data.backbone.epochs",
      .type = PT_INT,
@@ -73,20 +81,20 @@ const Param params[] = {
      .dflt = "4",
      .min = 1,
      .max = 1000,
-     .builtin_only = 1,
+     .scope = SCOPE_BACKBONE,
      .help = "backbone training epochs"},
     {.path = "data.backbone.seed",
      .type = PT_LONG,
      .offset = OFF(data.backbone.seed),
      .dflt = "0",
      .max = 4294967295.0,
-     .builtin_only = 1,
+     .scope = SCOPE_BACKBONE,
      .help = "backbone initialisation and batch order"},
     {.path = "data.backbone.augment",
      .type = PT_BOOL,
      .offset = OFF(data.backbone.augment),
      .dflt = "false",
-     .builtin_only = 1,
+     .scope = SCOPE_BACKBONE,
      .help = "random shifts and flips while training the backbone"},
     {.path = "data.backbone.batch_size",
      .type = PT_INT,
@@ -94,7 +102,7 @@ const Param params[] = {
      .dflt = "128",
      .min = 1,
      .max = 65536,
-     .builtin_only = 1,
+     .scope = SCOPE_BACKBONE,
      .help = "backbone batch size"},
     {.path = "data.backbone.lr",
      .type = PT_FLOAT,
@@ -102,18 +110,20 @@ const Param params[] = {
      .dflt = "0.001",
      .max = 10,
      .min_open = 1,
-     .builtin_only = 1,
+     .scope = SCOPE_BACKBONE,
      .help = "backbone Adam learning rate"},
     {.path = "preprocess.normalize",
      .type = PT_BOOL,
      .offset = OFF(preprocess.normalize),
      .dflt = "true",
+     .scope = SCOPE_LATENT,
      .help = "divide each latent by its L2 norm (LDE paper 6.3)"},
     {.path = "preprocess.pca",
      .type = PT_INT,
      .offset = OFF(preprocess.pca),
      .dflt = "0",
      .max = 1000000,
+     .scope = SCOPE_LATENT,
      .help = "keep the top-k principal components; 0 = off (LDE paper 6.1)"},
     {.path = "preprocess.epsilon",
      .type = PT_FLOAT,
@@ -121,12 +131,21 @@ const Param params[] = {
      .dflt = "0.0009765625",
      .max = 1,
      .min_open = 1,
+     .scope = SCOPE_LATENT,
      .help = "dequantization noise width: U(-eps/2, eps/2) on training batches"},
     {.path = "preprocess.drop_constant",
      .type = PT_BOOL,
      .offset = OFF(preprocess.drop_constant),
      .dflt = "false",
+     .scope = SCOPE_LATENT,
      .help = "remove dimensions constant over the training set first"},
+    {.path = "preprocess.logit",
+     .type = PT_FLOAT,
+     .offset = OFF(preprocess.logit),
+     .dflt = "0.05",
+     .max = 0.49,
+     .scope = SCOPE_PIXELS,
+     .help = "pixels: alpha of RealNVP's logit transform logit(alpha + (1-2 alpha) x); 0 = none"},
     {.path = "flow.arch",
      .type = PT_ENUM,
      .offset = OFF(flow.arch),
@@ -168,6 +187,21 @@ const Param params[] = {
      .max = 64,
      .help = "resflow evaluation log-det: 0 = exact (LU per sample), n = n-term series "
              "with 2 probes (mean error < 0.01 bpd, tested; 20-30x faster)"},
+    {.path = "flow.mask",
+     .type = PT_ENUM,
+     .offset = OFF(flow.mask),
+     .dflt = "checkerboard",
+     .choices = flow_masks,
+     .scope = SCOPE_PIXELS,
+     .help = "pixels: coupling masks checkerboard, horizontal, cycle or channel (needs squeeze) "
+             "(Kirichenko 6-7)"},
+    {.path = "flow.squeeze",
+     .type = PT_INT,
+     .offset = OFF(flow.squeeze),
+     .dflt = "0",
+     .max = 4,
+     .scope = SCOPE_PIXELS,
+     .help = "pixels: multi-scale levels (squeeze 2x2, factor out half the channels); 0 = none"},
     {.path = "train.epochs",
      .type = PT_FLOAT,
      .offset = OFF(train.epochs),
@@ -226,6 +260,24 @@ const int n_params = (int)(sizeof params / sizeof params[0]);
 
 const char *ood_set_name(int set) {
     return set >= 0 && set < OOD_COUNT ? ood_sets[set] : "?";
+}
+
+int param_applies(const Param *p, const FeatureSource *fs) {
+    switch (p->scope) {
+    case SCOPE_ALL:
+        return 1;
+    case SCOPE_BACKBONE:
+        return fs->builtin && !fs->pixels;
+    case SCOPE_BUILTIN:
+        return fs->builtin;
+    case SCOPE_LATENT:
+        return !fs->pixels;
+    case SCOPE_PIXELS:
+        return fs->pixels;
+    case SCOPE_NONE:
+        return 0;
+    }
+    return 0;
 }
 
 const Param *param_find(const char *path) {
@@ -354,6 +406,8 @@ int param_parse(const Param *p, const YtNode *node, const char *file, const char
         return parse_list(p, node, file, &v->list, e);
     case PT_FEATURES:
         return featsource_parse(node, file, dir, &v->features, e);
+    case PT_IMAGES:
+        return featsource_parse_images(node, file, dir, &v->features, e);
     }
     return fail(e, LDE_EINPUT, "%s: %s: unknown parameter type", file, p->path);
 }
@@ -386,6 +440,9 @@ void param_apply(const Param *p, const ParamValue *v, RunSpec *s) {
         break;
     case PT_FEATURES: /* one parameter has this type: data.features */
         s->data.features = v->features;
+        break;
+    case PT_IMAGES: /* and one this: data.images */
+        s->data.images = v->features;
         break;
     }
 }
@@ -423,6 +480,51 @@ static int at(Err *e, const YtNode *const *src, const char *path, const char *fi
     return fail(e, LDE_EINPUT, "%s: %s (default): %s", file, path, detail);
 }
 
+/* What a flow on images needs of the image shape (flows/flow.h, FlowConfig). */
+static int pixel_checks(const RunSpec *s, const YtNode *const *src, const char *file, Err *e) {
+    const FeatureSource *fs = s->data.features;
+    char msg[256];
+    if (s->flow.arch == FLOW_RESFLOW)
+        return at(e, src, "flow.arch", file,
+                  "resflow takes feature vectors; a flow on pixels is realnvp or glow");
+    int k = s->flow.squeeze, side = 1 << k;
+    if (fs->img_h % side || fs->img_w % side) {
+        snprintf(msg, sizeof msg,
+                 "%d levels halve the image %d times, but %d×%d is not divisible "
+                 "by %d",
+                 k, k, fs->img_h, fs->img_w, side);
+        return at(e, src, "flow.squeeze", file, msg);
+    }
+    if (s->flow.mask == FLOW_MASK_CHANNEL && k == 0 && fs->img_c < 2)
+        return at(e, src, "flow.mask", file,
+                  "channel masks split the channels: they need flow.squeeze >= 1 (or images "
+                  "with 2 or more channels)");
+    if (s->flow.mask == FLOW_MASK_CYCLE && fs->img_h / side < 4) {
+        snprintf(msg, sizeof msg,
+                 "the cycle mask splits the image into 4 horizontal stripes; %d "
+                 "rows are too few",
+                 fs->img_h / side);
+        return at(e, src, "flow.mask", file, msg);
+    }
+    if (fs->img_h / side < 2 && s->flow.mask == FLOW_MASK_HORIZONTAL)
+        return at(e, src, "flow.mask", file, "the horizontal mask needs at least 2 rows");
+    /* Whatever else the flow core refuses (a mask that cannot split the image at
+     * some scale, an absurd size), refused here before anything runs. */
+    FlowConfig c = flow_config_image(s->flow.arch, fs->img_c, fs->img_h, fs->img_w);
+    c.blocks = s->flow.blocks, c.hidden = s->flow.hidden, c.bottleneck = s->flow.bottleneck;
+    c.mask = (FlowMask)s->flow.mask, c.squeeze = k;
+    long np, ns;
+    if (flow_size(&c, &np, &ns) != 0) {
+        snprintf(msg, sizeof msg,
+                 "a %s flow with %s masks and %d squeeze levels cannot be built on %d×%d×%d "
+                 "images",
+                 flow_arch_name(c.arch), flow_mask_name(c.mask), k, fs->img_h, fs->img_w,
+                 fs->img_c);
+        return at(e, src, "flow.mask", file, msg);
+    }
+    return LDE_OK;
+}
+
 int runspec_finish(RunSpec *s, const YtNode *const *src, const char *file, Err *e) {
     char msg[256];
     if (s->train.eval_every == 0) s->train.eval_every = s->train.epochs;
@@ -433,19 +535,32 @@ int runspec_finish(RunSpec *s, const YtNode *const *src, const char *file, Err *
                  s->train.epochs, s->train.eval_every);
         return at(e, src, "train.eval_every", file, msg);
     }
+    if (s->data.images) {
+        if (src[param_find("data.features") - params])
+            return at(e, src, "data.images", file,
+                      "give data.features or data.images, not both (images are the data of a "
+                      "flow on pixels)");
+        s->data.features = s->data.images;
+    }
     const FeatureSource *fs = s->data.features;
+    if (fs->pixels) {
+        int rc = pixel_checks(s, src, file, e);
+        if (rc != LDE_OK) return rc;
+    }
     const IntList *ch = &s->data.backbone.channels;
-    if (fs->builtin && ch->n == 0)
+    if (fs->builtin && !fs->pixels && ch->n == 0)
         return at(e, src, "data.backbone.channels", file, "needs at least one width");
-    int d = fs->builtin ? ch->v[ch->n - 1] : fs->d; /* the backbone's last width is d */
-    if (s->preprocess.pca > d) {
+    /* the backbone's last width is d */
+    int d = fs->builtin && !fs->pixels ? ch->v[ch->n - 1] : fs->d;
+    if (!fs->pixels && s->preprocess.pca > d) {
         snprintf(msg, sizeof msg, "%d components are more than the feature dimension %d",
                  s->preprocess.pca, d);
         return at(e, src, "preprocess.pca", file, msg);
     }
-    if (s->preprocess.pca == 1)
+    if (!fs->pixels && s->preprocess.pca == 1)
         return at(e, src, "preprocess.pca", file, "a flow needs at least 2 dimensions (0 = off)");
-    if (s->flow.bottleneck >= s->flow.hidden) {
+    /* On pixels the bottleneck projects the whole feature map (hidden·H·W values). */
+    if (!fs->pixels && s->flow.bottleneck >= s->flow.hidden) {
         snprintf(msg, sizeof msg, "bottleneck %d must be smaller than hidden %d (0 = none)",
                  s->flow.bottleneck, s->flow.hidden);
         return at(e, src, "flow.bottleneck", file, msg);
@@ -453,8 +568,10 @@ int runspec_finish(RunSpec *s, const YtNode *const *src, const char *file, Err *
     if (!fs->builtin) {
         if (src[param_find("data.ood") - params])
             return at(e, src, "data.ood", file,
-                      "built-in OOD sets need the built-in "
-                      "features; list user OOD files under data.features.ood");
+                      fs->pixels ? "built-in OOD sets need the built-in data; list user OOD "
+                                   "images under data.images.ood"
+                                 : "built-in OOD sets need the built-in "
+                                   "features; list user OOD files under data.features.ood");
         if (src[param_find("data.id_classes") - params])
             return at(e, src, "data.id_classes", file, "needs the built-in features");
         if (fs->n_ood == 0)
@@ -514,8 +631,10 @@ static int put_string(char *buf, size_t cap, size_t *len, const char *s) {
 
 /* {"head":{"W":..,"b":..},"ood":{..},"train":..,...}: keys in sorted order. */
 static int put_features(char *buf, size_t cap, size_t *len, const FeatureSource *fs) {
-    if (fs->builtin) return put_string(buf, cap, len, "fashion-mnist");
-    int rc = put(buf, cap, len, "{");
+    if (fs->builtin)
+        return put_string(buf, cap, len, fs->pixels ? "fashion-mnist-pixels" : "fashion-mnist");
+    /* User images: {"images":{...}}, so the same files as features are another run. */
+    int rc = put(buf, cap, len, fs->pixels ? "{\"images\":{" : "{");
     if (fs->head_W) {
         rc |= put(buf, cap, len, "\"head\":{\"W\":");
         rc |= put_string(buf, cap, len, fs->head_W);
@@ -550,7 +669,7 @@ static int put_features(char *buf, size_t cap, size_t *len, const FeatureSource 
         rc |= put(buf, cap, len, ",\"val_labels\":");
         rc |= put_string(buf, cap, len, fs->val_labels);
     }
-    rc |= put(buf, cap, len, "}");
+    rc |= put(buf, cap, len, fs->pixels ? "}}" : "}");
     return rc ? -1 : 0;
 }
 
@@ -589,6 +708,9 @@ int param_json(const Param *p, const RunSpec *s, char *buf, size_t cap, size_t *
     }
     case PT_FEATURES:
         return put_features(buf, cap, len, s->data.features);
+    case PT_IMAGES:
+        return s->data.images ? put_features(buf, cap, len, s->data.images)
+                              : put(buf, cap, len, "null");
     }
     return -1;
 }

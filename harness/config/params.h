@@ -44,9 +44,10 @@ typedef struct {
 typedef struct {
     long long seed; /* flow init, batch order, dequantization noise */
     struct {
-        const FeatureSource *features;
-        IntList ood;        /* OodSet values, built-in features only */
-        IntList id_classes; /* n = 0: all ten classes are in-distribution */
+        const FeatureSource *features; /* data.images, when given, is moved here */
+        const FeatureSource *images;   /* data.images as parsed (NULL = not given) */
+        IntList ood;                   /* OodSet values, built-in features only */
+        IntList id_classes;            /* n = 0: all ten classes are in-distribution */
         BackboneSpec backbone;
     } data;
     struct {
@@ -54,12 +55,15 @@ typedef struct {
         int pca;           /* 0 = off, else the number of components kept */
         double epsilon;    /* dequantization width */
         int drop_constant; /* drop dimensions constant over the training set */
+        double logit;      /* pixels: α of RealNVP's logit transform; 0 = none */
     } preprocess;
     struct {
         FlowArch arch;
         int blocks, hidden, bottleneck;
         double lipschitz;
         int eval_terms; /* resflow: 0 = exact evaluation log-det, n = n-term series */
+        int mask;       /* pixels: FlowMask (flows/flow.h) of the couplings */
+        int squeeze;    /* pixels: multi-scale levels (space-to-depth, factor out half) */
     } flow;
     struct {
         double epochs; /* fractional allowed */
@@ -81,7 +85,20 @@ typedef enum {
     PT_INT_LIST,  /* IntList, elements within [min, max] */
     PT_ENUM_LIST, /* IntList of indices into choices */
     PT_FEATURES,  /* const FeatureSource *: `fashion-mnist` or a mapping of .npy paths */
+    PT_IMAGES,    /* const FeatureSource *: a mapping of image .npy paths (data.images) */
 } ParamType;
+
+/* Which runs a parameter means something for. A parameter enters a run's id only
+ * where it applies (plan.c), so adding one for images leaves every latent run's id
+ * as it was; where it does not apply the value is ignored. */
+typedef enum {
+    SCOPE_ALL,      /* every run */
+    SCOPE_BACKBONE, /* the built-in latent features (the backbone that makes them) */
+    SCOPE_BUILTIN,  /* the built-in data sets, latents or pixels (OOD sets, classes) */
+    SCOPE_LATENT,   /* feature vectors, built-in or the user's (L2 norm, PCA, ε) */
+    SCOPE_PIXELS,   /* images (masks, squeeze, logit transform) */
+    SCOPE_NONE,     /* never in the id: data.images, whose files data.features names */
+} ParamScope;
 
 typedef struct {
     const char *path; /* key path in the YAML, e.g. "preprocess.pca" */
@@ -93,7 +110,7 @@ typedef struct {
     int max_len;                /* lists: most elements */
     int unique;                 /* lists: no element twice (sets, not layer widths) */
     const char *const *choices; /* PT_ENUM, PT_ENUM_LIST: NULL-terminated */
-    int builtin_only;           /* meaningful only for the built-in features (left out of the id) */
+    ParamScope scope;           /* the runs it applies to (and enters the id of) */
     const char *help;
 } Param;
 
@@ -108,7 +125,7 @@ typedef struct {
     long long i; /* PT_BOOL, PT_INT, PT_LONG, PT_ENUM */
     double f;    /* PT_FLOAT */
     IntList list;
-    FeatureSource *features; /* PT_FEATURES; owned, freed by param_value_free */
+    FeatureSource *features; /* PT_FEATURES, PT_IMAGES; owned, freed by param_value_free */
 } ParamValue;
 
 /* Parses and validates node as a value of p. Relative .npy paths are resolved
@@ -135,5 +152,8 @@ int runspec_finish(RunSpec *s, const YtNode *const *src, const char *file, Err *
 int param_json(const Param *p, const RunSpec *s, char *buf, size_t cap, size_t *len);
 
 const char *ood_set_name(int set);
+
+/* Whether parameter p applies to runs on the data of fs (its scope). */
+int param_applies(const Param *p, const FeatureSource *fs);
 
 #endif

@@ -94,9 +94,8 @@ static int make_run(const Config *c, const RunSpec *defaults, const int *pos, co
     int rc = runspec_finish(&run->spec, src, c->path, e);
     free(src);
     if (rc != LDE_OK) return rc;
-    int user = !run->spec.data.features->builtin;
     for (int i = 0; i < n_params; i++) {
-        if (user && params[i].builtin_only) continue;
+        if (!param_applies(&params[i], run->spec.data.features)) continue;
         size_t cap = 256, len = 0;
         for (;;) {
             char *buf = malloc(cap);

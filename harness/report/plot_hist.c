@@ -13,7 +13,10 @@
  * bins are equal in log(bpd) on a log axis, and the bin width is the Freedman–
  * Diaconis width 2·IQR/n^(1/3) of the narrowest set (in the axis's units), so even
  * the narrowest histogram gets enough bins to show its shape; HIST_MIN_BINS ..
- * HIST_MAX_BINS bins in all. */
+ * HIST_MAX_BINS bins in all.
+ *
+ * An experiment with flows on raw pixels and on latents also gets one figure with
+ * a run of each side by side (Kirichenko et al. Fig. 5, pixels vs embeddings). */
 #include "report/plot_hist.h"
 
 #include <math.h>
@@ -103,10 +106,11 @@ static void free_sets(HistSet *sets, int n) {
     for (int i = 0; i < n; i++) free(sets[i].bpd);
 }
 
-/* One panel: its .dat file (bin centre, then each set's % per bin) and the plot
- * commands. title_prefix (the run) goes above the step line. */
+/* One panel: its .dat file (NAME_<tag>step<step>.dat: bin centre, then each set's
+ * % per bin) and the plot commands. title_prefix (the run) goes above the step
+ * line; tag tells the data files of two runs at the same step apart. */
 static int hist_panel(Store *s, const ExpData *x, int r, long step, const char *title_prefix,
-                      Figure *f, Err *e) {
+                      const char *tag, Figure *f, Err *e) {
     HistSet sets[HIST_MAX_SETS];
     int nsets = 0, rc = load_sets(s, x, r, step, sets, &nsets, e);
     if (rc) {
@@ -152,7 +156,7 @@ static int hist_panel(Store *s, const ExpData *x, int r, long step, const char *
     }
     AtomicFile a;
     char suffix[64], file[256];
-    snprintf(suffix, sizeof suffix, "_step%ld", step);
+    snprintf(suffix, sizeof suffix, "_%sstep%ld", tag, step);
     if ((rc = fig_data_open(f, suffix, &a, file, e))) goto out;
     /* One row per bin edge: a bin's value on its left edge, repeated on the last
      * edge so that `steps` closes the last bin. */
@@ -236,7 +240,7 @@ static int hist_figure(Store *s, const ExpData *x, int r, const long *steps, int
      * keys above the panels. */
     if (nsteps > 1) fprintf(f.body, "  set multiplot layout 1,%d\n", nsteps);
     for (int i = 0; i < nsteps && rc == LDE_OK; i++)
-        rc = hist_panel(s, x, r, steps[i], prefix, &f, e);
+        rc = hist_panel(s, x, r, steps[i], prefix, "", &f, e);
     if (nsteps > 1) fprintf(f.body, "  unset multiplot\n");
     if (rc) {
         fig_abort(&f);
@@ -279,6 +283,61 @@ static int resolve_steps(const ExpData *x, int r, const char *spec, long *steps,
     return LDE_OK;
 }
 
+/* Whether run r trained a flow on pixels: its data are images (params.c writes
+ * data.features as "fashion-mnist-pixels" or {"images": ...} for them). */
+static int run_on_pixels(const ExpData *x, int r) {
+    const char *j = x->runs[r].params_json;
+    return j && (strstr(j, "\"features\":\"fashion-mnist-pixels\"") ||
+                 strstr(j, "\"features\":{\"images\""));
+}
+
+/* Kirichenko et al. Fig. 5: when the experiment has both, the first flow on raw
+ * pixels and the first on embeddings (latents) side by side, each at its last
+ * evaluation. Nothing when it has only one kind. */
+static int hist_contrast(Store *s, const ExpData *x, const PlotArgs *args, const char *dir,
+                         FigList *out, Err *e) {
+    int pix = -1, lat = -1;
+    for (int r = 0; r < x->nruns; r++) {
+        if (x->nev[r] == 0) continue;
+        if (run_on_pixels(x, r) && pix < 0) pix = r;
+        if (!run_on_pixels(x, r) && lat < 0) lat = r;
+    }
+    if (pix < 0 || lat < 0) return LDE_OK;
+    const char *name = "hist_pixels_vs_latent";
+    FigOptions o = args->fig;
+    if (!args->sized) o.width = 1600;
+    Figure f;
+    int rc = fig_begin(&f, dir, name, &o, e);
+    if (rc) return rc;
+    fprintf(f.body, "  set multiplot layout 1,2\n");
+    const int runs[2] = {pix, lat};
+    for (int i = 0; i < 2 && rc == LDE_OK; i++) {
+        long step;
+        char label[256], prefix[512];
+        if ((rc = expdata_resolve_step(x, runs[i], "last", &step, e))) break;
+        plot_run_label(x, runs[i], 1, label, sizeof label);
+        plot_text(prefix, sizeof prefix, "%s: run %.8s (%s)", i == 0 ? "raw pixels" : "embeddings",
+                  x->runs[runs[i]].id, label);
+        rc = hist_panel(s, x, runs[i], step, prefix, i == 0 ? "pixels_" : "latent_", &f, e);
+    }
+    fprintf(f.body, "  unset multiplot\n");
+    if (rc) {
+        fig_abort(&f);
+        return rc;
+    }
+    char caption[256], comment[1024];
+    plot_text(caption, sizeof caption,
+              "Per-sample bpd of a flow on raw pixels (run %.8s) and on embeddings (run %.8s), "
+              "last evaluation (Kirichenko et al. Fig. 5)",
+              x->runs[pix].id, x->runs[lat].id);
+    plot_text(comment, sizeof comment,
+              "%s.\nExperiment %s. Columns: bin centre (bits/dim), then each set's share of\n"
+              "its samples in the bin (%%); one data file per panel.",
+              caption, x->name);
+    if ((rc = fig_finish(&f, comment, e))) return rc;
+    return figlist_add(out, name, caption) ? fail(e, LDE_ERUN, "out of memory") : LDE_OK;
+}
+
 int plot_hist(Store *s, const ExpData *x, const PlotArgs *a, const char *dir, FigList *out,
               Err *e) {
     const char *spec = a->step ? a->step : "first,last";
@@ -301,5 +360,5 @@ int plot_hist(Store *s, const ExpData *x, const PlotArgs *a, const char *dir, Fi
     if (!drawn)
         return fail(e, LDE_EINPUT, "experiment '%s': no run has an evaluation yet (lde status)",
                     x->name);
-    return LDE_OK;
+    return hist_contrast(s, x, a, dir, out, e);
 }

@@ -1,13 +1,15 @@
 /* evaluate.c — bpd of every split, metrics against val, one store transaction. */
 #include "run/evaluate.h"
 
+#include "flows/pixels.h"
 #include "flows/preprocess.h"
 
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
-void evaluate_bpd(const Flow *f, FlowWork *w, const float *x, long n, double epsilon, float *bpd) {
+void evaluate_bpd(const Flow *f, FlowWork *w, const float *x, const double *logdet, long n,
+                  BpdUnits u, float *bpd) {
     enum { CHUNK = 4096 }; /* rows per flow_log_prob call: bounds the double buffer */
     double logp[CHUNK];
     int d = f->cfg.d;
@@ -15,14 +17,15 @@ void evaluate_bpd(const Flow *f, FlowWork *w, const float *x, long n, double eps
         int m = n - r0 < CHUNK ? (int)(n - r0) : CHUNK;
         flow_log_prob(f, x + r0 * d, logp, m, w);
         for (int i = 0; i < m; i++) {
-            double b = preprocess_bpd(logp[i], d, epsilon);
+            double b = u.pixels ? pixels_bpd(logp[i] + logdet[r0 + i], d)
+                                : preprocess_bpd(logp[i], d, u.epsilon);
             bpd[r0 + i] = isfinite(b) && b < FLT_MAX ? (float)b : FLT_MAX;
         }
     }
 }
 
 int evaluate_point(Store *st, const char *run_id, long step, double epoch, double train_loss,
-                   const Flow *f, FlowWork *w, double epsilon, const EvalSplit *splits, int n,
+                   const Flow *f, FlowWork *w, BpdUnits u, const EvalSplit *splits, int n,
                    EvalResult *res, Err *e) {
     float *bpd[2 + 16] = {0};
     StoreSplit out[2 + 16];
@@ -33,7 +36,7 @@ int evaluate_point(Store *st, const char *run_id, long step, double epoch, doubl
             rc = fail(e, LDE_ERUN, "run %s: out of memory evaluating %s", run_id, splits[i].name);
             break;
         }
-        evaluate_bpd(f, w, splits[i].x, splits[i].n, epsilon, bpd[i]);
+        evaluate_bpd(f, w, splits[i].x, splits[i].logdet, splits[i].n, u, bpd[i]);
         metrics_summary(bpd[i], splits[i].n, &res->mean_bpd[i], &res->median_bpd[i]);
         out[i] = (StoreSplit){.split = splits[i].name,
                               .mean_bpd = res->mean_bpd[i],

@@ -4,6 +4,7 @@
 
 #include "backbone/feature_cache.h"
 #include "data/npy.h"
+#include "data/pixelset.h"
 #include "flows/gemm.h"
 #include "flows/preprocess.h"
 #include "util/progress.h"
@@ -205,8 +206,49 @@ static int check_health(FeatureSet *fs, Err *e) {
     return LDE_OK;
 }
 
+/* Moves a split's values into the feature set (the PixelSet no longer owns them). */
+static void take_split(FeatureSplit *dst, PixelSplit *src) {
+    snprintf(dst->name, sizeof dst->name, "%s", src->name);
+    dst->x = src->v, dst->n = src->n;
+    src->v = NULL;
+}
+
+/* Images for a flow on pixels: the built-in Fashion-MNIST sets or the user's. */
+static int load_pixels(const RunSpec *s, FeatureSet *fs, Err *e) {
+    const FeatureSource *src = s->data.features;
+    const char *names[FEAT_MAX_OOD], *paths[FEAT_MAX_OOD];
+    PixelSet ps;
+    int rc;
+    if (src->builtin) {
+        int mask[10] = {0};
+        for (int i = 0; i < s->data.id_classes.n; i++) mask[s->data.id_classes.v[i]] = 1;
+        for (int i = 0; i < s->data.ood.n; i++) names[i] = ood_set_name(s->data.ood.v[i]);
+        rc = pixelset_builtin(names, s->data.ood.n, s->data.id_classes.n ? mask : NULL, 0, &ps, e);
+        snprintf(fs->key, sizeof fs->key, "fashion-mnist-pixels");
+    } else {
+        for (int i = 0; i < src->n_ood; i++)
+            names[i] = src->ood[i].name, paths[i] = src->ood[i].path;
+        rc = pixelset_user(src->train, src->val, names, paths, src->n_ood, &ps, e);
+        snprintf(fs->key, sizeof fs->key, "user-images");
+    }
+    if (rc != LDE_OK) return rc;
+    fs->pixels = 1, fs->img_h = ps.h, fs->img_w = ps.w, fs->img_c = ps.c;
+    fs->d = ps.h * ps.w * ps.c;
+    take_split(&fs->train, &ps.train);
+    take_split(&fs->val, &ps.val);
+    for (int i = 0; i < ps.n_ood; i++) take_split(&fs->ood[i], &ps.ood[i]);
+    fs->n_ood = ps.n_ood;
+    pixelset_free(&ps);
+    return LDE_OK;
+}
+
 int featureset_load(const RunSpec *s, const char *cache_root, FeatureSet *fs, Err *e) {
     memset(fs, 0, sizeof *fs);
+    if (s->data.features->pixels) {
+        int rc = load_pixels(s, fs, e);
+        if (rc != LDE_OK) featureset_free(fs);
+        return rc;
+    }
     int rc = s->data.features->builtin ? load_builtin(s, cache_root, fs, e)
                                        : load_user(s->data.features, fs, e);
     if (rc == LDE_OK) rc = check_health(fs, e);

@@ -1,6 +1,8 @@
 /* featureset.h — the flow's input, whatever its source (DESIGN.md, Features):
  * train, val and named OOD sets of d-dimensional latents, with the optional
- * place they came from (the key baselines are stored under).
+ * place they came from (the key baselines are stored under) — or, for a flow on
+ * pixels (pixels = 1), of images of 8-bit values (no head, no labels, no health
+ * check: a constant background pixel is normal).
  *
  * Built-in features are first made (or found) in the feature cache by the
  * backbone (feature_cache.h) and then read from their .npy files exactly like a
@@ -23,7 +25,7 @@
 enum { FEAT_KEY_SIZE = 80 }; /* bytes of FeatureSet.key, NUL included */
 
 typedef struct {
-    char name[32]; /* "train", "val" or the OOD set's name */
+    char name[40]; /* "train", "val" or the OOD set's name (config: at most 32 chars) */
     float *x;      /* n × d */
     long n;
     float *logits; /* n × K through the head, NULL without a head */
@@ -40,13 +42,15 @@ typedef struct {
     /* The health check over train (preprocess_health): dimensions that are constant,
      * and that are more than 90% exact zeros. Flows on such features are unstable. */
     int n_constant, n_mostly_zero;
-    int K;                  /* head outputs; 0 without a head */
-    float *head_W, *head_b; /* K × d and K, or NULL */
-    int64_t *train_labels;  /* train.n class ids, or NULL */
-    int64_t *val_labels;    /* val.n class ids, or NULL */
-    int builtin;            /* 1: the built-in backbone (dir holds backbone.bin) */
-    int id_mask[10];        /* built-in: the in-distribution classes */
-    long limit;             /* built-in: images per set (0 = all; tests only) */
+    int K;                   /* head outputs; 0 without a head */
+    float *head_W, *head_b;  /* K × d and K, or NULL */
+    int64_t *train_labels;   /* train.n class ids, or NULL */
+    int64_t *val_labels;     /* val.n class ids, or NULL */
+    int builtin;             /* 1: the built-in backbone (dir holds backbone.bin) */
+    int pixels;              /* 1: images of 8-bit values, NHWC rows (data/pixelset.h) */
+    int img_h, img_w, img_c; /* pixels: the image shape, d = h·w·c */
+    int id_mask[10];         /* built-in: the in-distribution classes */
+    long limit;              /* built-in: images per set (0 = all; tests only) */
 } FeatureSet;
 
 /* Loads the features of run spec s: the built-in ones through the cache under

@@ -53,6 +53,12 @@ int modelfile_save(const char *path, const Flow *f, const ModelSection *sections
     put_u32(&w, (uint32_t)c->hidden);
     put_u32(&w, (uint32_t)c->bottleneck);
     put(&w, &c->lipschitz, 4);
+    /* version 2: the image shape, mask and squeeze levels (all 0 for a vector flow) */
+    put_u32(&w, (uint32_t)c->img_c);
+    put_u32(&w, (uint32_t)c->img_h);
+    put_u32(&w, (uint32_t)c->img_w);
+    put_u32(&w, (uint32_t)c->mask);
+    put_u32(&w, (uint32_t)c->squeeze);
     put_i64(&w, f->nparams);
     put_i64(&w, f->nstate);
     put_u32(&w, (uint32_t)nsections);
@@ -130,9 +136,10 @@ static int slurp(const char *path, unsigned char **buf, size_t *n, Err *e) {
     return LDE_OK;
 }
 
-static int parse(const char *path, Reader *r, Flow *f, ModelSection **sections, int *nsections,
-                 Err *e) {
+static int parse(const char *path, uint32_t version, Reader *r, Flow *f, ModelSection **sections,
+                 int *nsections, Err *e) {
     FlowConfig c;
+    memset(&c, 0, sizeof c); /* a version 1 file holds no image shape: 0 = a vector flow */
     c.arch = (FlowArch)take_u32(r);
     c.d = (int)take_u32(r);
     c.blocks = (int)take_u32(r);
@@ -140,6 +147,10 @@ static int parse(const char *path, Reader *r, Flow *f, ModelSection **sections, 
     c.bottleneck = (int)take_u32(r);
     const void *lip = take(r, 4);
     if (lip) memcpy(&c.lipschitz, lip, 4);
+    if (version >= 2) {
+        c.img_c = (int)take_u32(r), c.img_h = (int)take_u32(r), c.img_w = (int)take_u32(r);
+        c.mask = (FlowMask)take_u32(r), c.squeeze = (int)take_u32(r);
+    }
     int64_t np = take_i64(r), ns = take_i64(r);
     uint32_t nsec = take_u32(r);
     if (!r->ok) return fail(e, LDE_EINPUT, "%s: model header truncated", path);
@@ -150,7 +161,8 @@ static int parse(const char *path, Reader *r, Flow *f, ModelSection **sections, 
     /* The config's sizes are checked against the file before the flow is built, so
      * a corrupt header cannot make lde allocate more than the file holds. */
     long want_p, want_s;
-    if ((unsigned)c.arch > FLOW_RESFLOW || flow_size(&c, &want_p, &want_s) != 0)
+    if ((unsigned)c.arch > FLOW_RESFLOW || (unsigned)c.mask > FLOW_MASK_CHANNEL ||
+        flow_size(&c, &want_p, &want_s) != 0)
         return fail(e, LDE_EINPUT,
                     "%s: model config (arch %u, d %d, blocks %d, hidden %d) cannot be built", path,
                     (unsigned)c.arch, c.d, c.blocks, c.hidden);
@@ -196,18 +208,18 @@ static int parse(const char *path, Reader *r, Flow *f, ModelSection **sections, 
 }
 
 /* Magic, version and checksum of the whole file, before anything is parsed. */
-static int check_envelope(const char *path, const unsigned char *buf, size_t n, Err *e) {
+static int check_envelope(const char *path, const unsigned char *buf, size_t n, uint32_t *version,
+                          Err *e) {
     if (n < sizeof MAGIC || memcmp(buf, MAGIC, sizeof MAGIC) != 0)
         return fail(e, LDE_EINPUT, "%s: not an lde model file (bad magic)", path);
     if (n < sizeof MAGIC + 4 + 8)
         return fail(e, LDE_EINPUT, "%s: model file truncated (%zu bytes)", path, n);
-    uint32_t version;
     uint64_t sum;
-    memcpy(&version, buf + sizeof MAGIC, 4);
+    memcpy(version, buf + sizeof MAGIC, 4);
     memcpy(&sum, buf + n - 8, 8);
-    if (version != MODELFILE_VERSION)
-        return fail(e, LDE_EINPUT, "%s: model file version %u, this lde reads version %d", path,
-                    (unsigned)version, MODELFILE_VERSION);
+    if (*version < 1 || *version > MODELFILE_VERSION)
+        return fail(e, LDE_EINPUT, "%s: model file version %u, this lde reads versions 1 to %d",
+                    path, (unsigned)*version, MODELFILE_VERSION);
     if (sum != XXH64(buf, n - 8, 0))
         return fail(e, LDE_EINPUT, "%s: model file checksum mismatch (truncated or corrupt)", path);
     return LDE_OK;
@@ -220,11 +232,12 @@ int modelfile_load(const char *path, Flow *f, ModelSection **sections, int *nsec
     *sections = NULL, *nsections = 0;
     int rc = slurp(path, &buf, &n, e);
     if (rc != LDE_OK) return rc;
-    rc = check_envelope(path, buf, n, e);
+    uint32_t version = 0;
+    rc = check_envelope(path, buf, n, &version, e);
     if (rc == LDE_OK) {
         /* the body: after magic and version, before the checksum */
         Reader r = {buf, n - 8, sizeof MAGIC + 4, 1};
-        rc = parse(path, &r, f, sections, nsections, e);
+        rc = parse(path, version, &r, f, sections, nsections, e);
     }
     free(buf);
     return rc;

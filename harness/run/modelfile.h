@@ -1,8 +1,9 @@
 /* modelfile.h — a trained flow on disk, so it can later score new features.
  *
  * Layout (little-endian, as written by x86-64 / aarch64):
- *   "LDEFLOW\0"  u32 version (1)
+ *   "LDEFLOW\0"  u32 version (2; version 1 files, without the image fields, load too)
  *   header       u32 arch, i32 d, blocks, hidden, bottleneck, f32 lipschitz,
+ *                (v2) u32 img_c, img_h, img_w, mask, squeeze (0 for a vector flow),
  *                i64 nparams, i64 nstate, u32 nsections
  *   params       nparams f32          state  nstate f32 (ActNorm "initialised" flags,
  *                                             permutations, power-iteration vectors)
@@ -19,7 +20,7 @@
 
 #include <stddef.h>
 
-enum { MODELFILE_VERSION = 1, MODELFILE_NAME_MAX = 255 };
+enum { MODELFILE_VERSION = 2, MODELFILE_NAME_MAX = 255 };
 
 typedef struct {
     char name[MODELFILE_NAME_MAX + 1];

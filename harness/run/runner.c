@@ -1,8 +1,10 @@
 /* runner.c — one grid point: preprocess, train, evaluate, save (see runner.h). */
 #include "run/runner.h"
 
+#include "flows/pixels.h"
 #include "flows/preprocess.h"
 #include "flows/rng.h"
+#include "run/figarrays.h"
 #include "run/modelfile.h"
 #include "store/provenance.h"
 #include "util/progress.h"
@@ -42,11 +44,17 @@ static void shuffle(int *perm, long n, uint64_t seed, long epoch) {
     }
 }
 
-/* Everything one run allocates, so that every exit path frees it in one place. */
+/* Everything one run allocates, so that every exit path frees it in one place.
+ * Latents: train, val and ood hold the preprocessed rows. Pixels: train is NULL
+ * (batches come from the FeatureSet's 8-bit values and get fresh dequantization
+ * noise each step), val, ood and train_eval hold the flow's input at the bins'
+ * midpoints and *_ld their log-determinants (flows/pixels.h). */
 typedef struct {
     Preprocess pp;
     int pp_fitted;
     float *train, *val, *ood[FEAT_MAX_OOD], *train_eval, *batch;
+    double *val_ld, *ood_ld[FEAT_MAX_OOD], *train_eval_ld, *batch_ld;
+    const float *train_src; /* the rows batches are drawn from (train, or the 8-bit values) */
     int *perm;
     Flow flow;
     int flow_made;
@@ -58,7 +66,8 @@ typedef struct {
 static void run_state_free(RunState *s, int n_ood) {
     if (s->pp_fitted) preprocess_free(&s->pp);
     free(s->train), free(s->val), free(s->train_eval), free(s->batch), free(s->perm);
-    for (int i = 0; i < n_ood; i++) free(s->ood[i]);
+    free(s->val_ld), free(s->train_eval_ld), free(s->batch_ld);
+    for (int i = 0; i < n_ood; i++) free(s->ood[i]), free(s->ood_ld[i]);
     if (s->work) flow_work_destroy(s->work);
     if (s->opt_made) flow_optim_destroy(&s->opt);
     if (s->flow_made) flow_destroy(&s->flow);
@@ -97,40 +106,84 @@ static void report(Progress *pr, const PlanRun *r, const RunnerOptions *o, const
         progress_line(pr, "%s", note);
 }
 
-/* Saves the flow with its preprocessing as section "preprocess" (lde score reads it). */
-static int save_model(const PlanRun *r, const RunnerOptions *o, RunState *s, Err *e) {
-    char path[4200];
+/* Saves the flow with its preprocessing as section "preprocess" (lde score reads
+ * it); a flow on pixels has section "pixels" instead: the logit α and image shape. */
+static int save_model(const PlanRun *r, const RunnerOptions *o, const FeatureSet *fs, RunState *s,
+                      Err *e) {
+    char path[4200], pix[128];
     snprintf(path, sizeof path, "%s/%s.flow", o->models_dir, r->id);
-    long nb = preprocess_serialized_size(&s->pp);
-    unsigned char *buf = malloc((size_t)nb);
+    long nb = fs->pixels ? 0 : preprocess_serialized_size(&s->pp);
+    unsigned char *buf = malloc((size_t)(nb ? nb : 1));
     if (!buf) return fail(e, LDE_ERUN, "%s: out of memory", path);
-    preprocess_serialize(&s->pp, buf);
     ModelSection sec[2] = {
         {.name = "preprocess", .data = buf, .size = (size_t)nb},
         {.name = "params", .data = r->params_json, .size = strlen(r->params_json)}};
+    if (fs->pixels) {
+        int k = snprintf(pix, sizeof pix, "logit=%.17g h=%d w=%d c=%d", r->spec.preprocess.logit,
+                         fs->img_h, fs->img_w, fs->img_c);
+        sec[0] = (ModelSection){.name = "pixels", .data = pix, .size = (size_t)k};
+    } else {
+        preprocess_serialize(&s->pp, buf);
+    }
     int rc = modelfile_save(path, &s->flow, sec, 2, e);
     free(buf);
     return rc;
 }
 
-static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
-                              const RunnerOptions *o, RunState *s, RunOutcome *out, Err *e) {
-    const RunSpec *sp = &r->spec;
-    uint64_t seed = (uint64_t)sp->seed;
+/* The flow's input of every split, latents: the preprocessing fitted on train and
+ * applied to each split. Returns 0, or fills out's reason and returns -1. */
+static int latent_inputs(const RunSpec *sp, const FeatureSet *fs, RunState *s, RunOutcome *out) {
     PreprocessConfig pc = {.drop_constant = sp->preprocess.drop_constant,
                            .normalize = sp->preprocess.normalize,
                            .pca = sp->preprocess.pca,
                            .epsilon = (float)sp->preprocess.epsilon};
     const char *why = NULL;
     if (preprocess_fit(&s->pp, &pc, fs->train.x, fs->train.n, fs->d, &why) != 0)
-        return run_failed(out, RUN_FAILED, "preprocessing: %s", why);
+        return run_failed(out, RUN_FAILED, "preprocessing: %s", why), -1;
     s->pp_fitted = 1;
-    int d = s->pp.d_out;
     long n = fs->train.n;
     s->train = preprocessed(&s->pp, fs->train.x, n);
     s->val = preprocessed(&s->pp, fs->val.x, fs->val.n);
     for (int i = 0; i < fs->n_ood; i++)
         s->ood[i] = preprocessed(&s->pp, fs->ood[i].x, fs->ood[i].n);
+    int oom = !s->train || !s->val;
+    for (int i = 0; i < fs->n_ood; i++) oom |= !s->ood[i];
+    if (oom)
+        return run_failed(out, RUN_FAILED, "%s", "out of memory for the preprocessed features"), -1;
+    s->train_src = s->train;
+    return 0;
+}
+
+/* x (n, d) 8-bit values -> *y (n, d) the flow's input at the bins' midpoints and
+ * *ld (n) its log-determinants, both malloc'd. Returns 0, or -1 out of memory. */
+static int pixel_split(const float *x, long n, int d, float alpha, float **y, double **ld) {
+    *y = malloc(sizeof(float) * (size_t)(n ? n : 1) * (size_t)d);
+    *ld = malloc(sizeof(double) * (size_t)(n ? n : 1));
+    if (!*y || !*ld) return -1;
+    pixels_to_flow(x, *y, *ld, n, d, alpha, 0, 0, 0);
+    return 0;
+}
+
+/* The flow's input of every evaluated split, pixels (flows/pixels.h). */
+static int pixel_inputs(const RunSpec *sp, const FeatureSet *fs, RunState *s, RunOutcome *out) {
+    float a = (float)sp->preprocess.logit;
+    int oom = pixel_split(fs->val.x, fs->val.n, fs->d, a, &s->val, &s->val_ld);
+    for (int i = 0; i < fs->n_ood; i++)
+        oom |= pixel_split(fs->ood[i].x, fs->ood[i].n, fs->d, a, &s->ood[i], &s->ood_ld[i]);
+    if (oom) return run_failed(out, RUN_FAILED, "%s", "out of memory for the images"), -1;
+    s->train_src = fs->train.x;
+    return 0;
+}
+
+static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
+                              const RunnerOptions *o, RunState *s, RunOutcome *out, Err *e) {
+    const RunSpec *sp = &r->spec;
+    uint64_t seed = (uint64_t)sp->seed;
+    int pixels = fs->pixels;
+    float alpha = (float)sp->preprocess.logit;
+    if ((pixels ? pixel_inputs(sp, fs, s, out) : latent_inputs(sp, fs, s, out)) != 0) return LDE_OK;
+    int d = pixels ? fs->d : s->pp.d_out;
+    long n = fs->train.n;
     int B = sp->train.batch_size < n ? sp->train.batch_size : (int)n;
     if (B < 1 || d < 1) return run_failed(out, RUN_FAILED, "%s", "no training rows or dimensions");
     /* The train split of an evaluation: a fixed, evenly spaced subset of the rows. */
@@ -138,16 +191,24 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
     s->train_eval = malloc(sizeof(float) * (size_t)(m > 0 ? m : 1) * d);
     s->batch = malloc(sizeof(float) * (size_t)B * d);
     s->perm = malloc(sizeof(int) * (size_t)n);
-    int oom = !s->train || !s->val || !s->train_eval || !s->batch || !s->perm;
-    for (int i = 0; i < fs->n_ood; i++) oom |= !s->ood[i];
-    if (oom)
-        return run_failed(out, RUN_FAILED, "%s", "out of memory for the preprocessed features");
+    if (pixels) {
+        s->train_eval_ld = malloc(sizeof(double) * (size_t)(m > 0 ? m : 1));
+        s->batch_ld = malloc(sizeof(double) * (size_t)B);
+    }
+    if (!s->train_eval || !s->batch || !s->perm || (pixels && (!s->train_eval_ld || !s->batch_ld)))
+        return run_failed(out, RUN_FAILED, "%s", "out of memory for the training buffers");
     for (long i = 0; i < m; i++)
-        memcpy(s->train_eval + i * d, s->train + (i * n / m) * d, sizeof(float) * d);
+        memcpy(s->train_eval + i * d, s->train_src + (i * n / m) * d, sizeof(float) * d);
+    if (pixels)
+        pixels_to_flow(s->train_eval, s->train_eval, s->train_eval_ld, m, d, alpha, 0, 0, 0);
 
     FlowConfig fc = flow_config_default(sp->flow.arch, d);
     fc.blocks = sp->flow.blocks, fc.hidden = sp->flow.hidden, fc.bottleneck = sp->flow.bottleneck;
     fc.lipschitz = (float)sp->flow.lipschitz, fc.eval_terms = sp->flow.eval_terms;
+    if (pixels) {
+        fc.img_h = fs->img_h, fc.img_w = fs->img_w, fc.img_c = fs->img_c;
+        fc.mask = (FlowMask)sp->flow.mask, fc.squeeze = sp->flow.squeeze;
+    }
     if (flow_create(&s->flow, &fc, seed) != 0)
         return run_failed(out, RUN_FAILED, "%s", "cannot create the flow (out of memory?)");
     s->flow_made = 1;
@@ -158,11 +219,13 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
         return run_failed(out, RUN_FAILED, "%s", "out of memory for the flow's work buffers");
     s->opt_made = 1;
 
-    EvalSplit splits[2 + FEAT_MAX_OOD] = {{"train", s->train_eval, m}, {"val", s->val, fs->val.n}};
+    EvalSplit splits[2 + FEAT_MAX_OOD] = {{"train", s->train_eval, m, s->train_eval_ld},
+                                          {"val", s->val, fs->val.n, s->val_ld}};
     for (int i = 0; i < fs->n_ood; i++)
-        splits[2 + i] = (EvalSplit){fs->ood[i].name, s->ood[i], fs->ood[i].n};
+        splits[2 + i] = (EvalSplit){fs->ood[i].name, s->ood[i], fs->ood[i].n, s->ood_ld[i]};
     int nsplits = 2 + fs->n_ood;
     double eps = sp->preprocess.epsilon;
+    BpdUnits units = {.pixels = pixels, .epsilon = eps};
 
     /* Steps: whole batches per epoch (the last partial batch is dropped, as with
      * PyTorch's drop_last); fractional epochs round to the nearest step. */
@@ -172,7 +235,7 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
     if (total < 1) total = 1;
     if (every < 1) every = 1;
 
-    int rc = evaluate_point(st, r->id, 0, 0.0, NAN, &s->flow, s->work, eps, splits, nsplits,
+    int rc = evaluate_point(st, r->id, 0, 0.0, NAN, &s->flow, s->work, units, splits, nsplits,
                             &out->last, e);
     if (rc != LDE_OK) return rc;
     out->evaluated = 1;
@@ -186,12 +249,19 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
         long epoch = (step - 1) / per_epoch, pos = (step - 1) % per_epoch;
         if (pos == 0) shuffle(s->perm, n, seed, epoch);
         for (int i = 0; i < B; i++)
-            memcpy(s->batch + (long)i * d, s->train + (long)s->perm[pos * B + i] * d,
+            memcpy(s->batch + (long)i * d, s->train_src + (long)s->perm[pos * B + i] * d,
                    sizeof(float) * d);
-        preprocess_dequantize(s->batch, B, d, (float)eps, seed, (uint64_t)step);
+        double mean_ld = 0;
+        if (pixels) {
+            pixels_to_flow(s->batch, s->batch, s->batch_ld, B, d, alpha, 1, seed, (uint64_t)step);
+            for (int i = 0; i < B; i++) mean_ld += s->batch_ld[i] / B;
+        } else {
+            preprocess_dequantize(s->batch, B, d, (float)eps, seed, (uint64_t)step);
+        }
         double loss = flow_train_step(&s->flow, &s->opt, s->batch, B, s->work, seed, NULL);
-        /* The training loss in bits/dim (the same units as every evaluation). */
-        double bpd = preprocess_bpd(-loss, d, eps);
+        /* The training loss in bits/dim (the same units as every evaluation); the
+         * pixels' log-determinant does not depend on the flow, so it only shifts it. */
+        double bpd = pixels ? pixels_bpd(mean_ld - loss, d) : preprocess_bpd(-loss, d, eps);
         if (!isfinite(loss) || bpd > sp->train.diverge_bpd) {
             out->status = RUN_DIVERGED;
             snprintf(out->error, sizeof out->error,
@@ -206,15 +276,18 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
             continue;
         }
         double ep = (double)step / (double)per_epoch;
-        rc = evaluate_point(st, r->id, step, ep, loss_sum / (double)loss_n, &s->flow, s->work, eps,
-                            splits, nsplits, &out->last, e);
+        rc = evaluate_point(st, r->id, step, ep, loss_sum / (double)loss_n, &s->flow, s->work,
+                            units, splits, nsplits, &out->last, e);
         if (rc != LDE_OK) break;
         report(&pr, r, o, fs, step, total, rate, &out->last, 1);
         loss_sum = 0, loss_n = 0;
     }
     progress_end(&pr);
     if (rc != LDE_OK || out->status == RUN_DIVERGED) return rc;
-    return save_model(r, o, s, e) == LDE_OK
+    if (pixels &&
+        (rc = figarrays_record(st, r->id, &s->flow, s->work, fs, alpha, seed, e)) != LDE_OK)
+        return rc;
+    return save_model(r, o, fs, s, e) == LDE_OK
                ? LDE_OK
                : run_failed(out, RUN_FAILED, "saving the model: %.480s", e->msg);
 }

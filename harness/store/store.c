@@ -93,6 +93,17 @@ static const char *SCHEMA_V2 = "CREATE TABLE experiment_features ("
                                "  PRIMARY KEY (experiment, features));"
                                "PRAGMA user_version = 2;";
 
+/* Version 3: arrays a run leaves for its figures (issue 15: what each coupling
+ * layer of a flow on pixels does to an image, its latent), so that lde plot, which
+ * reads only the database, can draw them. */
+static const char *SCHEMA_V3 = "CREATE TABLE arrays ("
+                               "  run_id TEXT NOT NULL REFERENCES runs(id),"
+                               "  name TEXT NOT NULL,"
+                               "  h INTEGER NOT NULL, w INTEGER NOT NULL, c INTEGER NOT NULL,"
+                               "  data BLOB NOT NULL,"
+                               "  PRIMARY KEY (run_id, name));"
+                               "PRAGMA user_version = 3;";
+
 static int schema_version(Store *s, int *version, Err *e) {
     sqlite3_stmt *st;
     if (sql_prepare(s, "PRAGMA user_version", &st, e)) return LDE_ERUN;
@@ -114,6 +125,7 @@ static int migrate(Store *s, Err *e) {
                   s->path, version, STORE_SCHEMA_VERSION);
     if (rc == LDE_OK && version == 0) rc = exec(s, SCHEMA_V1, e);
     if (rc == LDE_OK && version < 2) rc = exec(s, SCHEMA_V2, e);
+    if (rc == LDE_OK && version < 3) rc = exec(s, SCHEMA_V3, e);
     return end_transaction(s, rc, e);
 }
 
@@ -247,6 +259,7 @@ int store_run_status(Store *s, const char *id, RunStatus *out, Err *e) {
 
 static const char *SQL_DELETE_EVALS = "DELETE FROM evals WHERE run_id = :id";
 static const char *SQL_DELETE_SCORES = "DELETE FROM scores WHERE run_id = :id";
+static const char *SQL_DELETE_ARRAYS = "DELETE FROM arrays WHERE run_id = :id";
 static const char *SQL_BEGIN_RUN =
     "UPDATE runs SET status = 'running', started_at = :time, finished_at = NULL,"
     " wall_s = NULL, error = NULL, lde_version = :version, git_rev = :rev, host = :host,"
@@ -256,8 +269,8 @@ static const char *SQL_BEGIN_RUN =
 static int begin_run_rows(Store *s, const char *id, const Provenance *p, Err *e) {
     sqlite3_stmt *st;
     int rc;
-    const char *deletes[2] = {SQL_DELETE_EVALS, SQL_DELETE_SCORES};
-    for (int i = 0; i < 2; i++) {
+    const char *deletes[3] = {SQL_DELETE_EVALS, SQL_DELETE_SCORES, SQL_DELETE_ARRAYS};
+    for (int i = 0; i < 3; i++) {
         if ((rc = sql_prepare(s, deletes[i], &st, e))) return rc;
         sql_bind_text(st, ":id", id);
         if ((rc = step_done(s, st, e, "removing an interrupted attempt's rows"))) return rc;
@@ -317,6 +330,25 @@ static int eval_rows(Store *s, const char *id, long step, double epoch, double t
     sql_bind_int(st, ":n", sp->n);
     sql_bind_blob(st, ":bpd", sp->bpd, sp->n * (long)sizeof(float));
     return step_done(s, st, e, "recording per-sample bpd");
+}
+
+static const char *SQL_PUT_ARRAY = "INSERT OR REPLACE INTO arrays (run_id, name, h, w, c, data)"
+                                   " VALUES (:id, :name, :h, :w, :c, :data)";
+
+int store_put_arrays(Store *s, const char *id, const StoreArray *a, int n, Err *e) {
+    int rc = exec(s, "BEGIN IMMEDIATE", e);
+    for (int i = 0; i < n && rc == LDE_OK; i++) {
+        sqlite3_stmt *st;
+        if ((rc = sql_prepare(s, SQL_PUT_ARRAY, &st, e))) break;
+        sql_bind_text(st, ":id", id);
+        sql_bind_text(st, ":name", a[i].name);
+        sql_bind_int(st, ":h", a[i].h);
+        sql_bind_int(st, ":w", a[i].w);
+        sql_bind_int(st, ":c", a[i].c);
+        sql_bind_blob(st, ":data", a[i].data, (long)sizeof(float) * a[i].h * a[i].w * a[i].c);
+        rc = step_done(s, st, e, "recording a figure's arrays");
+    }
+    return end_transaction(s, rc, e);
 }
 
 int store_add_eval(Store *s, const char *id, long step, double epoch, double train_loss,

@@ -16,6 +16,9 @@
  *                                                    features only, not on the grid
  *   experiment_features(experiment, features)        (version 2) the feature keys an
  *                                                    experiment read: its baselines
+ *   arrays(run_id, name, h, w, c, data)              (version 3) float32 images a run
+ *                                                    leaves for its figures (data:
+ *                                                    h·w·c, HWC order, little-endian)
  *
  * Crash safety: WAL journal, synchronous=FULL, and every change that belongs
  * together is one transaction — an evaluation point (all its evals and scores
@@ -36,7 +39,7 @@
 #include "store/provenance.h"
 #include "util/err.h"
 
-enum { STORE_SCHEMA_VERSION = 2, STORE_BUSY_TIMEOUT_MS = 30000 };
+enum { STORE_SCHEMA_VERSION = 3, STORE_BUSY_TIMEOUT_MS = 30000 };
 
 typedef struct Store Store;
 
@@ -98,6 +101,17 @@ typedef struct {
  * split with bpd, all in ONE transaction. NaN values are stored as NULL. */
 int store_add_eval(Store *s, const char *id, long step, double epoch, double train_loss,
                    const StoreSplit *splits, int nsplits, Err *e);
+
+/* An image-shaped array of a run for its figures (h·w·c floats, HWC order). */
+typedef struct {
+    const char *name; /* e.g. "coupling/id/03/s": what, for which image, which layer */
+    int h, w, c;
+    const float *data;
+} StoreArray;
+
+/* Inserts (or replaces) run id's arrays in one transaction. store_begin_run
+ * removes those of an earlier attempt with its evaluations. */
+int store_put_arrays(Store *s, const char *id, const StoreArray *a, int n, Err *e);
 
 /* Ends the attempt: status (done / failed / diverged), error text (NULL for none;
  * for diverged the step and the value that crossed the bound), wall seconds,
@@ -175,6 +189,18 @@ typedef struct {
  * store_baselines_free. */
 int store_get_baselines(Store *s, const char *features, StoreBaselineRow **rows, int *n, Err *e);
 void store_baselines_free(StoreBaselineRow *rows, int n);
+
+typedef struct {
+    char name[128];
+    int h, w, c;
+    float *data; /* h·w·c, malloc'd */
+} StoreArrayRow;
+
+/* The arrays of run id whose name starts with prefix, by name; *n = 0 when none.
+ * Free with store_arrays_free. */
+int store_get_arrays(Store *s, const char *id, const char *prefix, StoreArrayRow **rows, int *n,
+                     Err *e);
+void store_arrays_free(StoreArrayRow *rows, int n);
 
 /* The config text and creation time of experiment `name` (malloc'd text in *yaml;
  * NULL and "" when the experiment is unknown). */

@@ -69,6 +69,9 @@ static const char *SQL_COPY_EVALS =
     "INSERT INTO main.evals SELECT * FROM src.evals WHERE run_id = :id";
 static const char *SQL_COPY_SCORES =
     "INSERT INTO main.scores SELECT * FROM src.scores WHERE run_id = :id";
+static const char *SQL_DROP_ARRAYS = "DELETE FROM main.arrays WHERE run_id = :id";
+static const char *SQL_COPY_ARRAYS =
+    "INSERT INTO main.arrays SELECT * FROM src.arrays WHERE run_id = :id";
 /* Rows of the run in one database and not in the other, both ways: 0 when the two
  * hold the same results. Compound SELECTs compare REALs exactly, BLOBs byte by
  * byte, and NULL equal to NULL. */
@@ -127,8 +130,8 @@ static int merge_run(Store *s, const char *id, RunStatus src, StoreMergeReport *
         r->kept++;
         return LDE_OK;
     }
-    const char *steps[] = {SQL_COPY_RUN, SQL_DROP_EVALS, SQL_DROP_SCORES, SQL_COPY_EVALS,
-                           SQL_COPY_SCORES};
+    const char *steps[] = {SQL_COPY_RUN,   SQL_DROP_EVALS,  SQL_DROP_SCORES, SQL_DROP_ARRAYS,
+                           SQL_COPY_EVALS, SQL_COPY_SCORES, SQL_COPY_ARRAYS};
     for (size_t i = 0; i < sizeof steps / sizeof *steps && rc == LDE_OK; i++)
         rc = exec_for_run(s, steps[i], id, e);
     if (rc == LDE_OK) r->copied++;
@@ -159,10 +162,14 @@ static int merge_rows(Store *s, StoreMergeReport *r, Err *e) {
 
 int store_merge(Store *s, const char *src_path, StoreMergeReport *r, Err *e) {
     *r = (StoreMergeReport){0};
-    /* Opening it alone first checks that it is an lde database this lde can read. */
+    /* Opening it alone first checks that it is an lde database this lde can read;
+     * opening it for writing then brings a shard of an older lde to this schema, so
+     * every table copied below exists in both. */
     Store *src;
     int rc = store_open_readonly(src_path, &src, e);
     if (rc) return rc;
+    store_close(src);
+    if ((rc = store_open(src_path, &src, e))) return rc;
     store_close(src);
     sqlite3_stmt *st;
     if ((rc = sql_prepare(s, "ATTACH DATABASE :path AS src", &st, e))) return rc;

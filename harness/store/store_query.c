@@ -225,6 +225,48 @@ int store_scores(Store *s, const char *id, long step, const char *split, float *
     return rows_end(s, st, r == SQLITE_ROW ? SQLITE_DONE : r, e, "reading per-sample bpd");
 }
 
+/* A prefix match by substr, not LIKE: a prefix holding % or _ needs no escaping. */
+static const char *SQL_GET_ARRAYS = "SELECT name, h, w, c, data FROM arrays WHERE run_id = :id"
+                                    " AND substr(name, 1, length(:prefix)) = :prefix ORDER BY name";
+
+int store_get_arrays(Store *s, const char *id, const char *prefix, StoreArrayRow **out, int *n,
+                     Err *e) {
+    sqlite3_stmt *st;
+    *out = NULL, *n = 0;
+    int rc = sql_prepare(s, SQL_GET_ARRAYS, &st, e), cap = 0, r;
+    if (rc) return rc;
+    sql_bind_text(st, ":id", id);
+    sql_bind_text(st, ":prefix", prefix);
+    StoreArrayRow *rows = NULL;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (grow((void **)&rows, *n, &cap, sizeof *rows)) break;
+        StoreArrayRow *x = &rows[(*n)++];
+        column_copy(st, 0, x->name, sizeof x->name);
+        x->h = sqlite3_column_int(st, 1), x->w = sqlite3_column_int(st, 2);
+        x->c = sqlite3_column_int(st, 3);
+        long count = 0;
+        x->data = column_floats(st, 4, &count);
+        if (count != (long)x->h * x->w * x->c) {
+            free(x->data), x->data = NULL;
+            rc = fail(e, LDE_ERUN, "%s: array %s of run %s has %ld values, not %d×%d×%d", s->path,
+                      x->name, id, count, x->h, x->w, x->c);
+            break;
+        }
+    }
+    if (rc == LDE_OK)
+        rc = rows_end(s, st, r, e, "reading a run's arrays");
+    else
+        sqlite3_finalize(st);
+    if (rc != LDE_OK) store_arrays_free(rows, *n), rows = NULL, *n = 0;
+    *out = rows;
+    return rc;
+}
+
+void store_arrays_free(StoreArrayRow *rows, int n) {
+    for (int i = 0; i < n; i++) free(rows[i].data);
+    free(rows);
+}
+
 static const char *SQL_GET_BASELINES =
     "SELECT method, ood, auroc, fpr95, aupr_in, aupr_out, n_id, n_ood, id_scores, ood_scores"
     " FROM baselines WHERE features = :features ORDER BY method, ood";

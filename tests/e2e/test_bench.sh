@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# test_bench.sh — `lde bench --quick --json` prints one well-formed object per flow (and backbone)
-# case and mode, with positive figures (a correctness test: no timing is asserted).
+# test_bench.sh — `lde bench --quick --json` prints one well-formed object per flow
+# (vectors and images) and backbone case and mode, with positive figures (a
+# correctness test: no timing is asserted).
 . "$(dirname "$0")/lib.sh"
 
 out=$("$LDE" bench --quick --json 2>"$E2E_TMP/err")
 check bench_quick_exits_zero test $? -eq 0
 
 num='[0-9]+(\.[0-9]+)?'
-line_re="^\{\"arch\":\"(glow|realnvp|resflow)\",\"d\":[0-9]+,\"hidden\":[0-9]+,\"blocks\":[0-9]+,\"batch\":[0-9]+,\"mode\":\"(train|eval|eval_series)\",\"samples_per_s\":$num,\"gflops\":$num,\"peak_gflops\":$num\}$"
+line_re="^\{\"arch\":\"(glow|realnvp|resflow|realnvp-px)\",\"d\":[0-9]+,\"hidden\":[0-9]+,\"blocks\":[0-9]+,\"batch\":[0-9]+,\"mode\":\"(train|eval|eval_series)\",\"samples_per_s\":$num,\"gflops\":$num,\"peak_gflops\":$num\}$"
 bb_re="^\{\"model\":\"backbone\",\"arch\":\"cnn\",\"batch\":128,\"mode\":\"(train|extract)\",\"images_per_s\":$num,\"gflops\":$num,\"peak_gflops\":$num\}$"
 bad=$(grep -Ev -- "$line_re" <<<"$out" | grep -Evc -- "$bb_re")
 check bench_json_lines_have_every_field test "$bad" -eq 0
@@ -22,6 +23,11 @@ done
 for mode in train eval eval_series; do
     n=$(grep -c "\"arch\":\"resflow\".*\"mode\":\"$mode\"" <<<"$out")
     check "bench_reports_resflow_${mode}" test "$n" -ge 1
+done
+
+for mode in train eval; do
+    n=$(grep -c "\"arch\":\"realnvp-px\".*\"mode\":\"$mode\"" <<<"$out")
+    check "bench_reports_image_realnvp_${mode}" test "$n" -eq 1
 done
 
 check bench_reports_backbone_train_and_extract test "$(grep -Ec -- "$bb_re" <<<"$out")" -eq 2

@@ -312,7 +312,8 @@ static void test_plot_missing_names_exit_2_listing_what_exists(void) {
         {"grid --kind hist --run 99",
          "run 99pendin (pending) has no step first (no evaluation yet)"},
         {"grid --format gif", "--format 'gif': expected"},
-        {"grid --kind bars", "--kind 'bars': expected hist, curves, sweep or all"},
+        {"grid --kind bars",
+         "--kind 'bars': expected hist, curves, sweep, coupling, latent or all"},
         {"grid --metric auc", "--metric 'auc': expected auroc, fpr95"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {

@@ -286,8 +286,8 @@ static void test_store_experiment_features_roundtrip(void) {
     store_close(s);
 }
 
-/* A version 1 database (before experiment_features) is upgraded on open, and keeps
- * its rows. */
+/* A version 1 database (before experiment_features and arrays) is upgraded on
+ * open, and keeps its rows. */
 static void test_store_upgrades_version_1(void) {
     const char *path = db_path("v1.db");
     Store *s;
@@ -297,8 +297,10 @@ static void test_store_upgrades_version_1(void) {
     store_close(s);
     sqlite3 *db;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "DROP TABLE experiment_features; PRAGMA user_version = 1", NULL, NULL,
-                       NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "DROP TABLE experiment_features; DROP TABLE arrays;"
+                       " PRAGMA user_version = 1",
+                       NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
     CHECK(query_long(path, "PRAGMA user_version") == 1);
     CHECK(store_open(path, &s, &e) == LDE_OK);
@@ -307,6 +309,51 @@ static void test_store_upgrades_version_1(void) {
     CHECK(query_long(path, "PRAGMA user_version") == STORE_SCHEMA_VERSION);
     CHECK(query_long(path, "SELECT count(*) FROM experiment_features") == 1);
     CHECK(query_long(path, "SELECT count(*) FROM experiment_runs") == 1);
+}
+
+/* A run's figure arrays come back by prefix, in name order, with their shape and
+ * every value; a new attempt at the run (store_begin_run) removes them. */
+static void test_store_arrays_roundtrip_and_cleared_by_a_new_attempt(void) {
+    const char *path = db_path("arrays.db");
+    Store *s;
+    Err e = {{0}};
+    CHECK(store_open(path, &s, &e) == LDE_OK);
+    CHECK(store_add_experiment(s, "norm", "x", RUNS, 1, &e) == LDE_OK);
+    float a[6] = {1, 2, 3, 4, 5, 6}, b[2] = {-1, 0.5f};
+    StoreArray arr[3] = {{"coupling/val/01/s", 2, 3, 1, a},
+                         {"coupling/val/00/s", 1, 1, 2, b},
+                         {"image/val", 1, 2, 1, b}};
+    CHECK(store_put_arrays(s, RUNS[0].id, arr, 3, &e) == LDE_OK);
+    StoreArrayRow *rows;
+    int n;
+    CHECK(store_get_arrays(s, RUNS[0].id, "coupling/", &rows, &n, &e) == LDE_OK);
+    CHECK(n == 2 && strcmp(rows[0].name, "coupling/val/00/s") == 0);
+    CHECK(rows[0].h == 1 && rows[0].w == 1 && rows[0].c == 2 && rows[0].data[1] == 0.5f);
+    CHECK(rows[1].h == 2 && rows[1].w == 3 && memcmp(rows[1].data, a, sizeof a) == 0);
+    store_arrays_free(rows, n);
+    Provenance p = prov();
+    CHECK(store_begin_run(s, RUNS[0].id, &p, &e) == LDE_OK);
+    CHECK(store_get_arrays(s, RUNS[0].id, "", &rows, &n, &e) == LDE_OK);
+    CHECK(n == 0 && rows == NULL);
+    store_close(s);
+}
+
+/* A version 2 database gets the arrays table on open. */
+static void test_store_upgrades_version_2(void) {
+    const char *path = db_path("v2.db");
+    Store *s;
+    Err e = {{0}};
+    CHECK(store_open(path, &s, &e) == LDE_OK);
+    store_close(s);
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "DROP TABLE arrays; PRAGMA user_version = 2", NULL, NULL, NULL) ==
+          SQLITE_OK);
+    sqlite3_close(db);
+    CHECK(store_open(path, &s, &e) == LDE_OK);
+    store_close(s);
+    CHECK(query_long(path, "PRAGMA user_version") == 3);
+    CHECK(query_long(path, "SELECT count(*) FROM arrays") == 0);
 }
 
 /* A child process that restarts run id forever, writing evaluation points. */
@@ -406,6 +453,8 @@ int main(int argc, char **argv) {
         UNIT(test_store_refuses_newer_schema),
         UNIT(test_store_experiment_features_roundtrip),
         UNIT(test_store_upgrades_version_1),
+        UNIT(test_store_upgrades_version_2),
+        UNIT(test_store_arrays_roundtrip_and_cleared_by_a_new_attempt),
         UNIT(test_store_consistent_after_sigkill_at_random_moments),
         UNIT(test_store_concurrent_writers_wait_for_each_other),
     };

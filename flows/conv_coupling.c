@@ -1,0 +1,420 @@
+/* conv_coupling.c — see conv_coupling.h. Every loop over the batch runs over fixed
+ * groups of CONV_COUPLING_GROUP images (an OpenMP loop over groups, the images of a
+ * group in order inside it); a conv of one image is one im2col and one GEMM that
+ * runs in the calling thread (gemm.h: inside a parallel region). The reductions —
+ * log-det per image, weight and bias gradients per group, then over groups — run in
+ * a fixed order, so the bits do not depend on the thread count.
+ *
+ * Activations are NCHW per image (image b's c×h×w block at b·c·h·w), which is also
+ * the (B, h·H·W) row layout of the bottleneck's Linear layers: no transposes. */
+#include "flows/conv_coupling.h"
+
+#include "flows/conv2d.h"
+#include "flows/linear.h"
+#include "flows/relu.h"
+#include "flows/rng.h"
+
+#include <math.h>
+#include <string.h>
+
+int conv_coupling_make(ConvCoupling *cc, int h, int w, int c, int hidden, int bottleneck,
+                       FlowMask mask, int index) {
+    if (h < 1 || w < 1 || c < 1 || hidden < 1 || bottleneck < 0 || index < 0 ||
+        !mask_valid(mask, h, w, c))
+        return -1;
+    *cc = (ConvCoupling){h, w, c, hidden, bottleneck, mask, index};
+    return 0;
+}
+
+/* Values of the feature map of one image: the bottleneck's width in and out. */
+static long fmap_size(const ConvCoupling *cc) {
+    return (long)cc->hidden * cc->h * cc->w;
+}
+
+typedef struct {
+    long W1, b1, W2, b2, down, up, W3, b3, total;
+} Offsets;
+
+static Offsets offsets(const ConvCoupling *cc) {
+    Offsets o;
+    int c = cc->c, hd = cc->hidden, l = cc->bottleneck;
+    long F = fmap_size(cc);
+    o.W1 = 0;
+    o.b1 = o.W1 + conv2d_nparams(c, hd);
+    o.W2 = o.b1 + hd;
+    o.b2 = o.W2 + conv2d_nparams(hd, hd);
+    o.down = o.b2 + hd;
+    o.up = o.down + (l > 0 ? linear_nparams((int)F, l) : 0);
+    o.W3 = o.up + (l > 0 ? linear_nparams(l, (int)F) : 0);
+    o.b3 = o.W3 + conv2d_nparams(hd, 2 * c);
+    o.total = o.b3 + 2L * c;
+    return o;
+}
+
+long conv_coupling_nparams(const ConvCoupling *cc) {
+    return offsets(cc).total;
+}
+
+/* Values of the convs' parameters (all but the bottleneck's), the size of one
+ * group's gradient partial; in it W1, b1, W2, b2 sit where they sit in params and
+ * W3, b3 follow b2 directly. */
+static long conv_params(const ConvCoupling *cc) {
+    Offsets o = offsets(cc);
+    return o.total - (o.W3 - o.down);
+}
+
+/* The activations forward keeps, NCHW per image, for a batch of B images: X (c·hw)
+ * the masked input, H1 and H2 (hidden·hw) after their ReLUs, M (l) the bottleneck
+ * code and U (hidden·hw) its expansion (bottleneck only), ST (2c·hw): raw_s, t. */
+typedef struct {
+    float *X, *H1, *H2, *M, *U, *ST;
+} Acts;
+
+static Acts acts_view(const ConvCoupling *cc, float *base, int B) {
+    long hw = (long)cc->h * cc->w, F = fmap_size(cc), l = cc->bottleneck;
+    Acts a;
+    a.X = base;
+    a.H1 = a.X + hw * cc->c * B;
+    a.H2 = a.H1 + B * F;
+    a.M = a.H2 + B * F;
+    a.U = a.M + (l > 0 ? l * B : 0);
+    a.ST = a.U + (l > 0 ? B * F : 0);
+    return a;
+}
+
+long conv_coupling_nsaved(const ConvCoupling *cc) {
+    long hw = (long)cc->h * cc->w, F = fmap_size(cc), l = cc->bottleneck;
+    return cc->c * hw + 2 * F + (l > 0 ? l + F : 0) + 2L * cc->c * hw;
+}
+
+/* Scratch for B images. Per group (one slot per group of images, reused image after
+ * image): cols (the widest conv's im2col columns of one image, 9·max(c,hidden)·hw),
+ * work (conv2d's backward workspace for one image) and part (the group's gradient
+ * partial, conv_params floats). Per image: the gradients dST (2c·hw), dA and dB
+ * (hidden·hw), dX (c·hw), dM (l). */
+typedef struct {
+    float *cols, *work, *part, *dST, *dA, *dB, *dX, *dM;
+} Scratch;
+
+static long cols_floats(const ConvCoupling *cc) {
+    int k = cc->c > cc->hidden ? cc->c : cc->hidden;
+    return 9L * k * cc->h * cc->w;
+}
+
+static long work_floats(const ConvCoupling *cc) {
+    int c = cc->c, hd = cc->hidden, h = cc->h, w = cc->w;
+    long a = conv2d_workspace(c, hd, 1, h, w, 1), b = conv2d_workspace(hd, hd, 1, h, w, 1);
+    long d = conv2d_workspace(hd, 2 * c, 1, h, w, 1);
+    long m = a > b ? a : b;
+    return m > d ? m : d;
+}
+
+static long group_floats(const ConvCoupling *cc) {
+    return cols_floats(cc) + work_floats(cc) + conv_params(cc);
+}
+
+static long image_floats(const ConvCoupling *cc) {
+    return 3L * cc->c * cc->h * cc->w + 2 * fmap_size(cc) + cc->bottleneck;
+}
+
+static int ngroups(int B) {
+    return (B + CONV_COUPLING_GROUP - 1) / CONV_COUPLING_GROUP;
+}
+
+long conv_coupling_nscratch(const ConvCoupling *cc, int B) {
+    /* ngroups(B) <= B/GROUP + 1: each image pays a GROUP-th of a group, plus one */
+    long per_image = (group_floats(cc) + CONV_COUPLING_GROUP - 1) / CONV_COUPLING_GROUP;
+    return (long)B * (image_floats(cc) + per_image) + group_floats(cc);
+}
+
+static Scratch scratch_view(const ConvCoupling *cc, float *base, int B) {
+    long hw = (long)cc->h * cc->w, F = fmap_size(cc), ng = ngroups(B);
+    Scratch s;
+    s.cols = base;
+    s.work = s.cols + ng * cols_floats(cc);
+    s.part = s.work + ng * work_floats(cc);
+    s.dST = s.part + ng * conv_params(cc);
+    s.dA = s.dST + B * 2L * cc->c * hw;
+    s.dB = s.dA + B * F;
+    s.dX = s.dB + B * F;
+    s.dM = s.dX + hw * cc->c * B;
+    return s;
+}
+
+void conv_coupling_init(const ConvCoupling *cc, float *params, uint64_t seed, uint64_t stream) {
+    Offsets o = offsets(cc);
+    int c = cc->c, hd = cc->hidden, l = cc->bottleneck;
+    conv2d_init(params + o.W1, c, hd, seed, stream);
+    float b1 = 1.0f / sqrtf(9.0f * c), b2 = 1.0f / sqrtf(9.0f * hd);
+    rng_fill_uniform(params + o.b1, hd, -b1, b1, seed, stream + 1, 0);
+    conv2d_init(params + o.W2, hd, hd, seed, stream + 2);
+    rng_fill_uniform(params + o.b2, hd, -b2, b2, seed, stream + 3, 0);
+    if (l > 0) {
+        linear_init(params + o.down, (int)fmap_size(cc), l, seed, stream + 4);
+        linear_init(params + o.up, l, (int)fmap_size(cc), seed, stream + 5);
+    }
+    memset(params + o.W3, 0, sizeof(float) * (size_t)(o.total - o.W3));
+}
+
+/* One image: x (h·w·c) NHWC -> X (c, h·w), COND positions only (x ⊙ m), 0 elsewhere. */
+static void masked_input(const ConvCoupling *cc, const float *x, float *X) {
+    int h = cc->h, w = cc->w, c = cc->c;
+    long hw = (long)h * w;
+    for (int y = 0; y < h; y++)
+        for (int xx = 0; xx < w; xx++) {
+            long p = (long)y * w + xx;
+            for (int ch = 0; ch < c; ch++) {
+                int cond = mask_role(cc->mask, cc->index, h, w, c, y, xx, ch) == MASK_COND;
+                X[ch * hw + p] = cond ? x[p * c + ch] : 0.0f;
+            }
+        }
+}
+
+/* One image: y (cout, hw) += bias per channel, then ReLU when relu is set. */
+static void bias_act(float *y, const float *bias, int cout, long hw, int relu) {
+    for (int co = 0; co < cout; co++) {
+        float *row = y + co * hw, v = bias[co];
+#pragma omp simd
+        for (long p = 0; p < hw; p++) {
+            float t = row[p] + v;
+            row[p] = relu && !(t > 0.0f) ? 0.0f : t; /* relu.c's max(t, 0) */
+        }
+    }
+}
+
+/* One image: db[co] (+)= Σ over its hw positions of dy (cout, hw), in order. */
+static void bias_grad(const float *dy, float *db, int cout, long hw, int accumulate) {
+    for (int co = 0; co < cout; co++) {
+        double s = 0.0;
+        for (long p = 0; p < hw; p++) s += dy[co * hw + p];
+        db[co] = (accumulate ? db[co] : 0.0f) + (float)s;
+    }
+}
+
+/* The input of the last conv: the middle feature map, or its bottleneck expansion. */
+static const float *net_top(const ConvCoupling *cc, Acts a) {
+    return cc->bottleneck > 0 ? a.U : a.H2;
+}
+
+/* in (B, h·w·c) -> a.ST (B, 2c·hw) through the st-network, keeping its activations. */
+static void net_forward(const ConvCoupling *cc, const float *params, const float *in, Acts a,
+                        Scratch g, int B) {
+    Offsets o = offsets(cc);
+    int h = cc->h, w = cc->w, c = cc->c, hd = cc->hidden, l = cc->bottleneck,
+        G = CONV_COUPLING_GROUP;
+    long hw = (long)h * w, F = fmap_size(cc), d = hw * c, xs = d,
+         ss = hw * 2 * c; /* per image: X, ST */
+    const float *top = net_top(cc, a);
+#pragma omp parallel for schedule(static) if (ngroups(B) > 1)
+    for (int gr = 0; gr < ngroups(B); gr++) {
+        float *cols = g.cols + gr * cols_floats(cc);
+        for (int b = gr * G; b < B && b < (gr + 1) * G; b++) {
+            float *X = a.X + b * xs, *H1 = a.H1 + b * F, *H2 = a.H2 + b * F;
+            masked_input(cc, in + b * d, X);
+            conv2d_forward(params + o.W1, X, cols, H1, c, hd, 1, h, w, 1);
+            bias_act(H1, params + o.b1, hd, hw, 1);
+            conv2d_forward(params + o.W2, H1, cols, H2, hd, hd, 1, h, w, 1);
+            bias_act(H2, params + o.b2, hd, hw, 1);
+            if (l > 0) continue; /* the last conv waits for the bottleneck */
+            conv2d_forward(params + o.W3, H2, cols, a.ST + b * ss, hd, 2 * c, 1, h, w, 1);
+            bias_act(a.ST + b * ss, params + o.b3, 2 * c, hw, 0);
+        }
+    }
+    if (l == 0) return;
+    /* Kirichenko §7: the whole feature map through l numbers and back. */
+    linear_forward(params + o.down, a.H2, a.M, B, (int)F, l);
+    linear_forward(params + o.up, a.M, a.U, B, l, (int)F);
+#pragma omp parallel for schedule(static) if (ngroups(B) > 1)
+    for (int gr = 0; gr < ngroups(B); gr++) {
+        float *cols = g.cols + gr * cols_floats(cc);
+        for (int b = gr * G; b < B && b < (gr + 1) * G; b++) {
+            conv2d_forward(params + o.W3, top + b * F, cols, a.ST + b * ss, hd, 2 * c, 1, h, w, 1);
+            bias_act(a.ST + b * ss, params + o.b3, 2 * c, hw, 0);
+        }
+    }
+}
+
+/* The soft clamp s = 2·tanh(raw/2), as in coupling.c. */
+static float clamp_scale(float raw) {
+    return 2.0f * tanhf(0.5f * raw);
+}
+
+void conv_coupling_forward(const ConvCoupling *cc, const float *params, const float *x, float *y,
+                           double *logdet, float *saved, float *scratch, int B) {
+    Acts a = acts_view(cc, saved, B);
+    net_forward(cc, params, x, a, scratch_view(cc, scratch, B), B);
+    int h = cc->h, w = cc->w, c = cc->c;
+    long hw = (long)h * w, d = hw * c, ss = hw * 2 * c; /* per image: x, ST */
+#pragma omp parallel for schedule(static) if (B * d > 8192)
+    for (int b = 0; b < B; b++) {
+        const float *xb = x + b * d, *st = a.ST + b * ss;
+        float *yb = y + b * d;
+        double ld = 0.0;
+        for (int py = 0; py < h; py++)
+            for (int px = 0; px < w; px++) {
+                long p = (long)py * w + px;
+                for (int ch = 0; ch < c; ch++) {
+                    long i = p * c + ch;
+                    if (mask_role(cc->mask, cc->index, h, w, c, py, px, ch) != MASK_TRANS) {
+                        yb[i] = xb[i];
+                        continue;
+                    }
+                    float sc = clamp_scale(st[ch * hw + p]);
+                    yb[i] = xb[i] * expf(sc) + st[(c + ch) * hw + p];
+                    ld += sc;
+                }
+            }
+        logdet[b] += ld;
+    }
+}
+
+void conv_coupling_st(const ConvCoupling *cc, const float *saved, float *s, float *t, int B) {
+    Acts a = acts_view(cc, (float *)saved, B); /* read only */
+    int h = cc->h, w = cc->w, c = cc->c;
+    long hw = (long)h * w, ss = hw * 2 * c; /* per image: raw s then t, channel-major */
+    for (int b = 0; b < B; b++) {
+        const float *st = a.ST + b * ss;
+        for (int py = 0; py < h; py++)
+            for (int px = 0; px < w; px++) {
+                long p = (long)py * w + px;
+                for (int ch = 0; ch < c; ch++) {
+                    long i = (b * hw + p) * c + ch;
+                    int tr = mask_role(cc->mask, cc->index, h, w, c, py, px, ch) == MASK_TRANS;
+                    s[i] = tr ? clamp_scale(st[ch * hw + p]) : 0.0f;
+                    t[i] = tr ? st[(c + ch) * hw + p] : 0.0f;
+                }
+            }
+    }
+}
+
+/* One image of the affine part backward: y = x·e^s + t on TRANS: ∂/∂x = e^s,
+ * ∂/∂s = x·e^s (+ 1 from the log-det), ∂/∂t = 1, ds/draw = 1 - tanh²(raw/2) =
+ * 1 - (s/2)². Elsewhere y = x, and the st-network's outputs are unused (zero
+ * gradient). Writes dx (the whole row) and dST (2c, hw). */
+static void affine_backward(const ConvCoupling *cc, const float *x, const float *st,
+                            const float *dy, float dlogdet, float *dx, float *dst) {
+    int h = cc->h, w = cc->w, c = cc->c;
+    long hw = (long)h * w;
+    for (int py = 0; py < h; py++)
+        for (int px = 0; px < w; px++) {
+            long p = (long)py * w + px;
+            for (int ch = 0; ch < c; ch++) {
+                long i = p * c + ch, js = ch * hw + p, jt = (c + ch) * hw + p;
+                if (mask_role(cc->mask, cc->index, h, w, c, py, px, ch) != MASK_TRANS) {
+                    dx[i] = dy[i];
+                    dst[js] = dst[jt] = 0.0f;
+                    continue;
+                }
+                float sc = clamp_scale(st[js]), e = expf(sc);
+                dx[i] = dy[i] * e;
+                dst[js] = (dy[i] * x[i] * e + dlogdet) * (1.0f - 0.25f * sc * sc);
+                dst[jt] = dy[i];
+            }
+        }
+}
+
+void conv_coupling_backward(const ConvCoupling *cc, const float *params, const float *x,
+                            const float *saved, const float *dy, float dlogdet, float *dx,
+                            float *dparams, float *scratch, int B) {
+    Offsets o = offsets(cc);
+    Acts a = acts_view(cc, (float *)saved, B);
+    Scratch g = scratch_view(cc, scratch, B);
+    int h = cc->h, w = cc->w, c = cc->c, hd = cc->hidden, l = cc->bottleneck,
+        G = CONV_COUPLING_GROUP;
+    long hw = (long)h * w, F = fmap_size(cc), d = hw * c, np = conv_params(cc), xs = hw * c,
+         ss = hw * 2 * c; /* per image: X, ST */
+    const float *top = net_top(cc, a);
+    /* where a group's partial keeps the last conv's gradient: right after b2 */
+    long pW3 = o.down, pb3 = o.down + (o.b3 - o.W3);
+    /* The affine part and the last conv, image by image; the first image of a group
+     * overwrites the group's partial, the others add to it. */
+#pragma omp parallel for schedule(static) if (ngroups(B) > 1)
+    for (int gr = 0; gr < ngroups(B); gr++) {
+        float *cols = g.cols + gr * cols_floats(cc), *work = g.work + gr * work_floats(cc);
+        float *part = g.part + gr * np;
+        for (int b = gr * G; b < B && b < (gr + 1) * G; b++) {
+            int acc = b > gr * G;
+            float *dst = g.dST + b * ss;
+            affine_backward(cc, x + b * d, a.ST + b * ss, dy + b * d, dlogdet, dx + b * d, dst);
+            bias_grad(dst, part + pb3, 2 * c, hw, acc);
+            conv2d_im2col(top + b * F, cols, hd, 1, h, w, 1);
+            conv2d_backward(params + o.W3, cols, dst, work, g.dA + b * F, part + pW3, acc, hd,
+                            2 * c, 1, h, w, 1);
+        }
+    }
+    /* dH2 lands in dA without a bottleneck; with one, in dB (dA holds dU). */
+    float *dH2 = g.dA, *dH1 = g.dB;
+    if (l > 0) {
+        linear_backward(params + o.up, a.M, g.dA, g.dM, dparams + o.up, 0, B, l, (int)F);
+        linear_backward(params + o.down, a.H2, g.dM, g.dB, dparams + o.down, 0, B, (int)F, l);
+        dH2 = g.dB, dH1 = g.dA;
+    }
+#pragma omp parallel for schedule(static) if (ngroups(B) > 1)
+    for (int gr = 0; gr < ngroups(B); gr++) {
+        float *cols = g.cols + gr * cols_floats(cc), *work = g.work + gr * work_floats(cc);
+        float *part = g.part + gr * np;
+        for (int b = gr * G; b < B && b < (gr + 1) * G; b++) {
+            int acc = b > gr * G;
+            float *d2 = dH2 + b * F, *d1 = dH1 + b * F, *dX = g.dX + b * xs;
+            relu_backward(a.H2 + b * F, d2, d2, F);
+            bias_grad(d2, part + o.b2, hd, hw, acc);
+            conv2d_im2col(a.H1 + b * F, cols, hd, 1, h, w, 1);
+            conv2d_backward(params + o.W2, cols, d2, work, d1, part + o.W2, acc, hd, hd, 1, h, w,
+                            1);
+            relu_backward(a.H1 + b * F, d1, d1, F);
+            bias_grad(d1, part + o.b1, hd, hw, acc);
+            conv2d_im2col(a.X + b * xs, cols, c, 1, h, w, 1);
+            conv2d_backward(params + o.W1, cols, d1, work, dX, part + o.W1, acc, c, hd, 1, h, w, 1);
+            /* The network saw x ⊙ m: its input gradient reaches x on COND positions. */
+            float *dxb = dx + b * d;
+            for (int py = 0; py < h; py++)
+                for (int px = 0; px < w; px++) {
+                    long p = (long)py * w + px;
+                    for (int ch = 0; ch < c; ch++)
+                        if (mask_role(cc->mask, cc->index, h, w, c, py, px, ch) == MASK_COND)
+                            dxb[p * c + ch] += dX[ch * hw + p];
+                }
+        }
+    }
+    /* The groups' partials, added in group order. */
+    int ng = ngroups(B);
+#pragma omp parallel for schedule(static) if (np * ng > 65536)
+    for (long j = 0; j < np; j++) {
+        float s = 0.0f;
+        for (int gr = 0; gr < ng; gr++) s += g.part[gr * np + j];
+        dparams[j < o.down ? j : j + (o.W3 - o.down)] = s;
+    }
+}
+
+void conv_coupling_inverse(const ConvCoupling *cc, const float *params, const float *y, float *x,
+                           float *saved, float *scratch, int B) {
+    Acts a = acts_view(cc, saved, B);
+    /* y equals x on COND positions, so the network sees what it saw in forward. */
+    net_forward(cc, params, y, a, scratch_view(cc, scratch, B), B);
+    int h = cc->h, w = cc->w, c = cc->c;
+    long hw = (long)h * w, d = hw * c, ss = hw * 2 * c; /* per image: x, ST */
+#pragma omp parallel for schedule(static) if (B * d > 8192)
+    for (int b = 0; b < B; b++) {
+        const float *yb = y + b * d, *st = a.ST + b * ss;
+        float *xb = x + b * d;
+        for (int py = 0; py < h; py++)
+            for (int px = 0; px < w; px++) {
+                long p = (long)py * w + px;
+                for (int ch = 0; ch < c; ch++) {
+                    long i = p * c + ch;
+                    if (mask_role(cc->mask, cc->index, h, w, c, py, px, ch) != MASK_TRANS) {
+                        xb[i] = yb[i];
+                        continue;
+                    }
+                    float sc = clamp_scale(st[ch * hw + p]);
+                    xb[i] = (yb[i] - st[(c + ch) * hw + p]) * expf(-sc);
+                }
+            }
+    }
+}
+
+double conv_coupling_flops(const ConvCoupling *cc, int B) {
+    double hw = (double)cc->h * cc->w, c = cc->c, hd = cc->hidden, l = cc->bottleneck;
+    double convs = 9.0 * hw * (c * hd + hd * hd + hd * 2.0 * c);
+    return 2.0 * B * (convs + 2.0 * fmap_size(cc) * l);
+}
