@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "report/plot_curves.h"
 #include "report/plot_hist.h"
+#include "report/plot_images.h"
 #include "report/plot_sweep.h"
 #include "report/restable.h"
 
@@ -53,9 +54,13 @@ static int draw_figures(Store *s, const ExpData *x, const char *dir, FigList *fi
             if (x->group[r] == g && x->nev[r] > 0) {
                 a.run = x->runs[r].id;
                 rc = soft(plot_hist(s, x, &a, dir, figs, e), e, notes);
+                /* a flow on pixels: what its couplings do, its latents (none: nothing) */
+                if (rc == LDE_OK) rc = plot_images(s, x, "coupling", &a, dir, figs, 1, e);
+                if (rc == LDE_OK) rc = plot_images(s, x, "latent", &a, dir, figs, 1, e);
                 break;
             }
     a.run = NULL;
+    if (rc == LDE_OK) rc = soft(plot_hist_pixels_vs_latent(s, x, &a, dir, figs, e), e, notes);
     if (rc == LDE_OK) rc = soft(plot_curves(x, &a, dir, figs, e), e, notes);
     for (int p = 0; p < x->nvarying; p++) axes += !expdata_is_seed(x->varying[p]);
     if (rc == LDE_OK && axes) rc = soft(plot_sweep(x, &a, dir, figs, e), e, notes);

@@ -291,11 +291,8 @@ static int run_on_pixels(const ExpData *x, int r) {
                  strstr(j, "\"features\":{\"images\""));
 }
 
-/* Kirichenko et al. Fig. 5: when the experiment has both, the first flow on raw
- * pixels and the first on embeddings (latents) side by side, each at its last
- * evaluation. Nothing when it has only one kind. */
-static int hist_contrast(Store *s, const ExpData *x, const PlotArgs *args, const char *dir,
-                         FigList *out, Err *e) {
+int plot_hist_pixels_vs_latent(Store *s, const ExpData *x, const PlotArgs *args, const char *dir,
+                               FigList *out, Err *e) {
     int pix = -1, lat = -1;
     for (int r = 0; r < x->nruns; r++) {
         if (x->nev[r] == 0) continue;
@@ -360,5 +357,5 @@ int plot_hist(Store *s, const ExpData *x, const PlotArgs *a, const char *dir, Fi
     if (!drawn)
         return fail(e, LDE_EINPUT, "experiment '%s': no run has an evaluation yet (lde status)",
                     x->name);
-    return hist_contrast(s, x, a, dir, out, e);
+    return plot_hist_pixels_vs_latent(s, x, a, dir, out, e);
 }

@@ -9,4 +9,11 @@
  * evaluation yet, no grid axis) is LDE_EINPUT saying what exists. */
 int plot_hist(Store *s, const ExpData *x, const PlotArgs *a, const char *dir, FigList *out, Err *e);
 
+/* Kirichenko et al. Fig. 5: when the experiment has both, its first flow on raw
+ * pixels and its first on embeddings (latents) side by side, each at its last
+ * evaluation (hist_pixels_vs_latent). Nothing when it has only one kind. plot_hist
+ * draws it after the per-run figures when a->run is NULL. */
+int plot_hist_pixels_vs_latent(Store *s, const ExpData *x, const PlotArgs *a, const char *dir,
+                               FigList *out, Err *e);
+
 #endif

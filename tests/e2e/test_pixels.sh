@@ -40,12 +40,15 @@ bad=$(q m1.db "SELECT count(*) FROM evals WHERE mean_bpd IS NULL OR mean_bpd <= 
 n=$(q m1.db "SELECT count(*) FROM arrays GROUP BY run_id" | sort -u)
 [ "$n" = 18 ] && pass pixels_arrays_stored || fail pixels_arrays_stored "counts $n"
 
-OMP_NUM_THREADS=1 "$LDE" run masks.yaml --db t1.db >/dev/null 2>&1
-OMP_NUM_THREADS=2 "$LDE" run masks.yaml --db t2.db >/dev/null 2>&1
-a=$(numbers t1.db; q t1.db "SELECT run_id, name, hex(data) FROM arrays ORDER BY 1, 2")
-b=$(numbers t2.db; q t2.db "SELECT run_id, name, hex(data) FROM arrays ORDER BY 1, 2")
-[ -n "$a" ] && [ "$a" = "$b" ] && pass pixels_same_bits_one_and_two_threads ||
-    fail pixels_same_bits_one_and_two_threads
+# Under valgrind (make valgrind) the two extra grids repeat paths already checked.
+if [ "${E2E_VALGRIND:-0}" != 1 ]; then
+    OMP_NUM_THREADS=1 "$LDE" run masks.yaml --db t1.db >/dev/null 2>&1
+    OMP_NUM_THREADS=2 "$LDE" run masks.yaml --db t2.db >/dev/null 2>&1
+    a=$(numbers t1.db; q t1.db "SELECT run_id, name, hex(data) FROM arrays ORDER BY 1, 2")
+    b=$(numbers t2.db; q t2.db "SELECT run_id, name, hex(data) FROM arrays ORDER BY 1, 2")
+    [ -n "$a" ] && [ "$a" = "$b" ] && pass pixels_same_bits_one_and_two_threads ||
+        fail pixels_same_bits_one_and_two_threads
+fi
 
 config squeeze "  arch: realnvp
   mask: channel

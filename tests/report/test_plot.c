@@ -275,6 +275,35 @@ static void test_plot_hist_defaults_to_first_and_last_side_by_side(void) {
     CHECK(lde("", args, buf, sizeof buf) == 0 && strstr(buf, "hist_05000101_step"));
 }
 
+/* An experiment with a flow on pixels and one on latents gets the two side by side
+ * (Kirichenko et al. Fig. 5), each at its last step, and the grid of latent flows
+ * alone does not. */
+static void test_plot_hist_pixels_beside_latents(void) {
+    static const char *const ids[2] = {"a1pixelsfeedface", "b2latentfeedface"};
+    static const char *const params[2] = {
+        "{\"data\":{\"features\":\"fashion-mnist-pixels\"},\"flow\":{\"arch\":\"realnvp\"},"
+        "\"seed\":0}",
+        "{\"data\":{\"features\":\"fashion-mnist\"},\"flow\":{\"arch\":\"glow\"},\"seed\":0}"};
+    StoreRunSpec runs[2] = {{ids[0], params[0], 0}, {ids[1], params[1], 0}};
+    Store *s;
+    Err e = {{0}};
+    CHECK(store_open(db, &s, &e) == LDE_OK);
+    CHECK(store_add_experiment(s, "contrast", "experiment: contrast\n", runs, 2, &e) == LDE_OK);
+    CHECK(write_run(s, ids[0], 0, 16, 0) == 0 && write_run(s, ids[1], 0, 0, 1) == 0);
+    store_close(s);
+    char args[2048], buf[4096], png[1024];
+    snprintf(args, sizeof args, "plot contrast --db '%s' --out '%s' --kind hist --format png", db,
+             out);
+    CHECK(lde("", args, buf, sizeof buf) == 0 && strstr(buf, "contrast/hist_pixels_vs_latent\n"));
+    long w = 0, h = 0;
+    snprintf(png, sizeof png, "%s/contrast/hist_pixels_vs_latent.png", out);
+    CHECK(png_size(png, &w, &h) && w == 1600 && h == 600);
+    snprintf(png, sizeof png, "%s/contrast/hist_pixels_vs_latent_pixels_step100.dat", out);
+    CHECK(access(png, R_OK) == 0);
+    snprintf(args, sizeof args, "plot grid --db '%s' --out '%s' --kind hist --format png", db, out);
+    CHECK(lde("", args, buf, sizeof buf) == 0 && !strstr(buf, "pixels_vs_latent"));
+}
+
 /* gaussian sits ~12x above val: the histogram switches to log-spaced bins. */
 static void test_plot_hist_far_set_gets_a_log_axis(void) {
     char path[1024];
@@ -303,7 +332,7 @@ static void test_plot_missing_names_exit_2_listing_what_exists(void) {
     struct {
         const char *args, *want;
     } cases[] = {
-        {"nosuch", "no experiment 'nosuch' (experiments: grid)"},
+        {"nosuch", "no experiment 'nosuch' (experiments: grid"},
         {"grid --kind hist --run abc", "no run 'abc' (runs: 00000000, 01000001,"},
         {"grid --kind hist --run 00 --step 7", "has no step 7 (steps: 0, 20, 40, 60, 80, 100)"},
         {"grid --kind sweep --step 7", "has no step 7 (steps: 0, 20, 40, 60, 80, 100)"},
@@ -397,6 +426,7 @@ int main(int argc, char **argv) {
         UNIT(test_plot_gp_script_rerenders_with_plain_gnuplot),
         UNIT(test_plot_hist_defaults_to_first_and_last_side_by_side),
         UNIT(test_plot_hist_far_set_gets_a_log_axis),
+        UNIT(test_plot_hist_pixels_beside_latents),
         UNIT(test_plot_missing_names_exit_2_listing_what_exists),
         UNIT(test_plot_without_gnuplot_names_the_package_and_writes_nothing),
         UNIT(test_plot_gnuplot_failure_leaves_no_partial_files),
