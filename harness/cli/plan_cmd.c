@@ -120,8 +120,10 @@ static void print_json(const Config *c, const Plan *p, sqlite3_stmt *q) {
 
 /* The parameter table, for users writing a config. */
 static void print_params(void) {
-    static const char *const type_names[] = {"bool",   "int",      "int",     "number",
-                                             "choice", "int list", "choices", "features"};
+    static const char *const type_names[] = {"bool",     "int",     "int",      "number", "choice",
+                                             "int list", "choices", "features", "images"};
+    _Static_assert(sizeof type_names / sizeof *type_names == PT_IMAGES + 1,
+                   "a name for every ParamType");
     printf("%-26s %-9s %-28s %s\n", "key", "type", "default", "allowed / meaning");
     for (int i = 0; i < n_params; i++) {
         const Param *p = &params[i];
@@ -137,7 +139,10 @@ static void print_params(void) {
                      p->max);
         }
         printf("%-26s %-9s %-28s %s%s%s\n", p->path, type_names[p->type],
-               p->dflt ? p->dflt : "(derived)", allowed, allowed[0] ? "; " : "", p->help);
+               p->dflt                ? p->dflt
+               : p->type == PT_IMAGES ? "(none)"
+                                      : "(derived)",
+               allowed, allowed[0] ? "; " : "", p->help);
     }
 }
 
