@@ -16,30 +16,45 @@ typedef struct {
     Err *e;
 } FeatCtx;
 
-/* Resolves a path written in the config against dir, checks its .npy header into
- * h and stores the absolute path (malloc'd, freed by featsource_free) in *out. */
-static int feat_path(FeatCtx *c, const char *key, const YtNode *n, const char **out, NpyShape *h) {
+/* The path n names (under `where`: data.features or data.images), joined to dir
+ * when relative, into joined. LDE_EINPUT when n is not a path. */
+static int joined_path(FeatCtx *c, const char *where, const char *key, const YtNode *n,
+                       char *joined, size_t size) {
     if (n->kind != YT_SCALAR || yt_is_null(n)) {
         char got[64];
-        return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.%s: expected a .npy path, got %s",
-                    c->file, n->line, n->col, key, yt_describe(n, got, sizeof got));
+        return fail(c->e, LDE_EINPUT, "%s:%d:%d: %s.%s: expected a .npy path, got %s", c->file,
+                    n->line, n->col, where, key, yt_describe(n, got, sizeof got));
     }
-    char joined[8192];
     if (n->str[0] == '/')
-        snprintf(joined, sizeof joined, "%s", n->str);
+        snprintf(joined, size, "%s", n->str);
     else
-        snprintf(joined, sizeof joined, "%s/%s", c->dir, n->str);
+        snprintf(joined, size, "%s/%s", c->dir, n->str);
+    return LDE_OK;
+}
+
+/* The absolute form of joined (malloc'd, freed by featsource_free) into *out: the
+ * same files give the same run id whichever directory lde runs from. */
+static int absolute_path(FeatCtx *c, const char *where, const char *key, const YtNode *n,
+                         const char *joined, const char **out) {
+    char *abs = realpath(joined, NULL);
+    if (!abs)
+        return fail(c->e, LDE_EINPUT, "%s:%d:%d: %s.%s: cannot resolve %s", c->file, n->line,
+                    n->col, where, key, joined);
+    *out = abs;
+    return LDE_OK;
+}
+
+/* Resolves a path written in the config against dir, checks its .npy header into
+ * h and stores the absolute path in *out. */
+static int feat_path(FeatCtx *c, const char *key, const YtNode *n, const char **out, NpyShape *h) {
+    char joined[8192], dtype[8];
+    int rc = joined_path(c, "data.features", key, n, joined, sizeof joined);
+    if (rc != LDE_OK) return rc;
     Err inner = {{0}};
-    char dtype[8];
     if (npy_shape(joined, h, dtype, &inner) != LDE_OK)
         return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.%s: %s", c->file, n->line, n->col,
                     key, inner.msg);
-    char *abs = realpath(joined, NULL);
-    if (!abs)
-        return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.features.%s: cannot resolve %s", c->file,
-                    n->line, n->col, key, joined);
-    *out = abs;
-    return LDE_OK;
+    return absolute_path(c, "data.features", key, n, joined, out);
 }
 
 static int shape_error(FeatCtx *c, const YtNode *n, const char *key, const NpyShape *h,
@@ -168,18 +183,10 @@ static int parse_features_map(FeatCtx *c, const YtNode *m) {
 /* Resolves an image path against dir, checks its header (data/pixelset.h: uint8 or
  * float [0,1], (N,H,W) or (N,H,W,C)) and that its H, W, C are those of train. */
 static int image_path(FeatCtx *c, const char *key, const YtNode *n, const char **out, long *N) {
-    if (n->kind != YT_SCALAR || yt_is_null(n)) {
-        char got[64];
-        return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.images.%s: expected a .npy path, got %s",
-                    c->file, n->line, n->col, key, yt_describe(n, got, sizeof got));
-    }
     char joined[8192];
-    if (n->str[0] == '/')
-        snprintf(joined, sizeof joined, "%s", n->str);
-    else
-        snprintf(joined, sizeof joined, "%s/%s", c->dir, n->str);
+    int rc = joined_path(c, "data.images", key, n, joined, sizeof joined), h, w, ch;
+    if (rc != LDE_OK) return rc;
     Err inner = {{0}};
-    int h, w, ch;
     if (pixelset_shape(joined, N, &h, &w, &ch, &inner) != LDE_OK)
         return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.images.%s: %s", c->file, n->line, n->col, key,
                     inner.msg);
@@ -190,12 +197,7 @@ static int image_path(FeatCtx *c, const char *key, const YtNode *n, const char *
         return fail(c->e, LDE_EINPUT,
                     "%s:%d:%d: data.images.%s: %s holds %d×%d×%d images, train %d×%d×%d", c->file,
                     n->line, n->col, key, n->str, h, w, ch, fs->img_h, fs->img_w, fs->img_c);
-    char *abs = realpath(joined, NULL);
-    if (!abs)
-        return fail(c->e, LDE_EINPUT, "%s:%d:%d: data.images.%s: cannot resolve %s", c->file,
-                    n->line, n->col, key, joined);
-    *out = abs;
-    return LDE_OK;
+    return absolute_path(c, "data.images", key, n, joined, out);
 }
 
 static int parse_images_map(FeatCtx *c, const YtNode *m) {

@@ -41,10 +41,11 @@ edges=$(for f in flows/*.[ch] harness/*/*.[ch]; do
         print f, FNR, s }' "$f"
 done)
 
-# The folder a path belongs to: flows, or the harness subfolder.
-report=$(printf '%s\n' "$edges" | awk -v layers="$layers" '
+# What both checks read from the layers block: folder(p) names the folder of a path
+# (flows, or the harness subfolder); load() fills known[f], allow[f, g] and list[f].
+LAYERS_AWK='
 function folder(p) { if (p ~ /^flows\//) return "flows"; sub(/^harness\//, "", p); sub(/\/.*/, "", p); return p }
-BEGIN {
+function load(layers,   n, L, i, j, m, A, line, name, rest, a) {
     n = split(layers, L, "\n")
     for (i = 1; i <= n; i++) {
         line = L[i]; sub(/#.*/, "", line)
@@ -57,7 +58,10 @@ BEGIN {
         list[name] = rest
     }
     known["flows"] = 1
-}
+}'
+
+report=$(printf '%s\n' "$edges" | awk -v layers="$layers" "$LAYERS_AWK"'
+BEGIN { load(layers) }
 NF == 3 {
     file = $1; ln = $2; inc = $3
     if (inc !~ /\//) {
@@ -132,20 +136,8 @@ if [ -n "$objects" ]; then
         m=${o#"$objects"/}; m=${m%.o}
         nm --defined-only -g "$o" | awk -v m="$m" 'NF == 3 { print "DEF", $3, m }'
         nm -u "$o" | awk -v m="$m" '{ print "USE", $NF, m }'
-    done | awk -v layers="$layers" '
-    function folder(p) { if (p ~ /^flows\//) return "flows"; sub(/^harness\//, "", p); sub(/\/.*/, "", p); return p }
-    BEGIN {
-        n = split(layers, L, "\n")
-        for (i = 1; i <= n; i++) {
-            line = L[i]; sub(/#.*/, "", line)
-            if (line !~ /:/) continue
-            name = line; sub(/:.*/, "", name); gsub(/[ \t\/]/, "", name)
-            rest = line; sub(/^[^:]*:/, "", rest)
-            m = split(rest, A, /[ \t]+/)
-            for (j = 1; j <= m; j++) { a = A[j]; gsub(/\//, "", a); if (a != "") allow[name, a] = 1 }
-            list[name] = rest
-        }
-    }
+    done | awk -v layers="$layers" "$LAYERS_AWK"'
+    BEGIN { load(layers) }
     $1 == "DEF" { def[$2] = $3; next }
     $1 == "USE" { use[++nu] = $2 " " $3 }
     END {
