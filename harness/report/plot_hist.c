@@ -310,11 +310,10 @@ int plot_hist_pixels_vs_latent(Store *s, const ExpData *x, const PlotArgs *args,
     const int runs[2] = {pix, lat};
     for (int i = 0; i < 2 && rc == LDE_OK; i++) {
         long step;
-        char label[256], prefix[512];
+        char prefix[512]; /* no parameter list: the two runs differ in most of them */
         if ((rc = expdata_resolve_step(x, runs[i], "last", &step, e))) break;
-        plot_run_label(x, runs[i], 1, label, sizeof label);
-        plot_text(prefix, sizeof prefix, "%s: run %.8s (%s)", i == 0 ? "raw pixels" : "embeddings",
-                  x->runs[runs[i]].id, label);
+        plot_text(prefix, sizeof prefix, "%s: run %.8s", i == 0 ? "raw pixels" : "embeddings",
+                  x->runs[runs[i]].id);
         rc = hist_panel(s, x, runs[i], step, prefix, i == 0 ? "pixels_" : "latent_", &f, e);
     }
     fprintf(f.body, "  unset multiplot\n");
