@@ -7,6 +7,7 @@
 #include "rng.h"
 
 #include <math.h>
+#include <string.h>
 
 long conv2d_nparams(int cin, int cout) {
     return (long)cout * cin * 9;
@@ -52,7 +53,10 @@ static void im2col(const float *x, float *cols, int cin, int B, int h, int w, in
                 }
                 const float *in = src + (long)iy * w;
                 for (int ox = 0; ox < lo; ox++) row[ox] = 0.0f;
-                for (int ox = lo; ox < hi; ox++) row[ox] = in[ox * stride + kx];
+                if (stride == 1) /* one copy: im2col was 20% of an image flow's step */
+                    memcpy(row + lo, in + lo + kx, sizeof(float) * (size_t)(hi - lo));
+                else
+                    for (int ox = lo; ox < hi; ox++) row[ox] = in[ox * stride + kx];
                 for (int ox = hi; ox < wo; ox++) row[ox] = 0.0f;
             }
         }
@@ -76,7 +80,10 @@ static void col2im(const float *dcols, float *dx, int cin, int B, int h, int w, 
                     if (iy < 0 || iy >= h) continue;
                     float *out = dst + (long)iy * w;
                     const float *g = src + (long)oy * wo;
-                    for (int ox = lo; ox < hi; ox++) out[ox * stride + kx] += g[ox];
+                    if (stride == 1) /* unit stride: the loop vectorizes */
+                        for (int ox = lo; ox < hi; ox++) out[ox + kx] += g[ox];
+                    else
+                        for (int ox = lo; ox < hi; ox++) out[ox * stride + kx] += g[ox];
                 }
             }
         }

@@ -1,8 +1,12 @@
-/* conv_coupling.c — see conv_coupling.h. The st-network runs on the whole batch in
- * conv2d's channel-major layout, so each conv is one im2col and one fixed-tile GEMM
- * (gemm.h); the affine part and the layout changes are loops over images, each image
- * written by one thread, and every reduction (log-det per image, bias gradients per
- * channel) runs in a fixed order: the bits do not depend on the thread count. */
+/* conv_coupling.c — see conv_coupling.h. Every loop over the batch runs over fixed
+ * groups of CONV_COUPLING_GROUP images (an OpenMP loop over groups, the images of a
+ * group in order inside it); a conv of one image is one im2col and one GEMM that
+ * runs in the calling thread (gemm.h: inside a parallel region). The reductions —
+ * log-det per image, weight and bias gradients per group, then over groups — run in
+ * a fixed order, so the bits do not depend on the thread count.
+ *
+ * Activations are NCHW per image (image b's c×h×w block at b·c·h·w), which is also
+ * the (B, h·H·W) row layout of the bottleneck's Linear layers: no transposes. */
 #include "conv_coupling.h"
 
 #include "conv2d.h"
@@ -51,46 +55,53 @@ long conv_coupling_nparams(const ConvCoupling *cc) {
     return offsets(cc).total;
 }
 
-/* The activations forward keeps, for a batch of B images (P = B·h·w positions):
- * X (c,P) the masked input, H1 and H2 (hidden,P) after their ReLUs, M (B,l) the
- * bottleneck code and U (hidden,P) its expansion (bottleneck only), ST (2c,P). */
+/* Values of the convs' parameters (all but the bottleneck's), the size of one
+ * group's gradient partial; in it W1, b1, W2, b2 sit where they sit in params and
+ * W3, b3 follow b2 directly. */
+static long conv_params(const ConvCoupling *cc) {
+    Offsets o = offsets(cc);
+    return o.total - (o.W3 - o.down);
+}
+
+/* The activations forward keeps, NCHW per image, for a batch of B images: X (c·hw)
+ * the masked input, H1 and H2 (hidden·hw) after their ReLUs, M (l) the bottleneck
+ * code and U (hidden·hw) its expansion (bottleneck only), ST (2c·hw): raw_s, t. */
 typedef struct {
     float *X, *H1, *H2, *M, *U, *ST;
 } Acts;
 
 static Acts acts_view(const ConvCoupling *cc, float *base, int B) {
-    long P = (long)B * cc->h * cc->w, hd = cc->hidden, l = cc->bottleneck;
+    long hw = (long)cc->h * cc->w, F = fmap_size(cc), l = cc->bottleneck;
     Acts a;
     a.X = base;
-    a.H1 = a.X + cc->c * P;
-    a.H2 = a.H1 + hd * P;
-    a.M = a.H2 + hd * P;
+    a.H1 = a.X + B * cc->c * hw;
+    a.H2 = a.H1 + B * F;
+    a.M = a.H2 + B * F;
     a.U = a.M + (l > 0 ? l * B : 0);
-    a.ST = a.U + (l > 0 ? hd * P : 0);
+    a.ST = a.U + (l > 0 ? B * F : 0);
     return a;
 }
 
 long conv_coupling_nsaved(const ConvCoupling *cc) {
-    long hw = (long)cc->h * cc->w, hd = cc->hidden, l = cc->bottleneck;
-    return cc->c * hw + 2 * hd * hw + (l > 0 ? l + hd * hw : 0) + 2L * cc->c * hw;
+    long hw = (long)cc->h * cc->w, F = fmap_size(cc), l = cc->bottleneck;
+    return cc->c * hw + 2 * F + (l > 0 ? l + F : 0) + 2L * cc->c * hw;
 }
 
-/* Scratch for B images: cols (the widest conv's im2col columns, 9·max(c,hidden)
- * rows of P; the bottleneck's row-major copies of the feature map, up to three of
- * B·h·H·W, live there too while no conv runs), the gradients dST (2c,P), dA and dB
- * (hidden,P), dX (c,P), dM (B,l), then conv2d's workspace, sized per image by
- * conv2d_workspace at B = 1 (it is at most B times that: its two terms are a product
- * with P and a ceiling of P over a chunk). */
+/* Scratch for B images. Per group (one slot per group of images, reused image after
+ * image): cols (the widest conv's im2col columns of one image, 9·max(c,hidden)·hw),
+ * work (conv2d's backward workspace for one image) and part (the group's gradient
+ * partial, conv_params floats). Per image: the gradients dST (2c·hw), dA and dB
+ * (hidden·hw), dX (c·hw), dM (l). */
 typedef struct {
-    float *cols, *dST, *dA, *dB, *dX, *dM, *work;
+    float *cols, *work, *part, *dST, *dA, *dB, *dX, *dM;
 } Scratch;
 
-static long cols_row(const ConvCoupling *cc) {
+static long cols_floats(const ConvCoupling *cc) {
     int k = cc->c > cc->hidden ? cc->c : cc->hidden;
     return 9L * k * cc->h * cc->w;
 }
 
-static long work_row(const ConvCoupling *cc) {
+static long work_floats(const ConvCoupling *cc) {
     int c = cc->c, hd = cc->hidden, h = cc->h, w = cc->w;
     long a = conv2d_workspace(c, hd, 1, h, w, 1), b = conv2d_workspace(hd, hd, 1, h, w, 1);
     long d = conv2d_workspace(hd, 2 * c, 1, h, w, 1);
@@ -98,22 +109,36 @@ static long work_row(const ConvCoupling *cc) {
     return m > d ? m : d;
 }
 
-static Scratch scratch_view(const ConvCoupling *cc, float *base, int B) {
-    long P = (long)B * cc->h * cc->w, hd = cc->hidden;
-    Scratch s;
-    s.cols = base;
-    s.dST = s.cols + cols_row(cc) * B;
-    s.dA = s.dST + 2L * cc->c * P;
-    s.dB = s.dA + hd * P;
-    s.dX = s.dB + hd * P;
-    s.dM = s.dX + cc->c * P;
-    s.work = s.dM + (long)cc->bottleneck * B;
-    return s;
+static long group_floats(const ConvCoupling *cc) {
+    return cols_floats(cc) + work_floats(cc) + conv_params(cc);
 }
 
-long conv_coupling_nscratch(const ConvCoupling *cc) {
-    long hw = (long)cc->h * cc->w;
-    return cols_row(cc) + (3L * cc->c + 2L * cc->hidden) * hw + cc->bottleneck + work_row(cc);
+static long image_floats(const ConvCoupling *cc) {
+    return 3L * cc->c * cc->h * cc->w + 2 * fmap_size(cc) + cc->bottleneck;
+}
+
+static int ngroups(int B) {
+    return (B + CONV_COUPLING_GROUP - 1) / CONV_COUPLING_GROUP;
+}
+
+long conv_coupling_nscratch(const ConvCoupling *cc, int B) {
+    /* ngroups(B) <= B/GROUP + 1: each image pays a GROUP-th of a group, plus one */
+    long per_image = (group_floats(cc) + CONV_COUPLING_GROUP - 1) / CONV_COUPLING_GROUP;
+    return (long)B * (image_floats(cc) + per_image) + group_floats(cc);
+}
+
+static Scratch scratch_view(const ConvCoupling *cc, float *base, int B) {
+    long hw = (long)cc->h * cc->w, F = fmap_size(cc), ng = ngroups(B);
+    Scratch s;
+    s.cols = base;
+    s.work = s.cols + ng * cols_floats(cc);
+    s.part = s.work + ng * work_floats(cc);
+    s.dST = s.part + ng * conv_params(cc);
+    s.dA = s.dST + B * 2L * cc->c * hw;
+    s.dB = s.dA + B * F;
+    s.dX = s.dB + B * F;
+    s.dM = s.dX + B * cc->c * hw;
+    return s;
 }
 
 void conv_coupling_init(const ConvCoupling *cc, float *params, uint64_t seed, uint64_t stream) {
@@ -131,62 +156,41 @@ void conv_coupling_init(const ConvCoupling *cc, float *params, uint64_t seed, ui
     memset(params + o.W3, 0, sizeof(float) * (size_t)(o.total - o.W3));
 }
 
-/* x (B, h·w·c) NHWC -> X (c, B, h·w), COND positions only (x ⊙ m), zeros elsewhere. */
-static void masked_input(const ConvCoupling *cc, const float *x, float *X, int B) {
+/* One image: x (h·w·c) NHWC -> X (c, h·w), COND positions only (x ⊙ m), 0 elsewhere. */
+static void masked_input(const ConvCoupling *cc, const float *x, float *X) {
     int h = cc->h, w = cc->w, c = cc->c;
-    long hw = (long)h * w, P = B * hw;
-#pragma omp parallel for schedule(static) if (P * c > 8192)
-    for (int b = 0; b < B; b++)
-        for (int y = 0; y < h; y++)
-            for (int xx = 0; xx < w; xx++) {
-                long p = (long)y * w + xx;
-                for (int ch = 0; ch < c; ch++) {
-                    int cond = mask_role(cc->mask, cc->index, h, w, c, y, xx, ch) == MASK_COND;
-                    X[ch * P + b * hw + p] = cond ? x[(b * hw + p) * c + ch] : 0.0f;
-                }
+    long hw = (long)h * w;
+    for (int y = 0; y < h; y++)
+        for (int xx = 0; xx < w; xx++) {
+            long p = (long)y * w + xx;
+            for (int ch = 0; ch < c; ch++) {
+                int cond = mask_role(cc->mask, cc->index, h, w, c, y, xx, ch) == MASK_COND;
+                X[ch * hw + p] = cond ? x[p * c + ch] : 0.0f;
             }
-}
-
-/* y (cout, B, hw) += bias per channel, then ReLU when relu is set. */
-static void bias_act(float *y, const float *bias, int cout, int B, long hw, int relu) {
-#pragma omp parallel for collapse(2) schedule(static) if ((long)cout * B * hw > 32768)
-    for (int co = 0; co < cout; co++)
-        for (int b = 0; b < B; b++) {
-            float *row = y + ((long)co * B + b) * hw, v = bias[co];
-            if (relu)
-                for (long p = 0; p < hw; p++) row[p] = row[p] + v > 0.0f ? row[p] + v : 0.0f;
-            else
-                for (long p = 0; p < hw; p++) row[p] += v;
         }
 }
 
-/* db[co] = Σ over the P positions of dy (cout, P), in order, in double. */
-static void bias_grad(const float *dy, float *db, int cout, long P) {
-#pragma omp parallel for schedule(static) if ((long)cout * P > 32768)
+/* One image: y (cout, hw) += bias per channel, then ReLU when relu is set. */
+static void bias_act(float *y, const float *bias, int cout, long hw, int relu) {
     for (int co = 0; co < cout; co++) {
-        double s = 0.0;
-        const float *row = dy + (long)co * P;
-        for (long p = 0; p < P; p++) s += row[p];
-        db[co] = (float)s;
+        float *row = y + co * hw, v = bias[co];
+        if (relu) {
+#pragma omp simd
+            for (long p = 0; p < hw; p++) row[p] = row[p] + v > 0.0f ? row[p] + v : 0.0f;
+        } else {
+#pragma omp simd
+            for (long p = 0; p < hw; p++) row[p] += v;
+        }
     }
 }
 
-/* Feature map (hidden, B, hw) <-> rows (B, hidden·hw) flattened (ch, p), the
- * bottleneck's Linear layout. */
-static void fmap_to_rows(const float *H, float *T, int hd, int B, long hw) {
-#pragma omp parallel for schedule(static) if ((long)B * hd * hw > 32768)
-    for (int b = 0; b < B; b++)
-        for (int ch = 0; ch < hd; ch++)
-            memcpy(T + ((long)b * hd + ch) * hw, H + ((long)ch * B + b) * hw,
-                   sizeof(float) * (size_t)hw);
-}
-
-static void rows_to_fmap(const float *T, float *H, int hd, int B, long hw) {
-#pragma omp parallel for schedule(static) if ((long)B * hd * hw > 32768)
-    for (int b = 0; b < B; b++)
-        for (int ch = 0; ch < hd; ch++)
-            memcpy(H + ((long)ch * B + b) * hw, T + ((long)b * hd + ch) * hw,
-                   sizeof(float) * (size_t)hw);
+/* One image: db[co] (+)= Σ over its hw positions of dy (cout, hw), in order. */
+static void bias_grad(const float *dy, float *db, int cout, long hw, int accumulate) {
+    for (int co = 0; co < cout; co++) {
+        double s = 0.0;
+        for (long p = 0; p < hw; p++) s += dy[co * hw + p];
+        db[co] = (accumulate ? db[co] : 0.0f) + (float)s;
+    }
 }
 
 /* The input of the last conv: the middle feature map, or its bottleneck expansion. */
@@ -194,27 +198,42 @@ static const float *net_top(const ConvCoupling *cc, Acts a) {
     return cc->bottleneck > 0 ? a.U : a.H2;
 }
 
-/* in (B, h·w·c) -> a.ST (2c, B, hw) through the st-network, keeping its activations. */
+/* in (B, h·w·c) -> a.ST (B, 2c·hw) through the st-network, keeping its activations. */
 static void net_forward(const ConvCoupling *cc, const float *params, const float *in, Acts a,
-                        float *cols, int B) {
+                        Scratch g, int B) {
     Offsets o = offsets(cc);
-    int h = cc->h, w = cc->w, c = cc->c, hd = cc->hidden, l = cc->bottleneck;
-    long hw = (long)h * w, F = fmap_size(cc);
-    masked_input(cc, in, a.X, B);
-    conv2d_forward(params + o.W1, a.X, cols, a.H1, c, hd, B, h, w, 1);
-    bias_act(a.H1, params + o.b1, hd, B, hw, 1);
-    conv2d_forward(params + o.W2, a.H1, cols, a.H2, hd, hd, B, h, w, 1);
-    bias_act(a.H2, params + o.b2, hd, B, hw, 1);
-    if (l > 0) {
-        /* Kirichenko §7: the whole feature map through l numbers and back. */
-        float *T = cols, *UT = cols + B * F;
-        fmap_to_rows(a.H2, T, hd, B, hw);
-        linear_forward(params + o.down, T, a.M, B, (int)F, l);
-        linear_forward(params + o.up, a.M, UT, B, l, (int)F);
-        rows_to_fmap(UT, a.U, hd, B, hw);
+    int h = cc->h, w = cc->w, c = cc->c, hd = cc->hidden, l = cc->bottleneck,
+        G = CONV_COUPLING_GROUP;
+    long hw = (long)h * w, F = fmap_size(cc), d = hw * c;
+    const float *top = net_top(cc, a);
+#pragma omp parallel for schedule(static) if (ngroups(B) > 1)
+    for (int gr = 0; gr < ngroups(B); gr++) {
+        float *cols = g.cols + gr * cols_floats(cc);
+        for (int b = gr * G; b < B && b < (gr + 1) * G; b++) {
+            float *X = a.X + b * c * hw, *H1 = a.H1 + b * F, *H2 = a.H2 + b * F;
+            masked_input(cc, in + b * d, X);
+            conv2d_forward(params + o.W1, X, cols, H1, c, hd, 1, h, w, 1);
+            bias_act(H1, params + o.b1, hd, hw, 1);
+            conv2d_forward(params + o.W2, H1, cols, H2, hd, hd, 1, h, w, 1);
+            bias_act(H2, params + o.b2, hd, hw, 1);
+            if (l > 0) continue; /* the last conv waits for the bottleneck */
+            conv2d_forward(params + o.W3, H2, cols, a.ST + b * 2 * c * hw, hd, 2 * c, 1, h, w, 1);
+            bias_act(a.ST + b * 2 * c * hw, params + o.b3, 2 * c, hw, 0);
+        }
     }
-    conv2d_forward(params + o.W3, net_top(cc, a), cols, a.ST, hd, 2 * c, B, h, w, 1);
-    bias_act(a.ST, params + o.b3, 2 * c, B, hw, 0);
+    if (l == 0) return;
+    /* Kirichenko §7: the whole feature map through l numbers and back. */
+    linear_forward(params + o.down, a.H2, a.M, B, (int)F, l);
+    linear_forward(params + o.up, a.M, a.U, B, l, (int)F);
+#pragma omp parallel for schedule(static) if (ngroups(B) > 1)
+    for (int gr = 0; gr < ngroups(B); gr++) {
+        float *cols = g.cols + gr * cols_floats(cc);
+        for (int b = gr * G; b < B && b < (gr + 1) * G; b++) {
+            conv2d_forward(params + o.W3, top + b * F, cols, a.ST + b * 2 * c * hw, hd, 2 * c, 1, h,
+                           w, 1);
+            bias_act(a.ST + b * 2 * c * hw, params + o.b3, 2 * c, hw, 0);
+        }
+    }
 }
 
 /* The soft clamp s = 2·tanh(raw/2), as in coupling.c. */
@@ -225,28 +244,56 @@ static float clamp_scale(float raw) {
 void conv_coupling_forward(const ConvCoupling *cc, const float *params, const float *x, float *y,
                            double *logdet, float *saved, float *scratch, int B) {
     Acts a = acts_view(cc, saved, B);
-    net_forward(cc, params, x, a, scratch_view(cc, scratch, B).cols, B);
+    net_forward(cc, params, x, a, scratch_view(cc, scratch, B), B);
     int h = cc->h, w = cc->w, c = cc->c;
-    long hw = (long)h * w, P = B * hw;
-#pragma omp parallel for schedule(static) if (P * c > 8192)
+    long hw = (long)h * w, d = hw * c;
+#pragma omp parallel for schedule(static) if (B * d > 8192)
     for (int b = 0; b < B; b++) {
+        const float *xb = x + b * d, *st = a.ST + b * 2 * c * hw;
+        float *yb = y + b * d;
         double ld = 0.0;
         for (int py = 0; py < h; py++)
             for (int px = 0; px < w; px++) {
                 long p = (long)py * w + px;
                 for (int ch = 0; ch < c; ch++) {
-                    long i = (b * hw + p) * c + ch;
+                    long i = p * c + ch;
                     if (mask_role(cc->mask, cc->index, h, w, c, py, px, ch) != MASK_TRANS) {
-                        y[i] = x[i];
+                        yb[i] = xb[i];
                         continue;
                     }
-                    float sc = clamp_scale(a.ST[ch * P + b * hw + p]);
-                    y[i] = x[i] * expf(sc) + a.ST[(c + ch) * P + b * hw + p];
+                    float sc = clamp_scale(st[ch * hw + p]);
+                    yb[i] = xb[i] * expf(sc) + st[(c + ch) * hw + p];
                     ld += sc;
                 }
             }
         logdet[b] += ld;
     }
+}
+
+/* One image of the affine part backward: y = x·e^s + t on TRANS: ∂/∂x = e^s,
+ * ∂/∂s = x·e^s (+ 1 from the log-det), ∂/∂t = 1, ds/draw = 1 - tanh²(raw/2) =
+ * 1 - (s/2)². Elsewhere y = x, and the st-network's outputs are unused (zero
+ * gradient). Writes dx (the whole row) and dST (2c, hw). */
+static void affine_backward(const ConvCoupling *cc, const float *x, const float *st,
+                            const float *dy, float dlogdet, float *dx, float *dst) {
+    int h = cc->h, w = cc->w, c = cc->c;
+    long hw = (long)h * w;
+    for (int py = 0; py < h; py++)
+        for (int px = 0; px < w; px++) {
+            long p = (long)py * w + px;
+            for (int ch = 0; ch < c; ch++) {
+                long i = p * c + ch, js = ch * hw + p, jt = (c + ch) * hw + p;
+                if (mask_role(cc->mask, cc->index, h, w, c, py, px, ch) != MASK_TRANS) {
+                    dx[i] = dy[i];
+                    dst[js] = dst[jt] = 0.0f;
+                    continue;
+                }
+                float sc = clamp_scale(st[js]), e = expf(sc);
+                dx[i] = dy[i] * e;
+                dst[js] = (dy[i] * x[i] * e + dlogdet) * (1.0f - 0.25f * sc * sc);
+                dst[jt] = dy[i];
+            }
+        }
 }
 
 void conv_coupling_backward(const ConvCoupling *cc, const float *params, const float *x,
@@ -255,86 +302,98 @@ void conv_coupling_backward(const ConvCoupling *cc, const float *params, const f
     Offsets o = offsets(cc);
     Acts a = acts_view(cc, (float *)saved, B);
     Scratch g = scratch_view(cc, scratch, B);
-    int h = cc->h, w = cc->w, c = cc->c, hd = cc->hidden, l = cc->bottleneck;
-    long hw = (long)h * w, P = B * hw, F = fmap_size(cc);
-    /* y = x·e^s + t on TRANS:  ∂/∂x = e^s,  ∂/∂s = x·e^s (+ 1 from the log-det),
-     * ∂/∂t = 1,  ds/draw = 1 - tanh²(raw/2) = 1 - (s/2)².  Elsewhere y = x and the
-     * st-network's outputs are unused (zero gradient). */
-#pragma omp parallel for schedule(static) if (P * c > 8192)
-    for (int b = 0; b < B; b++)
-        for (int py = 0; py < h; py++)
-            for (int px = 0; px < w; px++) {
-                long p = (long)py * w + px;
-                for (int ch = 0; ch < c; ch++) {
-                    long i = (b * hw + p) * c + ch, js = ch * P + b * hw + p;
-                    long jt = (c + ch) * P + b * hw + p;
-                    if (mask_role(cc->mask, cc->index, h, w, c, py, px, ch) != MASK_TRANS) {
-                        dx[i] = dy[i];
-                        g.dST[js] = g.dST[jt] = 0.0f;
-                        continue;
-                    }
-                    float sc = clamp_scale(a.ST[js]), e = expf(sc);
-                    dx[i] = dy[i] * e;
-                    g.dST[js] = (dy[i] * x[i] * e + dlogdet) * (1.0f - 0.25f * sc * sc);
-                    g.dST[jt] = dy[i];
-                }
-            }
-    bias_grad(g.dST, dparams + o.b3, 2 * c, P);
-    conv2d_im2col(net_top(cc, a), g.cols, hd, B, h, w, 1);
-    conv2d_backward(params + o.W3, g.cols, g.dST, g.work, g.dA, dparams + o.W3, 0, hd, 2 * c, B, h,
-                    w, 1);
-    if (l > 0) {
-        float *dUT = g.cols, *T = g.cols + B * F, *dT = g.cols + 2 * B * F;
-        fmap_to_rows(g.dA, dUT, hd, B, hw);
-        linear_backward(params + o.up, a.M, dUT, g.dM, dparams + o.up, 0, B, l, (int)F);
-        fmap_to_rows(a.H2, T, hd, B, hw);
-        linear_backward(params + o.down, T, g.dM, dT, dparams + o.down, 0, B, (int)F, l);
-        rows_to_fmap(dT, g.dA, hd, B, hw);
+    int h = cc->h, w = cc->w, c = cc->c, hd = cc->hidden, l = cc->bottleneck,
+        G = CONV_COUPLING_GROUP;
+    long hw = (long)h * w, F = fmap_size(cc), d = hw * c, np = conv_params(cc);
+    const float *top = net_top(cc, a);
+    /* where a group's partial keeps the last conv's gradient: right after b2 */
+    long pW3 = o.down, pb3 = o.down + (o.b3 - o.W3);
+    /* The affine part and the last conv, image by image; the first image of a group
+     * overwrites the group's partial, the others add to it. */
+#pragma omp parallel for schedule(static) if (ngroups(B) > 1)
+    for (int gr = 0; gr < ngroups(B); gr++) {
+        float *cols = g.cols + gr * cols_floats(cc), *work = g.work + gr * work_floats(cc);
+        float *part = g.part + gr * np;
+        for (int b = gr * G; b < B && b < (gr + 1) * G; b++) {
+            int acc = b > gr * G;
+            float *dst = g.dST + b * 2 * c * hw;
+            affine_backward(cc, x + b * d, a.ST + b * 2 * c * hw, dy + b * d, dlogdet, dx + b * d,
+                            dst);
+            bias_grad(dst, part + pb3, 2 * c, hw, acc);
+            conv2d_im2col(top + b * F, cols, hd, 1, h, w, 1);
+            conv2d_backward(params + o.W3, cols, dst, work, g.dA + b * F, part + pW3, acc, hd,
+                            2 * c, 1, h, w, 1);
+        }
     }
-    relu_backward(a.H2, g.dA, g.dA, hd * P);
-    bias_grad(g.dA, dparams + o.b2, hd, P);
-    conv2d_im2col(a.H1, g.cols, hd, B, h, w, 1);
-    conv2d_backward(params + o.W2, g.cols, g.dA, g.work, g.dB, dparams + o.W2, 0, hd, hd, B, h, w,
-                    1);
-    relu_backward(a.H1, g.dB, g.dB, hd * P);
-    bias_grad(g.dB, dparams + o.b1, hd, P);
-    conv2d_im2col(a.X, g.cols, c, B, h, w, 1);
-    conv2d_backward(params + o.W1, g.cols, g.dB, g.work, g.dX, dparams + o.W1, 0, c, hd, B, h, w,
-                    1);
-    /* The network saw x ⊙ m: its input gradient reaches x on COND positions only. */
-#pragma omp parallel for schedule(static) if (P * c > 8192)
-    for (int b = 0; b < B; b++)
-        for (int py = 0; py < h; py++)
-            for (int px = 0; px < w; px++) {
-                long p = (long)py * w + px;
-                for (int ch = 0; ch < c; ch++)
-                    if (mask_role(cc->mask, cc->index, h, w, c, py, px, ch) == MASK_COND)
-                        dx[(b * hw + p) * c + ch] += g.dX[ch * P + b * hw + p];
-            }
+    /* dH2 lands in dA without a bottleneck; with one, in dB (dA holds dU). */
+    float *dH2 = g.dA, *dH1 = g.dB;
+    if (l > 0) {
+        linear_backward(params + o.up, a.M, g.dA, g.dM, dparams + o.up, 0, B, l, (int)F);
+        linear_backward(params + o.down, a.H2, g.dM, g.dB, dparams + o.down, 0, B, (int)F, l);
+        dH2 = g.dB, dH1 = g.dA;
+    }
+#pragma omp parallel for schedule(static) if (ngroups(B) > 1)
+    for (int gr = 0; gr < ngroups(B); gr++) {
+        float *cols = g.cols + gr * cols_floats(cc), *work = g.work + gr * work_floats(cc);
+        float *part = g.part + gr * np;
+        for (int b = gr * G; b < B && b < (gr + 1) * G; b++) {
+            int acc = b > gr * G;
+            float *d2 = dH2 + b * F, *d1 = dH1 + b * F, *dX = g.dX + b * c * hw;
+            relu_backward(a.H2 + b * F, d2, d2, F);
+            bias_grad(d2, part + o.b2, hd, hw, acc);
+            conv2d_im2col(a.H1 + b * F, cols, hd, 1, h, w, 1);
+            conv2d_backward(params + o.W2, cols, d2, work, d1, part + o.W2, acc, hd, hd, 1, h, w,
+                            1);
+            relu_backward(a.H1 + b * F, d1, d1, F);
+            bias_grad(d1, part + o.b1, hd, hw, acc);
+            conv2d_im2col(a.X + b * c * hw, cols, c, 1, h, w, 1);
+            conv2d_backward(params + o.W1, cols, d1, work, dX, part + o.W1, acc, c, hd, 1, h, w, 1);
+            /* The network saw x ⊙ m: its input gradient reaches x on COND positions. */
+            float *dxb = dx + b * d;
+            for (int py = 0; py < h; py++)
+                for (int px = 0; px < w; px++) {
+                    long p = (long)py * w + px;
+                    for (int ch = 0; ch < c; ch++)
+                        if (mask_role(cc->mask, cc->index, h, w, c, py, px, ch) == MASK_COND)
+                            dxb[p * c + ch] += dX[ch * hw + p];
+                }
+        }
+    }
+    /* The groups' partials, added in group order. */
+    int ng = ngroups(B);
+#pragma omp parallel for schedule(static) if (np * ng > 65536)
+    for (long j = 0; j < np; j++) {
+        float s = 0.0f;
+        for (int gr = 0; gr < ng; gr++) s += g.part[gr * np + j];
+        dparams[j < o.down ? j : j + (o.W3 - o.down)] = s;
+    }
 }
 
 void conv_coupling_inverse(const ConvCoupling *cc, const float *params, const float *y, float *x,
                            float *saved, float *scratch, int B) {
     Acts a = acts_view(cc, saved, B);
     /* y equals x on COND positions, so the network sees what it saw in forward. */
-    net_forward(cc, params, y, a, scratch_view(cc, scratch, B).cols, B);
+    net_forward(cc, params, y, a, scratch_view(cc, scratch, B), B);
     int h = cc->h, w = cc->w, c = cc->c;
-    long hw = (long)h * w, P = B * hw;
-#pragma omp parallel for schedule(static) if (P * c > 8192)
-    for (int b = 0; b < B; b++)
+    long hw = (long)h * w, d = hw * c;
+#pragma omp parallel for schedule(static) if (B * d > 8192)
+    for (int b = 0; b < B; b++) {
+        const float *yb = y + b * d, *st = a.ST + b * 2 * c * hw;
+        float *xb = x + b * d;
         for (int py = 0; py < h; py++)
             for (int px = 0; px < w; px++) {
                 long p = (long)py * w + px;
                 for (int ch = 0; ch < c; ch++) {
-                    long i = (b * hw + p) * c + ch;
+                    long i = p * c + ch;
                     if (mask_role(cc->mask, cc->index, h, w, c, py, px, ch) != MASK_TRANS) {
-                        x[i] = y[i];
+                        xb[i] = yb[i];
                         continue;
                     }
-                    float sc = clamp_scale(a.ST[ch * P + b * hw + p]);
-                    x[i] = (y[i] - a.ST[(c + ch) * P + b * hw + p]) * expf(-sc);
+                    float sc = clamp_scale(st[ch * hw + p]);
+                    xb[i] = (yb[i] - st[(c + ch) * hw + p]) * expf(-sc);
                 }
             }
+    }
 }
 
 double conv_coupling_flops(const ConvCoupling *cc, int B) {

@@ -109,7 +109,8 @@ static int add_layer(FlowLayer *ls, int *n, FlowLayerKind kind, const FlowConfig
             return -1;
         l.np = conv_coupling_nparams(&l.cc);
         l.saved_row = conv_coupling_nsaved(&l.cc);
-        l.scratch_row = conv_coupling_nscratch(&l.cc);
+        l.scratch_once = conv_coupling_nscratch(&l.cc, 0); /* affine in the batch */
+        l.scratch_row = conv_coupling_nscratch(&l.cc, 1) - l.scratch_once;
         break;
     case FLOW_LAYER_SQUEEZE:
         if (h % 2 != 0 || w % 2 != 0) return -1;

@@ -309,10 +309,11 @@ static double train(Flow *f, FlowWork *w, int B, int steps, float lr, uint64_t s
 }
 
 /* Same seed, 1 and 2 threads: the same loss, gradient, log-densities, samples and
- * trained parameters, bit for bit. Shapes make every parallel path run: 96 images of
- * 8×8 put 6144·c values through the elementwise loops (> 8192 with 2 channels),
- * P = 6144 positions span 3 weight-gradient chunks of conv2d and many GEMM tiles,
- * hidden·P > 32768 for the bias loops. */
+ * trained parameters, bit for bit. Shapes make every parallel path run: 96 images
+ * are 24 groups of a conv coupling, 8×8×2 put 12288 values through the elementwise
+ * loops (> 8192), and the bottleneck's products (96 rows, 1024 wide) span several
+ * GEMM tiles; the squeeze case runs ActNorm and the 1×1 convolution on 96·16 pixel
+ * rows. */
 static void test_image_training_same_bits_with_one_and_two_threads(void) {
     enum { B = 96, STEPS = 4 };
     static const Case cs[] = {
