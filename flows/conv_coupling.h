@@ -13,6 +13,10 @@
  * The last conv starts at zero, so a new coupling is the identity. The tanh clamp is
  * the vector coupling's (coupling.h). NN sees only COND positions, so TRANS outputs
  * depend on the input only through them: the inverse recomputes NN from y.
+ * Three 3×3 convs see 7×7: without a bottleneck, a horizontal or cycle coupling
+ * updates a pixel from the COND rows within 3 rows of it only (a cycle coupling from
+ * stripe 3 to stripe 0 of a 28-row image, 21 rows apart, gets s and t from the biases
+ * alone); the bottleneck's fully connected layers see the whole image.
  *
  * The convs are conv2d.h's (im2col + GEMM), run one image at a time on its (C, 1,
  * h, w) slice of NCHW activations, so that an image's im2col columns (9·h·H·W floats,

@@ -4,8 +4,8 @@
  *   realnvp  block = affine coupling (the conditioning half alternates block to block)
  *   glow     block = ActNorm -> invertible linear (LU) -> affine coupling
  *   resflow  block = ActNorm -> residual block x + g(x)
- * On images (FlowConfig.img_c/img_h/img_w set; vectors only for resflow) each row is
- * one c×h×w image stored NHWC, d = c·h·w, and every entry point below works the same:
+ * On images (FlowConfig.img_c/img_h/img_w set; realnvp and glow, not resflow) each row
+ * is one h×w×c image stored NHWC, d = c·h·w, and every entry point below works the same:
  *   realnvp  block = convolutional affine coupling (conv_coupling.h) with FlowConfig.mask
  *   glow     block = per-channel ActNorm -> invertible 1×1 convolution -> that coupling
  * and with squeeze = k > 0 the multi-scale structure of RealNVP §3.6 / Glow §3: k
