@@ -74,7 +74,7 @@ static Acts acts_view(const ConvCoupling *cc, float *base, int B) {
     long hw = (long)cc->h * cc->w, F = fmap_size(cc), l = cc->bottleneck;
     Acts a;
     a.X = base;
-    a.H1 = a.X + B * cc->c * hw;
+    a.H1 = a.X + hw * cc->c * B;
     a.H2 = a.H1 + B * F;
     a.M = a.H2 + B * F;
     a.U = a.M + (l > 0 ? l * B : 0);
@@ -137,7 +137,7 @@ static Scratch scratch_view(const ConvCoupling *cc, float *base, int B) {
     s.dA = s.dST + B * 2L * cc->c * hw;
     s.dB = s.dA + B * F;
     s.dX = s.dB + B * F;
-    s.dM = s.dX + B * cc->c * hw;
+    s.dM = s.dX + hw * cc->c * B;
     return s;
 }
 
@@ -174,12 +174,10 @@ static void masked_input(const ConvCoupling *cc, const float *x, float *X) {
 static void bias_act(float *y, const float *bias, int cout, long hw, int relu) {
     for (int co = 0; co < cout; co++) {
         float *row = y + co * hw, v = bias[co];
-        if (relu) {
 #pragma omp simd
-            for (long p = 0; p < hw; p++) row[p] = row[p] + v > 0.0f ? row[p] + v : 0.0f;
-        } else {
-#pragma omp simd
-            for (long p = 0; p < hw; p++) row[p] += v;
+        for (long p = 0; p < hw; p++) {
+            float t = row[p] + v;
+            row[p] = relu && !(t > 0.0f) ? 0.0f : t; /* relu.c's max(t, 0) */
         }
     }
 }
@@ -204,21 +202,22 @@ static void net_forward(const ConvCoupling *cc, const float *params, const float
     Offsets o = offsets(cc);
     int h = cc->h, w = cc->w, c = cc->c, hd = cc->hidden, l = cc->bottleneck,
         G = CONV_COUPLING_GROUP;
-    long hw = (long)h * w, F = fmap_size(cc), d = hw * c;
+    long hw = (long)h * w, F = fmap_size(cc), d = hw * c, xs = d,
+         ss = hw * 2 * c; /* per image: X, ST */
     const float *top = net_top(cc, a);
 #pragma omp parallel for schedule(static) if (ngroups(B) > 1)
     for (int gr = 0; gr < ngroups(B); gr++) {
         float *cols = g.cols + gr * cols_floats(cc);
         for (int b = gr * G; b < B && b < (gr + 1) * G; b++) {
-            float *X = a.X + b * c * hw, *H1 = a.H1 + b * F, *H2 = a.H2 + b * F;
+            float *X = a.X + b * xs, *H1 = a.H1 + b * F, *H2 = a.H2 + b * F;
             masked_input(cc, in + b * d, X);
             conv2d_forward(params + o.W1, X, cols, H1, c, hd, 1, h, w, 1);
             bias_act(H1, params + o.b1, hd, hw, 1);
             conv2d_forward(params + o.W2, H1, cols, H2, hd, hd, 1, h, w, 1);
             bias_act(H2, params + o.b2, hd, hw, 1);
             if (l > 0) continue; /* the last conv waits for the bottleneck */
-            conv2d_forward(params + o.W3, H2, cols, a.ST + b * 2 * c * hw, hd, 2 * c, 1, h, w, 1);
-            bias_act(a.ST + b * 2 * c * hw, params + o.b3, 2 * c, hw, 0);
+            conv2d_forward(params + o.W3, H2, cols, a.ST + b * ss, hd, 2 * c, 1, h, w, 1);
+            bias_act(a.ST + b * ss, params + o.b3, 2 * c, hw, 0);
         }
     }
     if (l == 0) return;
@@ -229,9 +228,8 @@ static void net_forward(const ConvCoupling *cc, const float *params, const float
     for (int gr = 0; gr < ngroups(B); gr++) {
         float *cols = g.cols + gr * cols_floats(cc);
         for (int b = gr * G; b < B && b < (gr + 1) * G; b++) {
-            conv2d_forward(params + o.W3, top + b * F, cols, a.ST + b * 2 * c * hw, hd, 2 * c, 1, h,
-                           w, 1);
-            bias_act(a.ST + b * 2 * c * hw, params + o.b3, 2 * c, hw, 0);
+            conv2d_forward(params + o.W3, top + b * F, cols, a.ST + b * ss, hd, 2 * c, 1, h, w, 1);
+            bias_act(a.ST + b * ss, params + o.b3, 2 * c, hw, 0);
         }
     }
 }
@@ -246,10 +244,10 @@ void conv_coupling_forward(const ConvCoupling *cc, const float *params, const fl
     Acts a = acts_view(cc, saved, B);
     net_forward(cc, params, x, a, scratch_view(cc, scratch, B), B);
     int h = cc->h, w = cc->w, c = cc->c;
-    long hw = (long)h * w, d = hw * c;
+    long hw = (long)h * w, d = hw * c, ss = hw * 2 * c; /* per image: x, ST */
 #pragma omp parallel for schedule(static) if (B * d > 8192)
     for (int b = 0; b < B; b++) {
-        const float *xb = x + b * d, *st = a.ST + b * 2 * c * hw;
+        const float *xb = x + b * d, *st = a.ST + b * ss;
         float *yb = y + b * d;
         double ld = 0.0;
         for (int py = 0; py < h; py++)
@@ -304,7 +302,8 @@ void conv_coupling_backward(const ConvCoupling *cc, const float *params, const f
     Scratch g = scratch_view(cc, scratch, B);
     int h = cc->h, w = cc->w, c = cc->c, hd = cc->hidden, l = cc->bottleneck,
         G = CONV_COUPLING_GROUP;
-    long hw = (long)h * w, F = fmap_size(cc), d = hw * c, np = conv_params(cc);
+    long hw = (long)h * w, F = fmap_size(cc), d = hw * c, np = conv_params(cc), xs = hw * c,
+         ss = hw * 2 * c; /* per image: X, ST */
     const float *top = net_top(cc, a);
     /* where a group's partial keeps the last conv's gradient: right after b2 */
     long pW3 = o.down, pb3 = o.down + (o.b3 - o.W3);
@@ -316,9 +315,8 @@ void conv_coupling_backward(const ConvCoupling *cc, const float *params, const f
         float *part = g.part + gr * np;
         for (int b = gr * G; b < B && b < (gr + 1) * G; b++) {
             int acc = b > gr * G;
-            float *dst = g.dST + b * 2 * c * hw;
-            affine_backward(cc, x + b * d, a.ST + b * 2 * c * hw, dy + b * d, dlogdet, dx + b * d,
-                            dst);
+            float *dst = g.dST + b * ss;
+            affine_backward(cc, x + b * d, a.ST + b * ss, dy + b * d, dlogdet, dx + b * d, dst);
             bias_grad(dst, part + pb3, 2 * c, hw, acc);
             conv2d_im2col(top + b * F, cols, hd, 1, h, w, 1);
             conv2d_backward(params + o.W3, cols, dst, work, g.dA + b * F, part + pW3, acc, hd,
@@ -338,7 +336,7 @@ void conv_coupling_backward(const ConvCoupling *cc, const float *params, const f
         float *part = g.part + gr * np;
         for (int b = gr * G; b < B && b < (gr + 1) * G; b++) {
             int acc = b > gr * G;
-            float *d2 = dH2 + b * F, *d1 = dH1 + b * F, *dX = g.dX + b * c * hw;
+            float *d2 = dH2 + b * F, *d1 = dH1 + b * F, *dX = g.dX + b * xs;
             relu_backward(a.H2 + b * F, d2, d2, F);
             bias_grad(d2, part + o.b2, hd, hw, acc);
             conv2d_im2col(a.H1 + b * F, cols, hd, 1, h, w, 1);
@@ -346,7 +344,7 @@ void conv_coupling_backward(const ConvCoupling *cc, const float *params, const f
                             1);
             relu_backward(a.H1 + b * F, d1, d1, F);
             bias_grad(d1, part + o.b1, hd, hw, acc);
-            conv2d_im2col(a.X + b * c * hw, cols, c, 1, h, w, 1);
+            conv2d_im2col(a.X + b * xs, cols, c, 1, h, w, 1);
             conv2d_backward(params + o.W1, cols, d1, work, dX, part + o.W1, acc, c, hd, 1, h, w, 1);
             /* The network saw x ⊙ m: its input gradient reaches x on COND positions. */
             float *dxb = dx + b * d;
@@ -375,10 +373,10 @@ void conv_coupling_inverse(const ConvCoupling *cc, const float *params, const fl
     /* y equals x on COND positions, so the network sees what it saw in forward. */
     net_forward(cc, params, y, a, scratch_view(cc, scratch, B), B);
     int h = cc->h, w = cc->w, c = cc->c;
-    long hw = (long)h * w, d = hw * c;
+    long hw = (long)h * w, d = hw * c, ss = hw * 2 * c; /* per image: x, ST */
 #pragma omp parallel for schedule(static) if (B * d > 8192)
     for (int b = 0; b < B; b++) {
-        const float *yb = y + b * d, *st = a.ST + b * 2 * c * hw;
+        const float *yb = y + b * d, *st = a.ST + b * ss;
         float *xb = x + b * d;
         for (int py = 0; py < h; py++)
             for (int px = 0; px < w; px++) {
