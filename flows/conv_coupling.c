@@ -239,52 +239,54 @@ static float clamp_scale(float raw) {
     return 2.0f * tanhf(0.5f * raw);
 }
 
+/* The affine part on one image, st (2c, hw) channel-major as the network wrote it:
+ * dir = +1 maps x to y = x·e^s + t on TRANS positions and returns Σs (its log-det);
+ * dir = -1 maps y back to x = (y - t)·e^-s. COND positions are copied. Given s and t
+ * (in, out NULL) it writes s and t per value instead, 0 on COND, for the coupling
+ * figure. One loop for all three, so they cannot disagree on what a mask transforms. */
+static double affine_image(const ConvCoupling *cc, const float *st, const float *in, float *out,
+                           int dir, float *s, float *t) {
+    int h = cc->h, w = cc->w, c = cc->c;
+    long hw = (long)h * w;
+    double ld = 0.0;
+    for (int py = 0; py < h; py++)
+        for (int px = 0; px < w; px++) {
+            long p = (long)py * w + px;
+            for (int ch = 0; ch < c; ch++) {
+                long i = p * c + ch;
+                int tr = mask_role(cc->mask, cc->index, h, w, c, py, px, ch) == MASK_TRANS;
+                float sc = tr ? clamp_scale(st[ch * hw + p]) : 0.0f;
+                float sh = tr ? st[(c + ch) * hw + p] : 0.0f;
+                if (s) {
+                    s[i] = sc, t[i] = sh;
+                } else if (!tr) {
+                    out[i] = in[i];
+                } else if (dir > 0) {
+                    out[i] = in[i] * expf(sc) + sh;
+                    ld += sc;
+                } else {
+                    out[i] = (in[i] - sh) * expf(-sc);
+                }
+            }
+        }
+    return ld;
+}
+
 void conv_coupling_forward(const ConvCoupling *cc, const float *params, const float *x, float *y,
                            double *logdet, float *saved, float *scratch, int B) {
     Acts a = acts_view(cc, saved, B);
     net_forward(cc, params, x, a, scratch_view(cc, scratch, B), B);
-    int h = cc->h, w = cc->w, c = cc->c;
-    long hw = (long)h * w, d = hw * c, ss = hw * 2 * c; /* per image: x, ST */
+    long d = (long)cc->h * cc->w * cc->c, ss = 2 * d; /* per image: x, ST */
 #pragma omp parallel for schedule(static) if (B * d > 8192)
-    for (int b = 0; b < B; b++) {
-        const float *xb = x + b * d, *st = a.ST + b * ss;
-        float *yb = y + b * d;
-        double ld = 0.0;
-        for (int py = 0; py < h; py++)
-            for (int px = 0; px < w; px++) {
-                long p = (long)py * w + px;
-                for (int ch = 0; ch < c; ch++) {
-                    long i = p * c + ch;
-                    if (mask_role(cc->mask, cc->index, h, w, c, py, px, ch) != MASK_TRANS) {
-                        yb[i] = xb[i];
-                        continue;
-                    }
-                    float sc = clamp_scale(st[ch * hw + p]);
-                    yb[i] = xb[i] * expf(sc) + st[(c + ch) * hw + p];
-                    ld += sc;
-                }
-            }
-        logdet[b] += ld;
-    }
+    for (int b = 0; b < B; b++)
+        logdet[b] += affine_image(cc, a.ST + b * ss, x + b * d, y + b * d, +1, NULL, NULL);
 }
 
 void conv_coupling_st(const ConvCoupling *cc, const float *saved, float *s, float *t, int B) {
     Acts a = acts_view(cc, (float *)saved, B); /* read only */
-    int h = cc->h, w = cc->w, c = cc->c;
-    long hw = (long)h * w, ss = hw * 2 * c; /* per image: raw s then t, channel-major */
-    for (int b = 0; b < B; b++) {
-        const float *st = a.ST + b * ss;
-        for (int py = 0; py < h; py++)
-            for (int px = 0; px < w; px++) {
-                long p = (long)py * w + px;
-                for (int ch = 0; ch < c; ch++) {
-                    long i = (b * hw + p) * c + ch;
-                    int tr = mask_role(cc->mask, cc->index, h, w, c, py, px, ch) == MASK_TRANS;
-                    s[i] = tr ? clamp_scale(st[ch * hw + p]) : 0.0f;
-                    t[i] = tr ? st[(c + ch) * hw + p] : 0.0f;
-                }
-            }
-    }
+    long d = (long)cc->h * cc->w * cc->c, ss = 2 * d;
+    for (int b = 0; b < B; b++)
+        affine_image(cc, a.ST + b * ss, NULL, NULL, +1, s + b * d, t + b * d);
 }
 
 /* One image of the affine part backward: y = x·e^s + t on TRANS: ∂/∂x = e^s,
@@ -391,26 +393,10 @@ void conv_coupling_inverse(const ConvCoupling *cc, const float *params, const fl
     Acts a = acts_view(cc, saved, B);
     /* y equals x on COND positions, so the network sees what it saw in forward. */
     net_forward(cc, params, y, a, scratch_view(cc, scratch, B), B);
-    int h = cc->h, w = cc->w, c = cc->c;
-    long hw = (long)h * w, d = hw * c, ss = hw * 2 * c; /* per image: x, ST */
+    long d = (long)cc->h * cc->w * cc->c, ss = 2 * d;
 #pragma omp parallel for schedule(static) if (B * d > 8192)
-    for (int b = 0; b < B; b++) {
-        const float *yb = y + b * d, *st = a.ST + b * ss;
-        float *xb = x + b * d;
-        for (int py = 0; py < h; py++)
-            for (int px = 0; px < w; px++) {
-                long p = (long)py * w + px;
-                for (int ch = 0; ch < c; ch++) {
-                    long i = p * c + ch;
-                    if (mask_role(cc->mask, cc->index, h, w, c, py, px, ch) != MASK_TRANS) {
-                        xb[i] = yb[i];
-                        continue;
-                    }
-                    float sc = clamp_scale(st[ch * hw + p]);
-                    xb[i] = (yb[i] - st[(c + ch) * hw + p]) * expf(-sc);
-                }
-            }
-    }
+    for (int b = 0; b < B; b++)
+        affine_image(cc, a.ST + b * ss, y + b * d, x + b * d, -1, NULL, NULL);
 }
 
 double conv_coupling_flops(const ConvCoupling *cc, int B) {

@@ -742,36 +742,6 @@ void flow_sample(const Flow *f, float *x, int n, uint64_t seed, FlowWork *w) {
     flow_inverse(f, x, x, n, w);
 }
 
-int flow_optim_init(FlowOptim *o, const Flow *f, const AdamConfig *adam, double clip) {
-    memset(o, 0, sizeof *o);
-    o->adam = *adam, o->clip = clip;
-    o->grad = calloc((size_t)f->nparams, sizeof(float));
-    o->m = calloc((size_t)f->nparams, sizeof(float));
-    o->v = calloc((size_t)f->nparams, sizeof(float));
-    if (!o->grad || !o->m || !o->v) {
-        flow_optim_destroy(o);
-        return -1;
-    }
-    return 0;
-}
-
-void flow_optim_destroy(FlowOptim *o) {
-    free(o->grad), free(o->m), free(o->v);
-    memset(o, 0, sizeof *o);
-}
-
-double flow_train_step(Flow *f, FlowOptim *o, const float *x, int B, FlowWork *w, uint64_t seed,
-                       double *gnorm) {
-    double loss = flow_loss_grad(f, x, B, o->grad, w, seed, (uint64_t)o->t);
-    double norm = o->clip > 0.0 ? clip_grad_norm(o->grad, f->nparams, o->clip)
-                                : grad_norm(o->grad, f->nparams);
-    if (gnorm) *gnorm = norm;
-    if (!isfinite(loss) || !isfinite(norm)) return loss;
-    o->t++;
-    adam_step(f->params, o->grad, o->m, o->v, f->nparams, o->t, &o->adam);
-    return loss;
-}
-
 double flow_flops(const FlowConfig *cfg, int B, int train) {
     int n = 0;
     long np, ns;

@@ -24,7 +24,6 @@
 #ifndef LDE_FLOW_H
 #define LDE_FLOW_H
 
-#include "flows/adam.h"
 #include "flows/conv_coupling.h"
 #include "flows/coupling.h"
 #include "flows/mask.h"
@@ -166,26 +165,6 @@ void flow_coupling_trace(const Flow *f, const float *x, float *const *in, float 
 /* n samples x (n,d) = f⁻¹(z), z ~ N(0, I) drawn from rng stream (seed, FLOW_STREAM_SAMPLE). */
 enum { FLOW_STREAM_SAMPLE = 1000003 };
 void flow_sample(const Flow *f, float *x, int n, uint64_t seed, FlowWork *w);
-
-/* Training state: Adam's moments and the gradient buffer, all nparams long. */
-typedef struct {
-    AdamConfig adam;
-    double clip; /* max gradient norm; 0 = no clipping */
-    long t;      /* steps taken */
-    float *grad, *m, *v;
-} FlowOptim;
-
-/* Returns 0, or -1 when memory runs out. */
-int flow_optim_init(FlowOptim *o, const Flow *f, const AdamConfig *adam, double clip);
-void flow_optim_destroy(FlowOptim *o);
-
-/* One training step on x (B,d) (already dequantized; B <= the work's max_batch):
- * loss and gradient, clipping, Adam with weight decay. Returns the mean NLL in nats
- * before the step and writes the gradient norm before clipping to *gnorm (if not
- * NULL). A non-finite loss or gradient leaves the parameters untouched (the caller
- * marks the run diverged). seed keys stochastic estimators, with o->t as the step. */
-double flow_train_step(Flow *f, FlowOptim *o, const float *x, int B, FlowWork *w, uint64_t seed,
-                       double *gnorm);
 
 /* Floating-point operations for B rows: one forward pass (train = 0), or forward,
  * backward and the optimizer (train = 1, counted as 3× forward: backward computes two

@@ -9,7 +9,7 @@
 
 #include "cli/commands.h"
 #include "flows/blas.h"
-#include "flows/flow.h"
+#include "flows/flow_optim.h"
 #include "flows/rng.h"
 
 #include <omp.h>

@@ -1,6 +1,7 @@
 /* runner.c — one grid point: preprocess, train, evaluate, save (see runner.h). */
 #include "run/runner.h"
 
+#include "flows/flow_optim.h"
 #include "flows/pixels.h"
 #include "flows/preprocess.h"
 #include "flows/rng.h"

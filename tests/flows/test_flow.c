@@ -2,7 +2,7 @@
  * differences with a mutation check, inverse after training, log-det against a
  * brute-force Jacobian, normalisation of a trained 2-D density, ActNorm initialised
  * once, and the same bits with 1 and 2 threads. */
-#include "flows/flow.h"
+#include "flows/flow_optim.h"
 #include "flows/rng.h"
 #include "tests/fdcheck.h"
 #include "tests/unit.h"

@@ -5,7 +5,7 @@
  * Mixture: weights ½, ½; means (±1.2, 0); isotropic std 0.5 — two modes separated by
  * 4.8 std, which a single Gaussian fits 0.5+ nats worse, so the margin tests the flow.
  * Tiny shapes: run single-threaded (threads only add synchronisation here). */
-#include "flows/flow.h"
+#include "flows/flow_optim.h"
 #include "flows/rng.h"
 #include "tests/unit.h"
 

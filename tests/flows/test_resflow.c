@@ -2,7 +2,7 @@
  * its stochastic gradient against finite differences of the exact NLL, inverse after
  * training, exact log-det against a brute-force Jacobian, a trained 2-D density
  * integrating to 1, learning a 2-D mixture, and the same bits with 1 and 2 threads. */
-#include "flows/flow.h"
+#include "flows/flow_optim.h"
 #include "flows/rng.h"
 #include "tests/fdcheck.h"
 #include "tests/unit.h"
