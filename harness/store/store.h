@@ -155,8 +155,11 @@ void store_runs_free(StoreRun *runs, int n);
 int store_experiments(Store *s, char ***names, int *n, Err *e);
 void store_strings_free(char **strings, int n);
 
-/* The parameter paths ("preprocess.pca", "seed", "data.ood[0]") whose values are
- * not the same in every run of the experiment (or are missing in some), sorted. */
+/* The parameter paths ("preprocess.pca", "seed", "data.ood[0]") that take two or
+ * more values across the runs of the experiment, sorted. A path missing from some
+ * runs and the same wherever present does not count: a parameter is missing only
+ * where it does not apply (backbone.* on pixel runs, flow.mask on latent ones), which
+ * the parameter that sets the scope (data.features) already shows. */
 int store_varying_params(Store *s, const char *experiment, char ***paths, int *n, Err *e);
 
 /* The value of parameter `path` in run id as text ("64", "true", "glow"), or "-"

@@ -129,10 +129,7 @@ static const char *SQL_VARYING_PARAMS =
     "         t.type || ':' || quote(t.atom) AS value"
     "  FROM experiment_runs er JOIN runs r ON r.id = er.run_id, json_tree(r.params_json) t"
     "  WHERE er.experiment = :name AND t.type NOT IN ('object', 'array'))"
-    " SELECT path FROM leaves GROUP BY path"
-    " HAVING COUNT(DISTINCT value) > 1 OR COUNT(DISTINCT run_id) <"
-    "   (SELECT COUNT(*) FROM experiment_runs WHERE experiment = :name)"
-    " ORDER BY path";
+    " SELECT path FROM leaves GROUP BY path HAVING COUNT(DISTINCT value) > 1 ORDER BY path";
 
 int store_varying_params(Store *s, const char *experiment, char ***paths, int *n, Err *e) {
     sqlite3_stmt *st;

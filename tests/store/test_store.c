@@ -140,6 +140,23 @@ static void test_store_varying_params_and_values(void) {
     CHECK(strcmp(buf, "1") == 0);
     CHECK(store_run_param(s, "cccc3333", "flow.arch", buf, sizeof buf, &e) == LDE_OK);
     CHECK(strcmp(buf, "-") == 0);
+
+    /* Pixels against latents: backbone.* and flow.mask exist in one run each (their
+     * scope), so only data.features varies; flow.hidden differs in both. */
+    static const StoreRunSpec SCOPED[2] = {
+        {"dddd4444",
+         "{\"data\":{\"features\":\"fashion-mnist-pixels\"},\"flow\":{\"hidden\":32,"
+         "\"mask\":\"checkerboard\"},\"seed\":0}",
+         0},
+        {"eeee5555",
+         "{\"backbone\":{\"batch_size\":128},\"data\":{\"features\":\"fashion-mnist\"},"
+         "\"flow\":{\"hidden\":2048},\"seed\":0}",
+         0},
+    };
+    CHECK(store_add_experiment(s, "pvl", "x", SCOPED, 2, &e) == LDE_OK);
+    CHECK(store_varying_params(s, "pvl", &paths, &n, &e) == LDE_OK);
+    CHECK(n == 2 && strcmp(paths[0], "data.features") == 0 && strcmp(paths[1], "flow.hidden") == 0);
+    store_strings_free(paths, n);
     store_close(s);
 }
 
