@@ -7,6 +7,7 @@
 #   make demo     deps + build + the quickstart experiment on the built-in data, then its report
 #   make valgrind the end-to-end tests under valgrind
 #   make bench    flow and backbone throughput against this machine's SGEMM peak
+#   make bench-compare  the same models in PyTorch beside lde's figures
 
 VERSION := 0.1.0
 MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
@@ -148,6 +149,19 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} ./$(LDE_BIN) bench
+
+# lde bench, then the same models in PyTorch (Debian's python3-torch, installed here
+# when missing; tests/bench/torch_compare.py) on the same threads and with the same
+# OpenBLAS kernels, printed side by side with lde / PyTorch. Not part of CI (minutes).
+.PHONY: bench-compare
+bench-compare: deps
+	@$(MAKE) --no-print-directory deps DEB_PKGS="python3-torch python3-numpy"
+	@$(MAKE) --no-print-directory all
+	@mkdir -p results
+	./$(LDE_BIN) --version
+	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} ./$(LDE_BIN) bench --json > results/bench.jsonl
+	OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-$$(./$(LDE_BIN) --version | awk '/^BLAS/ {print $$(NF-1)}')} \
+	  OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} /usr/bin/python3 tests/bench/torch_compare.py results/bench.jsonl
 
 # The layering of harness/ (harness/README.md: which folder may include which, no
 # include or link cycles; tests/lint/check_layers.sh), then static analysis of flows/
