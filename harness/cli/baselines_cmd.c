@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "config/plan.h"
 #include "store/store.h"
+#include "util/filedigest.h"
 #include "util/paths.h"
 
 #include <math.h>
@@ -127,6 +128,7 @@ static int baselines_main(int argc, char **argv, Err *e) {
     Store *st = NULL;
     char(*keys)[FEAT_KEY_SIZE] = NULL;
     int nkeys = 0, computed = 0;
+    filedigest_cache_beside(a.db);
     if ((rc = plan_build(&c, &p, e)) != LDE_OK) {
         config_free(&c);
         return rc;

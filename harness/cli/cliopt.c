@@ -19,6 +19,12 @@ int cli_opt(int argc, char **argv, int *i, const char *name, const char **value,
     return 1;
 }
 
+int cli_flag(char **argv, int i, const char *name, int *flag) {
+    if (strcmp(argv[i], name) != 0) return 0;
+    *flag = 1;
+    return 1;
+}
+
 int cli_experiment(const char *arg, const char *cmd, const char **experiment, Err *e) {
     if (arg[0] == '-') return fail(e, LDE_EINPUT, "unknown option '%s' (lde %s --help)", arg, cmd);
     if (*experiment)

@@ -10,6 +10,9 @@
  * argv[*i] is another argument. */
 int cli_opt(int argc, char **argv, int *i, const char *name, const char **value, int *rc, Err *e);
 
+/* 1 (and *flag = 1) when argv[i] is the flag `name` ("--all"), else 0. */
+int cli_flag(char **argv, int i, const char *name, int *flag);
+
 /* Any other argument of command `cmd` ("plot"): an unknown option, or the one
  * EXPERIMENT it takes (stored in *experiment). Returns LDE_OK or LDE_EINPUT. */
 int cli_experiment(const char *arg, const char *cmd, const char **experiment, Err *e);

@@ -3,6 +3,7 @@
  * 2 bad input). */
 #include "cli/commands.h"
 #include "flows/blas.h"
+#include "util/filedigest.h"
 
 #include <omp.h>
 #include <stdio.h>
@@ -105,6 +106,11 @@ int main(int argc, char **argv) {
         Err e = {{0}};
         int rc = commands[i]->run(argc - 1, argv + 1, &e);
         if (rc != LDE_OK) fprintf(stderr, "lde %s: %s\n", argv[1], e.msg[0] ? e.msg : "failed");
+        /* The digests hashed by this command, for the next one (bad input writes
+         * nothing); a cache that cannot be written only costs a re-read. */
+        Err ce = {{0}};
+        if (rc != LDE_EINPUT && filedigest_flush(&ce) != LDE_OK)
+            fprintf(stderr, "warning: %s\n", ce.msg);
         return rc;
     }
     fprintf(stderr, "lde: unknown command '%s' (lde --help lists the commands)\n", argv[1]);

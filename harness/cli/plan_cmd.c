@@ -5,6 +5,7 @@
  * (if any) is opened read-only and only read. */
 #include "cli/commands.h"
 #include "config/plan.h"
+#include "util/filedigest.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -170,6 +171,7 @@ static int plan_run(int argc, char **argv, Err *e) {
     int rc = config_load(config, &c, e);
     if (rc != LDE_OK) return rc;
     Plan p;
+    filedigest_cache_beside(db);
     rc = plan_build(&c, &p, e);
     if (rc == LDE_OK) {
         sqlite3 *h;

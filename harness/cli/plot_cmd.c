@@ -12,7 +12,8 @@
 #include <string.h>
 
 static const char PLOT_USAGE[] =
-    "usage: lde plot EXPERIMENT [--db PATH] [--kind hist|curves|sweep|coupling|latent|all]\n"
+    "usage: lde plot EXPERIMENT [--db PATH] [--all] [--kind "
+    "hist|curves|sweep|coupling|latent|all]\n"
     "                [--run ID]\n"
     "                [--step N|first|last|best[,...]] [--axis KEY]\n"
     "                [--metric auroc|fpr95|aupr_in|aupr_out|mean_bpd]\n"
@@ -39,6 +40,8 @@ static const char PLOT_USAGE[] =
     "  all     every kind (default; coupling and latent for the runs that have them)\n"
     "\n"
     "  --db PATH      the database (default results/lde.db)\n"
+    "  --all          also the stale runs (input files changed since) and runs with\n"
+    "                 unknown inputs, marked by a parameter `inputs`\n"
     "  --run ID       hist, coupling, latent: only this run (id or prefix, as lde\n"
     "                 status shows it)\n"
     "  --format LIST  png, pdf, svg, comma-separated (default png,pdf)\n"
@@ -60,7 +63,7 @@ static int plot_run(int argc, char **argv, Err *e) {
     const char *db = "results/lde.db", *out = "plots", *kind = "all", *experiment = NULL;
     const char *formats = "png,pdf", *size = NULL, *metric = "auroc";
     PlotArgs a = {0};
-    int rc = LDE_OK;
+    int rc = LDE_OK, all_runs = 0;
     for (int i = 1; i < argc && rc == LDE_OK; i++) {
         if (cli_opt(argc, argv, &i, "--db", &db, &rc, e) ||
             cli_opt(argc, argv, &i, "--out", &out, &rc, e) ||
@@ -70,7 +73,8 @@ static int plot_run(int argc, char **argv, Err *e) {
             cli_opt(argc, argv, &i, "--axis", &a.axis, &rc, e) ||
             cli_opt(argc, argv, &i, "--metric", &metric, &rc, e) ||
             cli_opt(argc, argv, &i, "--format", &formats, &rc, e) ||
-            cli_opt(argc, argv, &i, "--size", &size, &rc, e))
+            cli_opt(argc, argv, &i, "--size", &size, &rc, e) ||
+            cli_flag(argv, i, "--all", &all_runs))
             continue;
         rc = cli_experiment(argv[i], "plot", &experiment, e);
     }
@@ -94,7 +98,8 @@ static int plot_run(int argc, char **argv, Err *e) {
     Store *s;
     ExpData x;
     FigList figs = {0};
-    if ((rc = expdata_open(db, experiment, &s, &x, e))) return rc;
+    if ((rc = expdata_open(db, experiment, all_runs, &s, &x, e))) return rc;
+    expdata_note_inputs(&x, stderr);
     char dir[4096];
     plot_experiment_dir(out, experiment, dir, sizeof dir);
     if (want_hist || all) rc = plot_hist(s, &x, &a, dir, &figs, e);

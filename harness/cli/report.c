@@ -20,7 +20,7 @@
 #include <time.h>
 
 static const char REPORT_USAGE[] =
-    "usage: lde report EXPERIMENT [--db PATH] [--out DIR]\n"
+    "usage: lde report EXPERIMENT [--db PATH] [--all] [--out DIR]\n"
     "\n"
     "Writes DIR/EXPERIMENT/report.md (DIR default plots): the AUROC table at the last\n"
     "step, every figure (PNG, with PDF and the gnuplot script beside it), the\n"
@@ -28,6 +28,8 @@ static const char REPORT_USAGE[] =
     "errors) and the experiment's config. Needs gnuplot (Debian package gnuplot-nox).\n"
     "\n"
     "  --db PATH   the database (default results/lde.db)\n"
+    "  --all       also the stale runs (input files changed since) and runs with\n"
+    "              unknown inputs, marked by a parameter `inputs`\n"
     "  --out DIR   default plots\n";
 
 enum { NOTE = 1024, MAX_NOTES = 8 };
@@ -166,10 +168,10 @@ static int write_report(Store *s, const char *db, const ExpData *x, const char *
 
 static int report_run(int argc, char **argv, Err *e) {
     const char *db = "results/lde.db", *out = "plots", *experiment = NULL;
-    int rc = LDE_OK;
+    int rc = LDE_OK, all = 0;
     for (int i = 1; i < argc && rc == LDE_OK; i++) {
         if (cli_opt(argc, argv, &i, "--db", &db, &rc, e) ||
-            cli_opt(argc, argv, &i, "--out", &out, &rc, e))
+            cli_opt(argc, argv, &i, "--out", &out, &rc, e) || cli_flag(argv, i, "--all", &all))
             continue;
         rc = cli_experiment(argv[i], "report", &experiment, e);
     }
@@ -178,7 +180,8 @@ static int report_run(int argc, char **argv, Err *e) {
     if ((rc = gnuplot_check(e))) return rc;
     Store *s;
     ExpData x;
-    if ((rc = expdata_open(db, experiment, &s, &x, e))) return rc;
+    if ((rc = expdata_open(db, experiment, all, &s, &x, e))) return rc;
+    expdata_note_inputs(&x, stderr);
     char dir[4096];
     plot_experiment_dir(out, experiment, dir, sizeof dir);
     FigList figs = {0};

@@ -12,9 +12,11 @@
 #include "config/config.h"
 #include "config/plan.h"
 #include "run/featureset.h"
+#include "run/runinputs.h"
 #include "run/runner.h"
 #include "run/shard.h"
 #include "store/store.h"
+#include "util/filedigest.h"
 #include "util/paths.h"
 
 #include <math.h>
@@ -232,7 +234,9 @@ static int run_grid(const RunArgs *a, const Config *c, const Plan *p, Err *e) {
     Store *st = NULL;
     if (rc == LDE_OK) rc = store_open(a->db, &st, e);
     if (rc != LDE_OK) return rc;
-    StoreRunSpec *specs = calloc((size_t)p->n_runs, sizeof *specs);
+    StoreRunSpec *specs = NULL;
+    RunInputs *inputs = NULL;
+    rc = runinputs_specs(p, &specs, &inputs, e);
     int *todo = calloc((size_t)p->n_runs, sizeof *todo),
         *fsi = calloc((size_t)p->n_runs, sizeof *fsi);
     int *keep = calloc((size_t)p->n_runs, sizeof *keep);
@@ -240,13 +244,10 @@ static int run_grid(const RunArgs *a, const Config *c, const Plan *p, Err *e) {
     int ntodo = 0, skipped = 0, nsets = 0;
     Tally t = {0};
     if (!specs || !todo || !fsi || !sets || !keep) {
-        free(specs), free(todo), free(fsi), free(sets), free(keep);
+        free(specs), free(inputs), free(todo), free(fsi), free(sets), free(keep);
         store_close(st);
         return fail(e, LDE_ERUN, "out of memory planning the grid");
     }
-    for (int i = 0; i < p->n_runs; i++)
-        specs[i] =
-            (StoreRunSpec){p->runs[i].id, p->runs[i].params_json, (long)p->runs[i].spec.seed};
     /* The features are loaded (and checked) before the experiment is written. */
     if (rc == LDE_OK) rc = shard_select(p, &a->shard, a->runs, keep, e);
     if (rc == LDE_OK) rc = select_runs(p, st, a, keep, todo, &ntodo, &skipped, e);
@@ -272,7 +273,7 @@ static int run_grid(const RunArgs *a, const Config *c, const Plan *p, Err *e) {
         rc = print_table(p, keep, st, e);
     }
     for (int i = 0; i < nsets; i++) featureset_free(&sets[i]);
-    free(specs), free(todo), free(fsi), free(sets), free(keep);
+    free(specs), free(inputs), free(todo), free(fsi), free(sets), free(keep);
     store_close(st);
     if (rc == LDE_OK && t.failed) rc = fail(e, LDE_ERUN, "%d run(s) failed (see above)", t.failed);
     return rc;
@@ -292,6 +293,7 @@ static int run_main(int argc, char **argv, Err *e) {
         a.db = shard_db;
     }
     if (!a.db) a.db = "results/lde.db";
+    filedigest_cache_beside(a.db);
     Plan p;
     if ((rc = plan_build(&c, &p, e)) == LDE_OK) {
         rc = run_grid(&a, &c, &p, e);

@@ -22,9 +22,11 @@
 #include "config/config.h"
 #include "config/plan.h"
 #include "run/featureset.h"
+#include "run/runinputs.h"
 #include "run/shard.h"
 #include "store/store.h"
 #include "util/atomicfile.h"
+#include "util/filedigest.h"
 #include "util/paths.h"
 
 #include <ctype.h>
@@ -367,13 +369,11 @@ static int points_to_do(const Config *c, const Plan *plan, const Paths *p, int r
         paths_dirname(p->db, dir, sizeof dir);
         rc = paths_mkdirs(dir, e);
         if (rc == LDE_OK) rc = store_open(p->db, &st, e);
-        StoreRunSpec *specs = rc == LDE_OK ? calloc((size_t)plan->n_runs, sizeof *specs) : NULL;
-        if (rc == LDE_OK && !specs) rc = fail(e, LDE_ERUN, "out of memory");
-        for (int i = 0; specs && i < plan->n_runs; i++)
-            specs[i] = (StoreRunSpec){plan->runs[i].id, plan->runs[i].params_json,
-                                      (long)plan->runs[i].spec.seed};
+        StoreRunSpec *specs = NULL;
+        RunInputs *inputs = NULL;
+        if (rc == LDE_OK) rc = runinputs_specs(plan, &specs, &inputs, e);
         if (rc == LDE_OK) rc = store_add_experiment(st, c->name, c->yaml, specs, plan->n_runs, e);
-        free(specs);
+        free(specs), free(inputs);
     } else if (access(p->db, F_OK) == 0) {
         rc = store_open_readonly(p->db, &st, e);
     }
@@ -490,6 +490,7 @@ static int slurm_run(int argc, char **argv, Err *e) {
     if (rc != LDE_OK) return rc;
     Config c;
     if ((rc = config_load(a.config, &c, e)) != LDE_OK) return rc;
+    filedigest_cache_beside(a.db);
     Plan plan;
     if ((rc = plan_build(&c, &plan, e)) == LDE_OK) {
         rc = slurm_grid(&a, &c, &plan, e);

@@ -7,6 +7,7 @@
 #include "report/expdata.h"
 #include "run/shard.h"
 #include "store/store.h"
+#include "util/version.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -14,17 +15,22 @@
 #include <string.h>
 
 static const char STATUS_USAGE[] =
-    "usage: lde status [--db PATH] [EXPERIMENT]\n"
+    "usage: lde status [--db PATH] [--all] [EXPERIMENT]\n"
     "\n"
     "One line per run of EXPERIMENT (default: every experiment in the database):\n"
     "the run id (first 8 characters), the parameters that differ between the\n"
     "experiment's runs, the status (pending, running, done, failed, diverged), the\n"
     "AUROC of each OOD set against val at the run's latest evaluation, and the wall\n"
-    "time. Failed and diverged runs show their error. For an experiment split into\n"
+    "time. Failed and diverged runs show their error; a run recorded by another lde\n"
+    "version says which (\"done (lde 0.1.0)\"). Runs whose input files have changed\n"
+    "since (stale) or were recorded before runs were keyed by file digests (inputs\n"
+    "unknown) are left out and counted; --all shows them, in a column `inputs`.\n"
+    "For an experiment split into\n"
     "shards (lde slurm, lde run --shard), one line per shard database in shards/\n"
     "beside the database: its runs done, running, failed, and those not merged yet.\n"
     "\n"
-    "  --db PATH   the database (default results/lde.db)\n";
+    "  --db PATH   the database (default results/lde.db)\n"
+    "  --all       show stale runs and runs with unknown inputs too\n";
 
 enum { CELL = 48, ID_SHORT = 8 };
 
@@ -91,7 +97,12 @@ static int run_row(Table *t, const ExpData *x, int r, Err *e) {
     snprintf(table_cell(t, row, 0), CELL, "%.*s", ID_SHORT, run->id);
     for (int p = 0; p < np; p++)
         snprintf(table_cell(t, row, 1 + p), CELL, "%s", expdata_value(x, r, p));
-    snprintf(table_cell(t, row, 1 + np), CELL, "%s", store_status_name(run->status));
+    /* A run recorded by another lde version: information, not a reason to re-run. */
+    if (run->lde_version[0] && strcmp(run->lde_version, lde_version) != 0)
+        snprintf(table_cell(t, row, 1 + np), CELL, "%s (lde %s)", store_status_name(run->status),
+                 run->lde_version);
+    else
+        snprintf(table_cell(t, row, 1 + np), CELL, "%s", store_status_name(run->status));
     long last = x->nev[r] ? x->ev[r][x->nev[r] - 1].step : -1;
     for (int k = 0; k < x->nood; k++) {
         const StoreEval *ev = expdata_eval(x, r, last, x->ood[k]);
@@ -111,10 +122,10 @@ static int run_row(Table *t, const ExpData *x, int r, Err *e) {
 }
 
 /* Prints one experiment: a summary line, then the table of its runs. */
-static int show_experiment(Store *s, const char *db, const char *name, FILE *f, Err *e) {
+static int show_experiment(Store *s, const char *db, const char *name, int all, FILE *f, Err *e) {
     ExpData x;
     Table t = {0};
-    int rc = expdata_load(s, db, name, &x, e);
+    int rc = expdata_load(s, db, name, all, &x, e);
     if (rc) return rc;
     int count[RUN_DIVERGED + 1] = {0};
     for (int i = 0; i < x.nruns; i++)
@@ -123,6 +134,7 @@ static int show_experiment(Store *s, const char *db, const char *name, FILE *f, 
     for (int k = RUN_PENDING; k <= RUN_DIVERGED; k++)
         if (count[k]) fprintf(f, ", %d %s", count[k], store_status_name((RunStatus)k));
     fputc('\n', f);
+    expdata_note_inputs(&x, f);
     int np = x.nvarying;
     t.ncols = 1 + np + 1 + x.nood + 1;
     int h = table_add_row(&t);
@@ -186,9 +198,9 @@ static int show_shards(Store *main_db, const char *db, const char *name, FILE *f
 
 static int status_run(int argc, char **argv, Err *e) {
     const char *db = "results/lde.db", *experiment = NULL;
-    int rc = LDE_OK;
+    int rc = LDE_OK, all = 0;
     for (int i = 1; i < argc && rc == LDE_OK; i++)
-        if (!cli_opt(argc, argv, &i, "--db", &db, &rc, e))
+        if (!cli_opt(argc, argv, &i, "--db", &db, &rc, e) && !cli_flag(argv, i, "--all", &all))
             rc = cli_experiment(argv[i], "status", &experiment, e);
     if (rc) return rc;
     Store *s;
@@ -201,11 +213,11 @@ static int status_run(int argc, char **argv, Err *e) {
         for (int i = 0; i < n && rc == LDE_OK; i++) {
             if (experiment && strcmp(names[i], experiment) != 0) continue;
             if (found++) putchar('\n');
-            rc = show_experiment(s, db, names[i], stdout, e);
+            rc = show_experiment(s, db, names[i], all, stdout, e);
             if (rc == LDE_OK) rc = show_shards(s, db, names[i], stdout, e);
         }
         if (rc == LDE_OK && experiment && !found)
-            rc = show_experiment(s, db, experiment, stdout, e);
+            rc = show_experiment(s, db, experiment, all, stdout, e);
         if (rc == LDE_OK && !experiment && n == 0) printf("%s: no experiments yet\n", db);
     }
     store_strings_free(names, n);

@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const char TABLE_USAGE[] =
-    "usage: lde table EXPERIMENT [--db PATH] [--rows KEY]\n"
+    "usage: lde table EXPERIMENT [--db PATH] [--all] [--rows KEY]\n"
     "                 [--metric auroc|fpr95|aupr_in|aupr_out|mean_bpd]\n"
     "                 [--step last|best|first|N] [--format md|latex|csv]\n"
     "                 [--baselines [--features KEY]]\n"
@@ -31,19 +31,22 @@ static const char TABLE_USAGE[] =
     "                 when each seed trains its backbone) that lde run or lde\n"
     "                 baselines linked to it, else the only key in the database;\n"
     "                 --features KEY[,KEY...] picks them\n"
-    "  --db PATH      the database (default results/lde.db)\n";
+    "  --db PATH      the database (default results/lde.db)\n"
+    "  --all          also the stale runs (input files changed since) and runs with\n"
+    "                 unknown inputs, marked by a parameter `inputs`\n";
 
 static int table_run(int argc, char **argv, Err *e) {
     const char *db = "results/lde.db", *experiment = NULL, *rows = NULL, *metric = "auroc";
     const char *step = "last", *format = "md", *features = NULL;
-    int baselines = 0, rc = LDE_OK;
+    int baselines = 0, all = 0, rc = LDE_OK;
     for (int i = 1; i < argc && rc == LDE_OK; i++) {
         if (cli_opt(argc, argv, &i, "--db", &db, &rc, e) ||
             cli_opt(argc, argv, &i, "--rows", &rows, &rc, e) ||
             cli_opt(argc, argv, &i, "--metric", &metric, &rc, e) ||
             cli_opt(argc, argv, &i, "--step", &step, &rc, e) ||
             cli_opt(argc, argv, &i, "--format", &format, &rc, e) ||
-            cli_opt(argc, argv, &i, "--features", &features, &rc, e))
+            cli_opt(argc, argv, &i, "--features", &features, &rc, e) ||
+            cli_flag(argv, i, "--all", &all))
             continue;
         if (strcmp(argv[i], "--baselines") == 0)
             baselines = 1;
@@ -60,7 +63,8 @@ static int table_run(int argc, char **argv, Err *e) {
     ExpData x;
     ResultTable t = {0};
     int axis = -1;
-    if ((rc = expdata_open(db, experiment, &s, &x, e))) return rc;
+    if ((rc = expdata_open(db, experiment, all, &s, &x, e))) return rc;
+    expdata_note_inputs(&x, stderr);
     if (rows) rc = expdata_axis(&x, rows, 0, &axis, e);
     if (rc == LDE_OK) rc = restable_build(&x, axis, m, step, &t, e);
     if (rc == LDE_OK && baselines) rc = restable_load_baselines(s, &x, features, &t, e);

@@ -260,6 +260,54 @@ int featsource_parse_images(const YtNode *n, const char *file, const char *dir, 
     return LDE_OK;
 }
 
+const char *featsource_path(const FeatureSource *fs, int k) {
+    switch (k) {
+    case FEAT_TRAIN:
+        return fs->train;
+    case FEAT_VAL:
+        return fs->val;
+    case FEAT_HEAD_W:
+        return fs->head_W;
+    case FEAT_HEAD_B:
+        return fs->head_b;
+    case FEAT_TRAIN_LABELS:
+        return fs->train_labels;
+    case FEAT_VAL_LABELS:
+        return fs->val_labels;
+    default:
+        return k - FEAT_OOD < fs->n_ood ? fs->ood[k - FEAT_OOD].path : NULL;
+    }
+}
+
+int featsource_digest(FeatureSource *fs, Err *e) {
+    for (int k = 0; !fs->builtin && k < FEAT_MAX_INPUTS; k++) {
+        const char *path = featsource_path(fs, k);
+        if (!path || fs->digest[k].hex[0]) continue;
+        int rc = filedigest_get(path, &fs->digest[k], e);
+        if (rc != LDE_OK) return rc;
+    }
+    return LDE_OK;
+}
+
+int featsource_inputs(const FeatureSource *fs, FeatInput *out) {
+    static const char *const roles[FEAT_OOD] = {"train",  "val",          "head.W",
+                                                "head.b", "train_labels", "val_labels"};
+    int n = 0;
+    for (int k = 0; !fs->builtin && k < FEAT_MAX_INPUTS; k++) {
+        const char *path = featsource_path(fs, k);
+        if (!path) continue;
+        FeatInput *in = &out[n++];
+        const char *prefix = fs->pixels ? "images." : "";
+        if (k < FEAT_OOD)
+            snprintf(in->role, sizeof in->role, "%s%s", prefix, roles[k]);
+        else
+            snprintf(in->role, sizeof in->role, "%sood.%s", prefix, fs->ood[k - FEAT_OOD].name);
+        in->path = path;
+        in->digest = &fs->digest[k];
+    }
+    return n;
+}
+
 void featsource_free(FeatureSource *fs) {
     if (!fs) return;
     free((char *)fs->train);

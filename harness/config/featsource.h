@@ -14,8 +14,21 @@
 
 #include "config/yamltree.h"
 #include "util/err.h"
+#include "util/filedigest.h"
 
 enum { FEAT_MAX_OOD = 16 };
+
+/* A user source's files by slot: the fixed ones, then OOD set i at FEAT_OOD + i. */
+enum {
+    FEAT_TRAIN,
+    FEAT_VAL,
+    FEAT_HEAD_W,
+    FEAT_HEAD_B,
+    FEAT_TRAIN_LABELS,
+    FEAT_VAL_LABELS,
+    FEAT_OOD,
+    FEAT_MAX_INPUTS = FEAT_OOD + FEAT_MAX_OOD
+};
 
 typedef struct {
     const char *name, *path;
@@ -35,7 +48,18 @@ typedef struct {
     const char *head_W, *head_b, *train_labels, *val_labels;
     int d; /* user features: d from train's header; pixels: h·w·c; built-in latents: 0 (the
             * last backbone width is d) */
+    /* Each file's content digest by slot (featsource_digest; hex "" until then, and
+     * for slots without a file). The run id hashes these, not the paths. */
+    FileDigest digest[FEAT_MAX_INPUTS];
 } FeatureSource;
+
+/* One input file of a run: its role ("train", "ood.svhn", "head.W"; "images.train"
+ * for images), where it is and what it holds. */
+typedef struct {
+    char role[48];
+    const char *path;
+    const FileDigest *digest;
+} FeatInput;
 
 /* Parses n (`fashion-mnist` or a mapping as above); relative paths resolve against
  * dir. On success *out is owned by the caller (featsource_free). Errors name
@@ -48,5 +72,18 @@ int featsource_parse(const YtNode *n, const char *file, const char *dir, Feature
 int featsource_parse_images(const YtNode *n, const char *file, const char *dir, FeatureSource **out,
                             Err *e);
 void featsource_free(FeatureSource *fs);
+
+/* The path of slot k of a user source (NULL when the source has no such file). */
+const char *featsource_path(const FeatureSource *fs, int k);
+
+/* Hashes every file of a user source into fs->digest (util/filedigest.h: once per
+ * file state, cached); nothing for the built-in data, whose cache key (the
+ * data.backbone parameters) already names their content. Idempotent.
+ * LDE_EINPUT naming a file that cannot be read. */
+int featsource_digest(FeatureSource *fs, Err *e);
+
+/* The files of fs into out (FEAT_MAX_INPUTS entries), in slot order; returns
+ * how many (0 for the built-in data). */
+int featsource_inputs(const FeatureSource *fs, FeatInput *out);
 
 #endif

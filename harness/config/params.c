@@ -629,7 +629,13 @@ static int put_string(char *buf, size_t cap, size_t *len, const char *s) {
     return put(buf, cap, len, "\"");
 }
 
-/* {"head":{"W":..,"b":..},"ood":{..},"train":..,...}: keys in sorted order. */
+/* A file's content digest, as the id sees it (plan.h: digests, never paths). */
+static int put_digest(char *buf, size_t cap, size_t *len, const FeatureSource *fs, int slot) {
+    return put_string(buf, cap, len, fs->digest[slot].hex);
+}
+
+/* {"head":{"W":..,"b":..},"ood":{..},"train":..,...}: keys in sorted order, each
+ * file by its content digest (featsource_digest must have run). */
 static int put_features(char *buf, size_t cap, size_t *len, const FeatureSource *fs) {
     if (fs->builtin)
         return put_string(buf, cap, len, fs->pixels ? "fashion-mnist-pixels" : "fashion-mnist");
@@ -637,9 +643,9 @@ static int put_features(char *buf, size_t cap, size_t *len, const FeatureSource 
     int rc = put(buf, cap, len, fs->pixels ? "{\"images\":{" : "{");
     if (fs->head_W) {
         rc |= put(buf, cap, len, "\"head\":{\"W\":");
-        rc |= put_string(buf, cap, len, fs->head_W);
+        rc |= put_digest(buf, cap, len, fs, FEAT_HEAD_W);
         rc |= put(buf, cap, len, ",\"b\":");
-        rc |= put_string(buf, cap, len, fs->head_b);
+        rc |= put_digest(buf, cap, len, fs, FEAT_HEAD_B);
         rc |= put(buf, cap, len, "},");
     }
     /* OOD names sorted: the id must not depend on the order a file lists them. */
@@ -655,19 +661,19 @@ static int put_features(char *buf, size_t cap, size_t *len, const FeatureSource 
         rc |= put(buf, cap, len, i ? "," : "");
         rc |= put_string(buf, cap, len, fs->ood[order[i]].name);
         rc |= put(buf, cap, len, ":");
-        rc |= put_string(buf, cap, len, fs->ood[order[i]].path);
+        rc |= put_digest(buf, cap, len, fs, FEAT_OOD + order[i]);
     }
     rc |= put(buf, cap, len, "},\"train\":");
-    rc |= put_string(buf, cap, len, fs->train);
+    rc |= put_digest(buf, cap, len, fs, FEAT_TRAIN);
     if (fs->train_labels) {
         rc |= put(buf, cap, len, ",\"train_labels\":");
-        rc |= put_string(buf, cap, len, fs->train_labels);
+        rc |= put_digest(buf, cap, len, fs, FEAT_TRAIN_LABELS);
     }
     rc |= put(buf, cap, len, ",\"val\":");
-    rc |= put_string(buf, cap, len, fs->val);
+    rc |= put_digest(buf, cap, len, fs, FEAT_VAL);
     if (fs->val_labels) {
         rc |= put(buf, cap, len, ",\"val_labels\":");
-        rc |= put_string(buf, cap, len, fs->val_labels);
+        rc |= put_digest(buf, cap, len, fs, FEAT_VAL_LABELS);
     }
     rc |= put(buf, cap, len, fs->pixels ? "}}" : "}");
     return rc ? -1 : 0;

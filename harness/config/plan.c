@@ -144,8 +144,25 @@ static int find_varying(const Config *c, Plan *p) {
     return 0;
 }
 
+/* Hashes the files of every user feature or image source the config names (fixed
+ * or on an axis): the ids below are made of their digests. */
+static int digest_sources(const Config *c, Err *e) {
+    int rc = LDE_OK;
+    for (int i = 0; i < c->n_fixed && rc == LDE_OK; i++)
+        if (c->fixed[i].value.features) rc = featsource_digest(c->fixed[i].value.features, e);
+    for (int a = 0; a < c->n_axes && rc == LDE_OK; a++) {
+        const Axis *ax = &c->axes[a];
+        for (int k = 0; k < ax->n_values * ax->n_keys && rc == LDE_OK; k++)
+            if (ax->values[k].value.features)
+                rc = featsource_digest(ax->values[k].value.features, e);
+    }
+    return rc;
+}
+
 int plan_build(const Config *c, Plan *p, Err *e) {
     memset(p, 0, sizeof *p);
+    int drc = digest_sources(c, e);
+    if (drc != LDE_OK) return drc;
     long total = 1;
     for (int a = 0; a < c->n_axes; a++) {
         total *= c->axes[a].n_values;

@@ -8,7 +8,10 @@
  * values resolved (eval_every), the seed included. So the same point reached from
  * two files has the same id, and a point written twice in one grid runs once.
  * Parameters that only shape the built-in features are left out for user
- * features. */
+ * features. User files (features, images) enter as the XXH3-128 digests of their
+ * bytes, not their paths (issue 23): the same data copied, moved or mounted
+ * elsewhere is the same run, and changed bytes are a new one. The built-in data
+ * enter by name, their content fixed by the data.backbone parameters. */
 #ifndef LDE_PLAN_H
 #define LDE_PLAN_H
 
@@ -30,7 +33,8 @@ typedef struct {
     int *varying; /* indices into params[] whose value differs between runs, in axis order */
 } Plan;
 
-/* Expands c (which must outlive p) and checks every point (runspec_finish). The
+/* Hashes the config's user files (featsource_digest), then expands c (which must
+ * outlive p) and checks every point (runspec_finish). The
  * first bad point is an LDE_EINPUT naming file:line:col. More than PLAN_MAX_RUNS
  * points is an error. */
 int plan_build(const Config *c, Plan *p, Err *e);

@@ -1,6 +1,8 @@
 /* expdata.c — see expdata.h. */
 #include "report/expdata.h"
 
+#include "util/filedigest.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,19 +61,135 @@ static void assign_groups(ExpData *x) {
     }
 }
 
-int expdata_open(const char *db, const char *name, Store **s, ExpData *x, Err *e) {
+int expdata_open(const char *db, const char *name, int all, Store **s, ExpData *x, Err *e) {
     int rc = store_open_readonly(db, s, e);
     if (rc) return rc;
-    if ((rc = expdata_load(*s, db, name, x, e))) store_close(*s);
+    if ((rc = expdata_load(*s, db, name, all, x, e))) store_close(*s);
     return rc;
 }
 
-int expdata_load(Store *s, const char *db, const char *name, ExpData *x, Err *e) {
+/* The state of run r's inputs against the experiment's files now (cur: n of them,
+ * with today's digests). */
+static int run_inputs_state(Store *s, const StoreRun *run, const StoreInputRow *cur, int n,
+                            int *state, Err *e) {
+    StoreInputRow *rows;
+    int nrows, rc = store_run_inputs(s, run->id, &rows, &nrows, e);
+    if (rc) return rc;
+    *state = EXP_INPUTS_CURRENT;
+    /* No inputs rows but user files in its parameters: recorded before version 4. */
+    if (nrows == 0 && run->params_json &&
+        (strstr(run->params_json, "\"features\":{") || strstr(run->params_json, "\"images\":{")))
+        *state = EXP_INPUTS_UNKNOWN;
+    for (int i = 0; i < nrows; i++)
+        for (int k = 0; k < n; k++)
+            if (strcmp(rows[i].path, cur[k].path) == 0 &&
+                strcmp(rows[i].digest, cur[k].digest) != 0)
+                *state = EXP_INPUTS_STALE;
+    store_inputs_free(rows, nrows);
+    return LDE_OK;
+}
+
+/* Sets x->inputs for every run and, unless x->all, drops the runs that are not
+ * current. A file that cannot be read now keeps the digest it was recorded with
+ * (gone is not changed). */
+static int classify_inputs(Store *s, ExpData *x, Err *e) {
+    StoreInputRow *cur;
+    int n, rc = store_experiment_inputs(s, x->name, &cur, &n, e);
+    if (rc) return rc;
+    for (int k = 0; k < n; k++) {
+        FileDigest d;
+        Err ignored = {{0}};
+        if (filedigest_get(cur[k].path, &d, &ignored) == LDE_OK)
+            memcpy(cur[k].digest, d.hex, sizeof cur[k].digest);
+    }
+    x->inputs = calloc((size_t)x->nruns + 1, sizeof *x->inputs);
+    if (!x->inputs) rc = fail(e, LDE_ERUN, "out of memory loading experiment '%s'", x->name);
+    int kept = 0;
+    for (int r = 0; r < x->nruns && rc == LDE_OK; r++) {
+        int st = EXP_INPUTS_CURRENT;
+        if ((rc = run_inputs_state(s, &x->runs[r], cur, n, &st, e))) break;
+        x->n_stale += st == EXP_INPUTS_STALE;
+        x->n_unknown += st == EXP_INPUTS_UNKNOWN;
+        if (st != EXP_INPUTS_CURRENT && !x->all) {
+            free(x->runs[r].id), free(x->runs[r].params_json), free(x->runs[r].error);
+            continue;
+        }
+        x->inputs[kept] = st;
+        if (kept != r) x->runs[kept] = x->runs[r];
+        kept++;
+    }
+    store_inputs_free(cur, n);
+    if (rc == LDE_OK) x->nruns = kept;
+    return rc;
+}
+
+/* The varying parameters of the runs kept: those the left-out runs alone made vary
+ * (their files' digests) go, and with `all` a parameter "inputs" marks each run's
+ * state when not every one is current. LDE_ERUN when out of memory. */
+static int refine_varying(ExpData *x, Err *e) {
+    static const char *const names[] = {"current", "stale", "unknown"};
+    int marked = 0, nv = 0;
+    for (int r = 0; r < x->nruns; r++) marked |= x->inputs[r] != EXP_INPUTS_CURRENT;
+    char(*values)[EXP_VALUE] =
+        calloc((size_t)(x->nruns ? x->nruns : 1) * (size_t)(x->nvarying + 1), EXP_VALUE);
+    char **varying = realloc(x->varying, sizeof *varying * (size_t)(x->nvarying + 1));
+    if (!values || !varying) {
+        free(values);
+        if (varying) x->varying = varying;
+        return fail(e, LDE_ERUN, "out of memory loading experiment '%s'", x->name);
+    }
+    x->varying = varying;
+    int width = x->nvarying + marked;
+    for (int p = 0; p < x->nvarying; p++) {
+        int differs = 0;
+        for (int r = 1; r < x->nruns && !differs; r++)
+            differs = strcmp(expdata_value(x, r, p), expdata_value(x, 0, p)) != 0;
+        if (!differs) {
+            free(x->varying[p]);
+            continue;
+        }
+        for (int r = 0; r < x->nruns; r++)
+            memcpy(values[(size_t)r * (size_t)width + (size_t)nv], expdata_value(x, r, p),
+                   EXP_VALUE);
+        x->varying[nv++] = x->varying[p];
+    }
+    if (marked) {
+        for (int r = 0; r < x->nruns; r++)
+            snprintf(values[(size_t)r * (size_t)width + (size_t)nv], EXP_VALUE, "%s",
+                     names[x->inputs[r]]);
+        x->varying[nv++] = strdup("inputs");
+    }
+    free(x->values);
+    x->values = values;
+    x->nvarying = nv;
+    if (marked && !x->varying[nv - 1]) {
+        x->nvarying--;
+        return fail(e, LDE_ERUN, "out of memory loading experiment '%s'", x->name);
+    }
+    return LDE_OK;
+}
+
+void expdata_note_inputs(const ExpData *x, FILE *f) {
+    int n = x->n_stale + x->n_unknown;
+    if (!n) return;
+    fprintf(f, "%s: %d run%s %s:", x->name, n, n == 1 ? "" : "s",
+            x->all ? "shown with column inputs" : "left out");
+    if (x->n_stale) fprintf(f, " %d stale (inputs changed)", x->n_stale);
+    if (x->n_unknown)
+        fprintf(f, "%s %d inputs unknown (recorded before runs were keyed by file digests)",
+                x->n_stale ? "," : "", x->n_unknown);
+    fprintf(f, "%s\n", x->all ? "" : "; --all shows them");
+}
+
+int expdata_load(Store *s, const char *db, const char *name, int all, ExpData *x, Err *e) {
     memset(x, 0, sizeof *x);
     snprintf(x->name, sizeof x->name, "%s", name);
+    x->all = all;
     int rc = store_experiment_runs(s, name, &x->runs, &x->nruns, e);
     if (rc) return rc;
     if (x->nruns == 0) return experiment_check(s, db, name, e);
+    filedigest_cache_beside(db);
+    if ((rc = classify_inputs(s, x, e))) goto out;
     if ((rc = store_varying_params(s, name, &x->varying, &x->nvarying, e))) goto out;
     size_t nr = (size_t)x->nruns;
     x->ev = calloc(nr, sizeof(StoreEval *));
@@ -91,6 +209,7 @@ int expdata_load(Store *s, const char *db, const char *name, ExpData *x, Err *e)
                                       EXP_VALUE, e)))
                 goto out;
     }
+    if ((rc = refine_varying(x, e))) goto out;
     assign_groups(x);
 out:
     if (rc) expdata_free(x);
@@ -102,6 +221,7 @@ void expdata_free(ExpData *x) {
     free(x->ev);
     free(x->nev);
     free(x->group);
+    free(x->inputs);
     free(x->values);
     store_strings_free(x->varying, x->nvarying);
     store_runs_free(x->runs, x->nruns);

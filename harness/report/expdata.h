@@ -7,13 +7,21 @@
  * seed is `seed` or any parameter named `.seed` (data.backbone.seed moves with the
  * flow's seed when each seed trains its own backbone, configs/baselines.yaml).
  * Missing names (experiment, run, step, axis) are LDE_EINPUT with a message that
- * lists what exists, so a user sees the valid choices in the error itself. */
+ * lists what exists, so a user sees the valid choices in the error itself.
+ *
+ * Inputs (issue 23): a run that read one of the experiment's files (store.h,
+ * experiment_inputs) with other bytes than the file holds now is stale; one
+ * recorded before runs had digests, with user files, has unknown inputs. Both are
+ * left out unless `all`, and counted; with `all` they stay, and a varying
+ * parameter "inputs" (current / stale / unknown) marks them in every view. The
+ * files are re-hashed only when their stat changed (util/filedigest.h). */
 #ifndef LDE_EXPDATA_H
 #define LDE_EXPDATA_H
 
 #include "store/store.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 enum { EXP_MAX_OOD = 32, EXP_SPLIT = 64, EXP_VALUE = 64 };
 
@@ -30,16 +38,27 @@ typedef struct {
     int nood;
     int *group; /* run r's group: 0, 1, ... in order of first appearance */
     int ngroups;
+    int *inputs;            /* run r's EXP_INPUTS_* */
+    int n_stale, n_unknown; /* runs of each kind, left out unless loaded with all */
+    int all;
 } ExpData;
 
-/* Loads experiment `name` from s. An unknown experiment is LDE_EINPUT:
+enum { EXP_INPUTS_CURRENT, EXP_INPUTS_STALE, EXP_INPUTS_UNKNOWN };
+
+/* Loads experiment `name` from s (all = 1: stale runs and runs with unknown
+ * inputs too). An unknown experiment is LDE_EINPUT:
  * "DB: no experiment 'x' (experiments: a, b)"; db names the file in messages. */
-int expdata_load(Store *s, const char *db, const char *name, ExpData *x, Err *e);
+int expdata_load(Store *s, const char *db, const char *name, int all, ExpData *x, Err *e);
 void expdata_free(ExpData *x);
 
 /* Opens db read-only and loads experiment `name` from it: on success *s is open
  * (store_close it after expdata_free), on failure nothing is left open. */
-int expdata_open(const char *db, const char *name, Store **s, ExpData *x, Err *e);
+int expdata_open(const char *db, const char *name, int all, Store **s, ExpData *x, Err *e);
+
+/* Prints "EXPERIMENT: N runs left out as stale (inputs changed), M with inputs
+ * unknown; --all shows them" (or "shown, marked" with all) on f; nothing when
+ * there are none. */
+void expdata_note_inputs(const ExpData *x, FILE *f);
 
 /* The value of varying parameter p in run r. */
 const char *expdata_value(const ExpData *x, int r, int p);

@@ -7,6 +7,7 @@
 #include "flows/rng.h"
 #include "run/figarrays.h"
 #include "run/modelfile.h"
+#include "run/runinputs.h"
 #include "store/provenance.h"
 #include "util/progress.h"
 #include "util/version.h"
@@ -116,9 +117,14 @@ static int save_model(const PlanRun *r, const RunnerOptions *o, const FeatureSet
     long nb = fs->pixels ? 0 : preprocess_serialized_size(&s->pp);
     unsigned char *buf = malloc((size_t)(nb ? nb : 1));
     if (!buf) return fail(e, LDE_ERUN, "%s: out of memory", path);
-    ModelSection sec[2] = {
+    /* The digests of the files it was trained on travel with it (lde score prints
+     * them): 16 kB holds FEAT_MAX_INPUTS lines of a 4 kB path each at worst. */
+    char inputs[FEAT_MAX_INPUTS * 4200];
+    long ni = runinputs_text(r, inputs, sizeof inputs);
+    ModelSection sec[3] = {
         {.name = "preprocess", .data = buf, .size = (size_t)nb},
-        {.name = "params", .data = r->params_json, .size = strlen(r->params_json)}};
+        {.name = "params", .data = r->params_json, .size = strlen(r->params_json)},
+        {.name = "inputs", .data = inputs, .size = (size_t)(ni > 0 ? ni : 0)}};
     if (fs->pixels) {
         int k = snprintf(pix, sizeof pix, "logit=%.17g h=%d w=%d c=%d", r->spec.preprocess.logit,
                          fs->img_h, fs->img_w, fs->img_c);
@@ -126,7 +132,7 @@ static int save_model(const PlanRun *r, const RunnerOptions *o, const FeatureSet
     } else {
         preprocess_serialize(&s->pp, buf);
     }
-    int rc = modelfile_save(path, &s->flow, sec, 2, e);
+    int rc = modelfile_save(path, &s->flow, sec, ni > 0 ? 3 : 2, e);
     free(buf);
     return rc;
 }
@@ -308,6 +314,15 @@ int runner_run(const PlanRun *r, const FeatureSet *fs, Store *st, const RunnerOp
     run_state_free(&s, fs->n_ood);
     out->wall_s = now_s() - t0;
     if (rc != LDE_OK) return rc;
+    /* A file rewritten since it was hashed: the results are of other bytes than
+     * the id says, so the run is never marked done. */
+    Err changed = {{0}};
+    if (out->status == RUN_DONE && runinputs_check(r, &changed) != LDE_OK) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s.flow", o->models_dir, r->id);
+        unlink(path);
+        run_failed(out, RUN_FAILED, "%.480s", changed.msg);
+    }
     return store_finish_run(st, r->id, out->status, out->status == RUN_DONE ? NULL : out->error,
                             out->wall_s, e);
 }

@@ -15,23 +15,10 @@ const char *store_status_name(RunStatus st) {
     return st >= RUN_PENDING && st <= RUN_DIVERGED ? status_names[st] : "none";
 }
 
-/* Runs one statement with no parameters and no rows (BEGIN, COMMIT, DDL, PRAGMA). */
-static int exec(Store *s, const char *sql, Err *e) {
-    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) return sql_fail(s, e, sql);
-    return LDE_OK;
-}
-
-/* Steps a prepared write to completion and finalizes it. */
-static int step_done(Store *s, sqlite3_stmt *st, Err *e, const char *what) {
-    int rc = sqlite3_step(st) == SQLITE_DONE ? LDE_OK : sql_fail(s, e, what);
-    sqlite3_finalize(st);
-    return rc;
-}
-
 /* Ends a write transaction: COMMIT after success, ROLLBACK (keeping the first
  * error message) after a failure. */
 static int end_transaction(Store *s, int rc, Err *e) {
-    if (rc == LDE_OK) return exec(s, "COMMIT", e);
+    if (rc == LDE_OK) return sql_exec(s, "COMMIT", e);
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
@@ -104,6 +91,28 @@ static const char *SCHEMA_V3 = "CREATE TABLE arrays ("
                                "  PRIMARY KEY (run_id, name));"
                                "PRAGMA user_version = 3;";
 
+/* Version 4 (issue 23): runs keyed by the content of their files. The files a run
+ * read, by digest (its id hashes the digests), with where they were and their size
+ * and mtime as provenance; and the files each experiment's config names, so the
+ * read-only commands can tell which of its runs read other bytes (stale). Runs of
+ * older versions keep their rows; with user files and no inputs rows they are
+ * `inputs unknown` (store.h). */
+static const char *SCHEMA_V4 = "CREATE TABLE inputs ("
+                               "  run_id TEXT NOT NULL REFERENCES runs(id),"
+                               "  role TEXT NOT NULL,"
+                               "  path TEXT NOT NULL,"
+                               "  digest TEXT NOT NULL,"
+                               "  bytes INTEGER NOT NULL,"
+                               "  mtime_ns INTEGER NOT NULL,"
+                               "  PRIMARY KEY (run_id, role, path));"
+                               "CREATE TABLE experiment_inputs ("
+                               "  experiment TEXT NOT NULL,"
+                               "  role TEXT NOT NULL,"
+                               "  path TEXT NOT NULL,"
+                               "  digest TEXT NOT NULL,"
+                               "  PRIMARY KEY (experiment, path));"
+                               "PRAGMA user_version = 4;";
+
 static int schema_version(Store *s, int *version, Err *e) {
     sqlite3_stmt *st;
     if (sql_prepare(s, "PRAGMA user_version", &st, e)) return LDE_ERUN;
@@ -118,14 +127,15 @@ static int schema_version(Store *s, int *version, Err *e) {
  * BEGIN IMMEDIATE so two processes opening a new file do not both create it. */
 static int migrate(Store *s, Err *e) {
     int version = 0, rc;
-    if ((rc = exec(s, "BEGIN IMMEDIATE", e))) return rc;
+    if ((rc = sql_exec(s, "BEGIN IMMEDIATE", e))) return rc;
     rc = schema_version(s, &version, e);
     if (rc == LDE_OK && version > STORE_SCHEMA_VERSION)
         rc = fail(e, LDE_EINPUT, "%s: database schema version %d is newer than this lde's (%d)",
                   s->path, version, STORE_SCHEMA_VERSION);
-    if (rc == LDE_OK && version == 0) rc = exec(s, SCHEMA_V1, e);
-    if (rc == LDE_OK && version < 2) rc = exec(s, SCHEMA_V2, e);
-    if (rc == LDE_OK && version < 3) rc = exec(s, SCHEMA_V3, e);
+    if (rc == LDE_OK && version == 0) rc = sql_exec(s, SCHEMA_V1, e);
+    if (rc == LDE_OK && version < 2) rc = sql_exec(s, SCHEMA_V2, e);
+    if (rc == LDE_OK && version < 3) rc = sql_exec(s, SCHEMA_V3, e);
+    if (rc == LDE_OK && version < 4) rc = sql_exec(s, SCHEMA_V4, e);
     return end_transaction(s, rc, e);
 }
 
@@ -153,9 +163,9 @@ int store_open(const char *path, Store **out, Err *e) {
     if (rc) return rc;
     /* WAL: readers (lde status, plot) never block the writer; FULL: a committed
      * evaluation point survives a power loss, not only a killed process. */
-    if ((rc = exec(s, "PRAGMA journal_mode = WAL", e)) ||
-        (rc = exec(s, "PRAGMA synchronous = FULL", e)) ||
-        (rc = exec(s, "PRAGMA foreign_keys = ON", e)) || (rc = migrate(s, e))) {
+    if ((rc = sql_exec(s, "PRAGMA journal_mode = WAL", e)) ||
+        (rc = sql_exec(s, "PRAGMA synchronous = FULL", e)) ||
+        (rc = sql_exec(s, "PRAGMA foreign_keys = ON", e)) || (rc = migrate(s, e))) {
         store_close(s);
         return rc;
     }
@@ -203,35 +213,71 @@ static const char *SQL_INSERT_RUN = "INSERT INTO runs (id, params_json, seed)"
 static const char *SQL_INSERT_MEMBER = "INSERT INTO experiment_runs (experiment, run_id, position)"
                                        " VALUES (:name, :id, :position)";
 
-static int add_experiment_rows(Store *s, const char *name, const char *config_yaml,
-                               const StoreRunSpec *runs, int nruns, Err *e) {
+static const char *SQL_MEMBERS =
+    "SELECT run_id FROM experiment_runs WHERE experiment = :name ORDER BY position";
+
+/* The run ids of experiment name's members, in order, into *ids. */
+static int old_members(Store *s, const char *name, char ***ids, int *n, Err *e) {
+    sqlite3_stmt *st;
+    *ids = NULL, *n = 0;
+    int rc = sql_prepare(s, SQL_MEMBERS, &st, e), cap = 0, r;
+    if (rc) return rc;
+    sql_bind_text(st, ":name", name);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **v = realloc(*ids, (size_t)cap * sizeof *v);
+            if (!v) break;
+            *ids = v;
+        }
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (!((*ids)[*n] = strdup(id ? id : ""))) break;
+        (*n)++;
+    }
+    rc = r == SQLITE_DONE ? LDE_OK : sql_fail(s, e, "reading an experiment's runs");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int add_members(Store *s, const char *name, const char *config_yaml,
+                       const StoreRunSpec *runs, int nruns, Err *e) {
     sqlite3_stmt *st;
     int rc;
     if ((rc = sql_prepare(s, SQL_UPSERT_EXPERIMENT, &st, e))) return rc;
     sql_bind_text(st, ":name", name);
     sql_bind_text(st, ":config", config_yaml);
-    if ((rc = step_done(s, st, e, "recording the experiment"))) return rc;
+    if ((rc = sql_step_done(s, st, e, "recording the experiment"))) return rc;
     if ((rc = sql_prepare(s, SQL_CLEAR_MEMBERSHIP, &st, e))) return rc;
     sql_bind_text(st, ":name", name);
-    if ((rc = step_done(s, st, e, "updating the experiment's runs"))) return rc;
+    if ((rc = sql_step_done(s, st, e, "updating the experiment's runs"))) return rc;
     for (int i = 0; i < nruns; i++) {
         if ((rc = sql_prepare(s, SQL_INSERT_RUN, &st, e))) return rc;
         sql_bind_text(st, ":id", runs[i].id);
         sql_bind_text(st, ":params", runs[i].params_json);
         sql_bind_int(st, ":seed", runs[i].seed);
-        if ((rc = step_done(s, st, e, "recording a run"))) return rc;
+        if ((rc = sql_step_done(s, st, e, "recording a run"))) return rc;
         if ((rc = sql_prepare(s, SQL_INSERT_MEMBER, &st, e))) return rc;
         sql_bind_text(st, ":name", name);
         sql_bind_text(st, ":id", runs[i].id);
         sql_bind_int(st, ":position", i);
-        if ((rc = step_done(s, st, e, "recording a run of the experiment"))) return rc;
+        if ((rc = sql_step_done(s, st, e, "recording a run of the experiment"))) return rc;
     }
     return LDE_OK;
 }
 
+static int add_experiment_rows(Store *s, const char *name, const char *config_yaml,
+                               const StoreRunSpec *runs, int nruns, Err *e) {
+    char **old = NULL;
+    int nold = 0, rc = old_members(s, name, &old, &nold, e);
+    if (rc == LDE_OK) rc = add_members(s, name, config_yaml, runs, nruns, e);
+    if (rc == LDE_OK) rc = inputs_record(s, name, runs, nruns, old, nold, e);
+    store_strings_free(old, nold);
+    return rc;
+}
+
 int store_add_experiment(Store *s, const char *name, const char *config_yaml,
                          const StoreRunSpec *runs, int nruns, Err *e) {
-    int rc = exec(s, "BEGIN IMMEDIATE", e);
+    int rc = sql_exec(s, "BEGIN IMMEDIATE", e);
     if (rc) return rc;
     rc = add_experiment_rows(s, name, config_yaml, runs, nruns, e);
     return end_transaction(s, rc, e);
@@ -273,7 +319,7 @@ static int begin_run_rows(Store *s, const char *id, const Provenance *p, Err *e)
     for (int i = 0; i < 3; i++) {
         if ((rc = sql_prepare(s, deletes[i], &st, e))) return rc;
         sql_bind_text(st, ":id", id);
-        if ((rc = step_done(s, st, e, "removing an interrupted attempt's rows"))) return rc;
+        if ((rc = sql_step_done(s, st, e, "removing an interrupted attempt's rows"))) return rc;
     }
     if ((rc = sql_prepare(s, SQL_BEGIN_RUN, &st, e))) return rc;
     sql_bind_text(st, ":id", id);
@@ -284,14 +330,14 @@ static int begin_run_rows(Store *s, const char *id, const Provenance *p, Err *e)
     sql_bind_int(st, ":threads", p->threads);
     sql_bind_text(st, ":blas", p->blas);
     sql_bind_text(st, ":compiler", p->compiler);
-    if ((rc = step_done(s, st, e, "marking a run running"))) return rc;
+    if ((rc = sql_step_done(s, st, e, "marking a run running"))) return rc;
     if (sqlite3_changes(s->db) != 1)
         return fail(e, LDE_ERUN, "%s: run %s is not in the database", s->path, id);
     return LDE_OK;
 }
 
 int store_begin_run(Store *s, const char *id, const Provenance *prov, Err *e) {
-    int rc = exec(s, "BEGIN IMMEDIATE", e);
+    int rc = sql_exec(s, "BEGIN IMMEDIATE", e);
     if (rc) return rc;
     rc = begin_run_rows(s, id, prov, e);
     return end_transaction(s, rc, e);
@@ -321,7 +367,7 @@ static int eval_rows(Store *s, const char *id, long step, double epoch, double t
     sql_bind_real(st, ":aupr_in", m->aupr_in);
     sql_bind_real(st, ":aupr_out", m->aupr_out);
     sql_bind_real(st, ":loss", train_loss);
-    if ((rc = step_done(s, st, e, "recording an evaluation"))) return rc;
+    if ((rc = sql_step_done(s, st, e, "recording an evaluation"))) return rc;
     if (!sp->bpd) return LDE_OK;
     if ((rc = sql_prepare(s, SQL_INSERT_SCORES, &st, e))) return rc;
     sql_bind_text(st, ":id", id);
@@ -329,14 +375,14 @@ static int eval_rows(Store *s, const char *id, long step, double epoch, double t
     sql_bind_text(st, ":split", sp->split);
     sql_bind_int(st, ":n", sp->n);
     sql_bind_blob(st, ":bpd", sp->bpd, sp->n * (long)sizeof(float));
-    return step_done(s, st, e, "recording per-sample bpd");
+    return sql_step_done(s, st, e, "recording per-sample bpd");
 }
 
 static const char *SQL_PUT_ARRAY = "INSERT OR REPLACE INTO arrays (run_id, name, h, w, c, data)"
                                    " VALUES (:id, :name, :h, :w, :c, :data)";
 
 int store_put_arrays(Store *s, const char *id, const StoreArray *a, int n, Err *e) {
-    int rc = exec(s, "BEGIN IMMEDIATE", e);
+    int rc = sql_exec(s, "BEGIN IMMEDIATE", e);
     for (int i = 0; i < n && rc == LDE_OK; i++) {
         sqlite3_stmt *st;
         if ((rc = sql_prepare(s, SQL_PUT_ARRAY, &st, e))) break;
@@ -346,14 +392,14 @@ int store_put_arrays(Store *s, const char *id, const StoreArray *a, int n, Err *
         sql_bind_int(st, ":w", a[i].w);
         sql_bind_int(st, ":c", a[i].c);
         sql_bind_blob(st, ":data", a[i].data, (long)sizeof(float) * a[i].h * a[i].w * a[i].c);
-        rc = step_done(s, st, e, "recording a figure's arrays");
+        rc = sql_step_done(s, st, e, "recording a figure's arrays");
     }
     return end_transaction(s, rc, e);
 }
 
 int store_add_eval(Store *s, const char *id, long step, double epoch, double train_loss,
                    const StoreSplit *splits, int nsplits, Err *e) {
-    int rc = exec(s, "BEGIN IMMEDIATE", e);
+    int rc = sql_exec(s, "BEGIN IMMEDIATE", e);
     if (rc) return rc;
     for (int i = 0; i < nsplits && rc == LDE_OK; i++)
         rc = eval_rows(s, id, step, epoch, train_loss, &splits[i], e);
@@ -376,7 +422,7 @@ int store_finish_run(Store *s, const char *id, RunStatus status, const char *err
     sql_bind_text(st, ":status", status_names[status]);
     sql_bind_text(st, ":error", error);
     sql_bind_real(st, ":wall", wall_s);
-    if ((rc = step_done(s, st, e, "finishing a run"))) return rc;
+    if ((rc = sql_step_done(s, st, e, "finishing a run"))) return rc;
     if (sqlite3_changes(s->db) != 1)
         return fail(e, LDE_ERUN, "%s: run %s is not in the database", s->path, id);
     return LDE_OK;
@@ -405,11 +451,11 @@ static int baseline_row(Store *s, const StoreBaseline *b, Err *e) {
     sql_bind_int(st, ":n_ood", b->n_ood);
     sql_bind_blob(st, ":id_scores", b->id_scores, b->n_id * (long)sizeof(float));
     sql_bind_blob(st, ":ood_scores", b->ood_scores, b->n_ood * (long)sizeof(float));
-    return step_done(s, st, e, "recording a baseline");
+    return sql_step_done(s, st, e, "recording a baseline");
 }
 
 int store_put_baselines(Store *s, const StoreBaseline *b, int n, Err *e) {
-    int rc = exec(s, "BEGIN IMMEDIATE", e);
+    int rc = sql_exec(s, "BEGIN IMMEDIATE", e);
     if (rc) return rc;
     for (int i = 0; i < n && rc == LDE_OK; i++) rc = baseline_row(s, &b[i], e);
     return end_transaction(s, rc, e);
@@ -425,5 +471,5 @@ int store_link_features(Store *s, const char *experiment, const char *features, 
     if (rc) return rc;
     sql_bind_text(st, ":experiment", experiment);
     sql_bind_text(st, ":features", features);
-    return step_done(s, st, e, "recording an experiment's features");
+    return sql_step_done(s, st, e, "recording an experiment's features");
 }

@@ -19,6 +19,22 @@
  *   arrays(run_id, name, h, w, c, data)              (version 3) float32 images a run
  *                                                    leaves for its figures (data:
  *                                                    h·w·c, HWC order, little-endian)
+ *   inputs(run_id, role, path, digest, bytes, mtime_ns)   (version 4, issue 23) the
+ *                                                    files a run is keyed by: role
+ *                                                    ("train", "ood.svhn"), XXH3-128
+ *                                                    digest; path, bytes and mtime are
+ *                                                    provenance, one row per place
+ *                                                    the same bytes were seen
+ *   experiment_inputs(experiment, role, path, digest) (version 4) the files the
+ *                                                    experiment's config named at its
+ *                                                    latest lde run, with the digests
+ *                                                    they had then
+ *
+ * Stale runs: when a config's file changes, its runs get new ids; the runs of the
+ * old bytes stay members of the experiment (after the current ones), so the
+ * read-only commands can count them and show them with --all. A run recorded
+ * before version 4 with user files has no inputs rows: `inputs unknown`, kept the
+ * same way, never matched to the new ids.
  *
  * Crash safety: WAL journal, synchronous=FULL, and every change that belongs
  * together is one transaction — an evaluation point (all its evals and scores
@@ -39,7 +55,7 @@
 #include "store/provenance.h"
 #include "util/err.h"
 
-enum { STORE_SCHEMA_VERSION = 3, STORE_BUSY_TIMEOUT_MS = 30000 };
+enum { STORE_SCHEMA_VERSION = 4, STORE_BUSY_TIMEOUT_MS = 30000 };
 
 typedef struct Store Store;
 
@@ -65,16 +81,29 @@ void store_close(Store *s);
 
 /* ---- writing (store.c) ---- */
 
+/* One input file of a run (an inputs row). */
 typedef struct {
+    const char *role, *path;
+    const char *digest; /* 32 hex digits */
+    long long bytes, mtime_ns;
+} StoreInput;
+
+typedef struct StoreRunSpec {
     const char *id;          /* the run id (plan.c: hash of the canonical parameters) */
     const char *params_json; /* the full resolved parameters, canonical JSON */
     long seed;
+    const StoreInput *inputs; /* its files (none for the built-in data) */
+    int ninputs;
 } StoreRunSpec;
 
 /* Records experiment `name` with its config text and exactly these runs, in this
- * order, in one transaction. Idempotent: adding the same experiment again updates
- * its config and membership; runs already present keep their status and results,
- * so a run reached from two experiments is one run in both. */
+ * order, in one transaction, with their inputs rows and the experiment's files
+ * (experiment_inputs). Idempotent: adding the same experiment again updates its
+ * config and membership; runs already present keep their status and results,
+ * so a run reached from two experiments is one run in both. A former member not
+ * in `runs` stays a member (after them) when it read one of the experiment's
+ * files with other bytes than the file has now (stale), or has user files but no
+ * inputs rows (inputs unknown); any other former member leaves. */
 int store_add_experiment(Store *s, const char *name, const char *config_yaml,
                          const StoreRunSpec *runs, int nruns, Err *e);
 
@@ -144,6 +173,7 @@ typedef struct {
     RunStatus status;
     double wall_s; /* NaN until finished */
     char started_at[32], finished_at[32];
+    char lde_version[32]; /* of its latest attempt ("" when none) */
 } StoreRun;
 
 /* The runs of an experiment in plan order; *n = 0 (and no error) for an unknown
@@ -216,6 +246,22 @@ int store_run_provenance(Store *s, const char *id, Provenance *p, Err *e);
 /* The distinct feature cache keys of the baselines table, sorted. Free with
  * store_strings_free. */
 int store_baseline_features(Store *s, char ***keys, int *n, Err *e);
+/* ---- inputs (store_inputs.c) ---- */
+
+typedef struct {
+    char *role, *path;
+    char digest[33];
+    long long bytes, mtime_ns;
+} StoreInputRow;
+
+/* Run id's inputs rows, by role then path; *n = 0 when it has none (built-in
+ * data, or recorded before schema version 4). Free with store_inputs_free. */
+int store_run_inputs(Store *s, const char *id, StoreInputRow **rows, int *n, Err *e);
+/* The files experiment's config named at its latest lde run (bytes and mtime_ns
+ * 0), by path. */
+int store_experiment_inputs(Store *s, const char *experiment, StoreInputRow **rows, int *n, Err *e);
+void store_inputs_free(StoreInputRow *rows, int n);
+
 /* ---- merging shard databases (store_merge.c) ---- */
 
 typedef struct {

@@ -25,12 +25,6 @@ static int rank(RunStatus st) {
     }
 }
 
-/* Runs sql (no parameters, no rows); LDE_ERUN naming the target. */
-static int exec_sql(Store *s, const char *sql, Err *e) {
-    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) return sql_fail(s, e, sql);
-    return LDE_OK;
-}
-
 /* Prepares sql, binds :id when the statement has it, steps it to the end. */
 static int exec_for_run(Store *s, const char *sql, const char *id, Err *e) {
     sqlite3_stmt *st;
@@ -52,6 +46,14 @@ static const char *SQL_COPY_MEMBERS =
     "INSERT OR IGNORE INTO main.experiment_runs SELECT * FROM src.experiment_runs";
 static const char *SQL_COPY_BASELINES =
     "INSERT OR IGNORE INTO main.baselines SELECT * FROM src.baselines";
+/* Input files: every place a shard saw them is provenance (the ids already agree
+ * when the bytes do, whatever the mount point); the target's own files of an
+ * experiment are kept. */
+static const char *SQL_COPY_INPUTS = "INSERT OR IGNORE INTO main.inputs SELECT * FROM src.inputs";
+static const char *SQL_COPY_EXP_INPUTS =
+    "INSERT OR IGNORE INTO main.experiment_inputs SELECT * FROM src.experiment_inputs s"
+    " WHERE NOT EXISTS (SELECT 1 FROM main.experiment_inputs m"
+    "                   WHERE m.experiment = s.experiment)";
 static const char *SQL_SOURCE_RUNS = "SELECT id, status FROM src.runs ORDER BY id";
 static const char *SQL_ADD_PENDING = "INSERT OR IGNORE INTO main.runs (id, params_json, seed)"
                                      " SELECT id, params_json, seed FROM src.runs WHERE id = :id";
@@ -157,6 +159,8 @@ static int merge_rows(Store *s, StoreMergeReport *r, Err *e) {
     sqlite3_finalize(st);
     if (rc == LDE_OK) rc = exec_for_run(s, SQL_COPY_MEMBERS, NULL, e);
     if (rc == LDE_OK) rc = exec_for_run(s, SQL_COPY_BASELINES, NULL, e);
+    if (rc == LDE_OK) rc = exec_for_run(s, SQL_COPY_INPUTS, NULL, e);
+    if (rc == LDE_OK) rc = exec_for_run(s, SQL_COPY_EXP_INPUTS, NULL, e);
     return rc;
 }
 
@@ -177,10 +181,10 @@ int store_merge(Store *s, const char *src_path, StoreMergeReport *r, Err *e) {
     rc = sqlite3_step(st) == SQLITE_DONE ? LDE_OK : sql_fail(s, e, "attaching a shard");
     sqlite3_finalize(st);
     if (rc) return rc;
-    if ((rc = exec_sql(s, "BEGIN IMMEDIATE", e)) == LDE_OK) {
+    if ((rc = sql_exec(s, "BEGIN IMMEDIATE", e)) == LDE_OK) {
         rc = merge_rows(s, r, e);
         if (rc == LDE_OK)
-            rc = exec_sql(s, "COMMIT", e);
+            rc = sql_exec(s, "COMMIT", e);
         else
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     }

@@ -45,7 +45,7 @@ static int rows_end(Store *s, sqlite3_stmt *st, int r, Err *e, const char *what)
 
 static const char *SQL_EXPERIMENT_RUNS =
     "SELECT r.id, r.params_json, r.seed, r.status, r.wall_s, r.error, r.started_at,"
-    " r.finished_at FROM experiment_runs er JOIN runs r ON r.id = er.run_id"
+    " r.finished_at, r.lde_version FROM experiment_runs er JOIN runs r ON r.id = er.run_id"
     " WHERE er.experiment = :name ORDER BY er.position";
 
 int store_experiment_runs(Store *s, const char *experiment, StoreRun **out, int *n, Err *e) {
@@ -71,6 +71,7 @@ int store_experiment_runs(Store *s, const char *experiment, StoreRun **out, int 
         x->error = column_dup(st, 5);
         column_copy(st, 6, x->started_at, sizeof x->started_at);
         column_copy(st, 7, x->finished_at, sizeof x->finished_at);
+        column_copy(st, 8, x->lde_version, sizeof x->lde_version);
     }
     if ((rc = rows_end(s, st, r, e, "reading an experiment's runs"))) {
         store_runs_free(runs, *n);

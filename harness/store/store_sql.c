@@ -8,6 +8,17 @@ int sql_fail(Store *s, Err *e, const char *what) {
     return fail(e, LDE_ERUN, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
+int sql_exec(Store *s, const char *sql, Err *e) {
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) return sql_fail(s, e, sql);
+    return LDE_OK;
+}
+
+int sql_step_done(Store *s, sqlite3_stmt *st, Err *e, const char *what) {
+    int rc = sqlite3_step(st) == SQLITE_DONE ? LDE_OK : sql_fail(s, e, what);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int sql_prepare(Store *s, const char *sql, sqlite3_stmt **st, Err *e) {
     if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
         return sql_fail(s, e, "preparing a statement");

@@ -29,6 +29,20 @@ void sql_bind_int(sqlite3_stmt *st, const char *name, long v);
 void sql_bind_real(sqlite3_stmt *st, const char *name, double v);
 void sql_bind_blob(sqlite3_stmt *st, const char *name, const void *v, long bytes);
 
+/* Runs one statement with no parameters and no rows (BEGIN, COMMIT, DDL, PRAGMA). */
+int sql_exec(Store *s, const char *sql, Err *e);
+
+/* Steps a prepared write to completion and finalizes it. */
+int sql_step_done(Store *s, sqlite3_stmt *st, Err *e, const char *what);
+
+/* store_inputs.c, inside store_add_experiment's transaction, after the new
+ * membership is written: the inputs rows of runs, the experiment's files, and the
+ * former members old_ids (nold, in their old order) that are stale or have unknown
+ * inputs kept as members after the nruns current ones (store.h). */
+struct StoreRunSpec;
+int inputs_record(Store *s, const char *experiment, const struct StoreRunSpec *runs, int nruns,
+                  char **old_ids, int nold, Err *e);
+
 /* Column i as a double, NaN for NULL. */
 double sql_column_real(sqlite3_stmt *st, int i);
 

@@ -28,9 +28,12 @@ static int lde_status(const char *args, char *out, size_t n) {
 static void make_db(void) {
     snprintf(db, sizeof db, "%s/lde.db", unit_tmpdir());
     static const StoreRunSpec runs[3] = {
-        {"aaaa1111deadbeef", "{\"preprocess\":{\"normalize\":false,\"pca\":0},\"seed\":0}", 0},
-        {"bbbb2222deadbeef", "{\"preprocess\":{\"normalize\":true,\"pca\":0},\"seed\":0}", 0},
-        {"cccc3333deadbeef", "{\"preprocess\":{\"normalize\":true,\"pca\":0},\"seed\":1}", 1},
+        {"aaaa1111deadbeef", "{\"preprocess\":{\"normalize\":false,\"pca\":0},\"seed\":0}", 0, NULL,
+         0},
+        {"bbbb2222deadbeef", "{\"preprocess\":{\"normalize\":true,\"pca\":0},\"seed\":0}", 0, NULL,
+         0},
+        {"cccc3333deadbeef", "{\"preprocess\":{\"normalize\":true,\"pca\":0},\"seed\":1}", 1, NULL,
+         0},
     };
     Store *s;
     Err e = {{0}};

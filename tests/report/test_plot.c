@@ -97,13 +97,13 @@ static int make_fixture(const char *path) {
                          "{\"flow\":{\"arch\":\"glow\"},\"preprocess\":{\"normalize\":%s,"
                          "\"pca\":%d},\"seed\":%d}",
                          norm ? "true" : "false", pcas[a], seed);
-                runs[n] = (StoreRunSpec){ids[n], params[n], seed};
+                runs[n] = (StoreRunSpec){ids[n], params[n], seed, NULL, 0};
             }
     snprintf(ids[n], sizeof ids[n], "99pendingfeedface");
     snprintf(params[n], sizeof params[n],
              "{\"flow\":{\"arch\":\"glow\"},\"preprocess\":{\"normalize\":true,\"pca\":0},"
              "\"seed\":2}");
-    runs[n] = (StoreRunSpec){ids[n], params[n], 2};
+    runs[n] = (StoreRunSpec){ids[n], params[n], 2, NULL, 0};
     Store *s;
     Err e = {{0}};
     if (store_open(path, &s, &e) ||
@@ -284,7 +284,7 @@ static void test_plot_hist_pixels_beside_latents(void) {
         "{\"data\":{\"features\":\"fashion-mnist-pixels\"},\"flow\":{\"arch\":\"realnvp\"},"
         "\"seed\":0}",
         "{\"data\":{\"features\":\"fashion-mnist\"},\"flow\":{\"arch\":\"glow\"},\"seed\":0}"};
-    StoreRunSpec runs[2] = {{ids[0], params[0], 0}, {ids[1], params[1], 0}};
+    StoreRunSpec runs[2] = {{ids[0], params[0], 0, NULL, 0}, {ids[1], params[1], 0, NULL, 0}};
     Store *s;
     Err e = {{0}};
     CHECK(store_open(db, &s, &e) == LDE_OK);

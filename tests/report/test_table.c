@@ -42,11 +42,11 @@ static void make_db(void) {
         {0.80, 0.90, 0.60}, {0.82, 0.92, 0.62}, {0.95, 0.99, 0.55}, {0.97, 0.97, 0.57}};
     static const char *const ood[3] = {"digits", "gaussian", "vflip"};
     static const StoreRunSpec runs[5] = {
-        {"r0000000aaaa", "{\"preprocess\":{\"normalize\":false},\"seed\":0}", 0},
-        {"r1000000aaaa", "{\"preprocess\":{\"normalize\":false},\"seed\":1}", 1},
-        {"r2000000aaaa", "{\"preprocess\":{\"normalize\":true},\"seed\":0}", 0},
-        {"r3000000aaaa", "{\"preprocess\":{\"normalize\":true},\"seed\":1}", 1},
-        {"r4000000aaaa", "{\"preprocess\":{\"normalize\":true},\"seed\":2}", 2},
+        {"r0000000aaaa", "{\"preprocess\":{\"normalize\":false},\"seed\":0}", 0, NULL, 0},
+        {"r1000000aaaa", "{\"preprocess\":{\"normalize\":false},\"seed\":1}", 1, NULL, 0},
+        {"r2000000aaaa", "{\"preprocess\":{\"normalize\":true},\"seed\":0}", 0, NULL, 0},
+        {"r3000000aaaa", "{\"preprocess\":{\"normalize\":true},\"seed\":1}", 1, NULL, 0},
+        {"r4000000aaaa", "{\"preprocess\":{\"normalize\":true},\"seed\":2}", 2, NULL, 0},
     };
     snprintf(db, sizeof db, "%s/lde.db", unit_tmpdir());
     Store *s;
@@ -91,8 +91,8 @@ static void make_db(void) {
     CHECK(store_put_baselines(s, b, 3, &e) == LDE_OK);
     /* "zipped": seed and data.backbone.seed move together — both are seeds. */
     static const StoreRunSpec zipped[2] = {
-        {"z0000000aaaa", "{\"data\":{\"backbone\":{\"seed\":0}},\"seed\":0}", 0},
-        {"z1000000aaaa", "{\"data\":{\"backbone\":{\"seed\":1}},\"seed\":1}", 1},
+        {"z0000000aaaa", "{\"data\":{\"backbone\":{\"seed\":0}},\"seed\":0}", 0, NULL, 0},
+        {"z1000000aaaa", "{\"data\":{\"backbone\":{\"seed\":1}},\"seed\":1}", 1, NULL, 0},
     };
     CHECK(store_add_experiment(s, "zipped", "experiment: zipped\n", zipped, 2, &e) == LDE_OK);
     for (int r = 0; r < 2; r++) {

@@ -35,9 +35,9 @@ static long query_long(const char *path, const char *sql) {
 }
 
 static const StoreRunSpec RUNS[3] = {
-    {"aaaa1111", "{\"preprocess\":{\"normalize\":false,\"pca\":0},\"seed\":0}", 0},
-    {"bbbb2222", "{\"preprocess\":{\"normalize\":true,\"pca\":0},\"seed\":0}", 0},
-    {"cccc3333", "{\"preprocess\":{\"normalize\":true,\"pca\":0},\"seed\":1}", 1},
+    {"aaaa1111", "{\"preprocess\":{\"normalize\":false,\"pca\":0},\"seed\":0}", 0, NULL, 0},
+    {"bbbb2222", "{\"preprocess\":{\"normalize\":true,\"pca\":0},\"seed\":0}", 0, NULL, 0},
+    {"cccc3333", "{\"preprocess\":{\"normalize\":true,\"pca\":0},\"seed\":1}", 1, NULL, 0},
 };
 
 static Provenance prov(void) {
@@ -172,7 +172,7 @@ static void test_store_add_experiment_idempotent_and_shared_run(void) {
     /* Again, with an edited config: still 3 runs, the done run stays done. */
     CHECK(store_add_experiment(s, "norm", "v2", RUNS, 3, &e) == LDE_OK);
     /* A second experiment reaching cccc3333 and one new run. */
-    StoreRunSpec other[2] = {RUNS[2], {"dddd4444", "{\"seed\":2}", 2}};
+    StoreRunSpec other[2] = {RUNS[2], {"dddd4444", "{\"seed\":2}", 2, NULL, 0}};
     CHECK(store_add_experiment(s, "seeds", "y", other, 2, &e) == LDE_OK);
     char **names;
     int n;
