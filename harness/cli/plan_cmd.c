@@ -17,7 +17,10 @@ static const char usage[] =
     "       lde plan --params\n"
     "\n"
     "Validates CONFIG and prints its grid: one row per run with its id and the\n"
-    "parameters that vary, in the order `lde run` would run them.\n"
+    "parameters that vary, in the order `lde run` would run them. A run id hashes the\n"
+    "XXH3-128 digests of the input files, not their paths; the digests are cached in\n"
+    "digests.tsv beside the database by (device, inode, size, mtime), and stderr says\n"
+    "how many bytes had to be read to hash them.\n"
     "\n"
     "  --db PATH   also show each run's status in this database (default results/lde.db;\n"
     "              read only, never created)\n"
@@ -173,6 +176,12 @@ static int plan_run(int argc, char **argv, Err *e) {
     Plan p;
     filedigest_cache_beside(db);
     rc = plan_build(&c, &p, e);
+    int user_files = 0;
+    for (int r = 0; rc == LDE_OK && r < p.n_runs; r++)
+        user_files |= !p.runs[r].spec.data.features->builtin;
+    /* How much was read to hash the files: 0 when every digest came from the cache. */
+    if (rc == LDE_OK && user_files)
+        fprintf(stderr, "input files: %lld bytes read to hash them\n", filedigest_hashed_bytes());
     if (rc == LDE_OK) {
         sqlite3 *h;
         sqlite3_stmt *q = open_status(db, &h);

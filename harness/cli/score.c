@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 typedef struct {
     const char *model, *features, *out;
@@ -30,6 +31,29 @@ static int parse_args(int argc, char **argv, ScoreArgs *a, Err *e) {
     if (rc == LDE_OK && (!a->model || !a->features))
         rc = fail(e, LDE_EINPUT, "--model and --features are both required (lde score --help)");
     return rc;
+}
+
+/* What the model was trained on: the digest of each data file (section "inputs",
+ * "role digest bytes path" lines, issue 23) and of its fitted preprocessing, so a
+ * score can be traced to the bytes behind it. Models of the built-in data and of
+ * older lde have no inputs section: their parameters (section "params") say it. */
+static void print_provenance(const ModelSection *sec, int nsec, const ModelSection *ps) {
+    const ModelSection *in = modelfile_section(sec, nsec, "inputs");
+    if (in && in->size) {
+        printf("trained on (role, XXH3-128, bytes, path):\n");
+        const char *t = in->data, *end = t + in->size;
+        while (t < end) {
+            const char *nl = memchr(t, '\n', (size_t)(end - t));
+            int len = (int)((nl ? nl : end) - t);
+            printf("  %.*s\n", len, t);
+            t += len + 1;
+        }
+    }
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits(ps->data, ps->size));
+    printf("preprocessing XXH3-128 ");
+    for (int i = 0; i < 16; i++) printf("%02x", c.digest[i]);
+    printf("\n");
 }
 
 /* Scores the loaded features; flow, preprocessing and features belong to the caller. */
@@ -86,6 +110,7 @@ static int score_main(int argc, char **argv, Err *e) {
         NpyShape s = {0};
         rc = npy_read_f32(a.features, &x, &s, e);
         if (rc == LDE_OK) rc = score(&a, &f, &pp, x, s, e);
+        if (rc == LDE_OK) print_provenance(sec, nsec, ps);
         free(x);
         preprocess_free(&pp);
     }
@@ -101,6 +126,8 @@ const Command cmd_score = {
     "\n"
     "Applies the run's preprocessing (stored in the model file) to NEW.npy (N, d) and\n"
     "prints the mean and median bits/dim under the flow; --out writes the N per-sample\n"
-    "values as a float32 .npy (higher = more out-of-distribution).\n",
+    "values as a float32 .npy (higher = more out-of-distribution). It then prints what\n"
+    "the model was trained on: the XXH3-128 digest, size and path of each data file\n"
+    "(models of user data) and the digest of its fitted preprocessing.\n",
     score_main,
 };

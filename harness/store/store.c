@@ -169,6 +169,7 @@ int store_open(const char *path, Store **out, Err *e) {
         store_close(s);
         return rc;
     }
+    s->version = STORE_SCHEMA_VERSION;
     *out = s;
     return LDE_OK;
 }
@@ -191,6 +192,7 @@ int store_open_readonly(const char *path, Store **out, Err *e) {
         store_close(s);
         return rc;
     }
+    s->version = version;
     *out = s;
     return LDE_OK;
 }

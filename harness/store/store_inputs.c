@@ -75,6 +75,9 @@ static int read_inputs(Store *s, const char *sql, const char *key, StoreInputRow
                        Err *e) {
     sqlite3_stmt *st;
     *rows = NULL, *n = 0;
+    /* A database of version 3 or older, opened read-only, has no inputs tables: its
+     * runs have no recorded files (inputs unknown for user files). */
+    if (s->version < 4) return LDE_OK;
     int rc = sql_prepare(s, sql, &st, e), cap = 0, r;
     if (rc) return rc;
     sql_bind_text(st, ":key", key);

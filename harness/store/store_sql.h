@@ -15,6 +15,7 @@ typedef struct Store Store; /* the same typedef as store.h (C11 allows both) */
 struct Store {
     sqlite3 *db;
     char path[4096];
+    int version; /* schema version as opened: an older one read-only (no inputs tables) */
 };
 
 /* Prepares sql (named parameters only) into *st; LDE_ERUN naming the path. */

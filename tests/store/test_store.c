@@ -315,8 +315,8 @@ static void test_store_upgrades_version_1(void) {
     sqlite3 *db;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
     CHECK(sqlite3_exec(db,
-                       "DROP TABLE experiment_features; DROP TABLE arrays;"
-                       " PRAGMA user_version = 1",
+                       "DROP TABLE experiment_features; DROP TABLE arrays; DROP TABLE inputs;"
+                       " DROP TABLE experiment_inputs; PRAGMA user_version = 1",
                        NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
     CHECK(query_long(path, "PRAGMA user_version") == 1);
@@ -364,13 +364,93 @@ static void test_store_upgrades_version_2(void) {
     store_close(s);
     sqlite3 *db;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "DROP TABLE arrays; PRAGMA user_version = 2", NULL, NULL, NULL) ==
-          SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "DROP TABLE arrays; DROP TABLE inputs; DROP TABLE experiment_inputs;"
+                       " PRAGMA user_version = 2",
+                       NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
     CHECK(store_open(path, &s, &e) == LDE_OK);
     store_close(s);
-    CHECK(query_long(path, "PRAGMA user_version") == 3);
+    CHECK(query_long(path, "PRAGMA user_version") == STORE_SCHEMA_VERSION);
     CHECK(query_long(path, "SELECT count(*) FROM arrays") == 0);
+}
+
+/* A version 3 database (before inputs) with a finished run on user files opens
+ * read-only as it is (the run has no inputs rows), is upgraded by a writing open,
+ * and keeps every row; re-adding its experiment with the run under a new id keeps
+ * the old run as a member (inputs unknown), after the new one. */
+static void test_store_upgrades_version_3_keeping_its_runs(void) {
+    const char *path = db_path("v3.db");
+    static const StoreRunSpec old = {
+        "oldrun", "{\"data\":{\"features\":{\"train\":\"/d/train.npy\"}},\"seed\":0}", 0, NULL, 0};
+    Store *s;
+    Err e = {{0}};
+    CHECK(store_open(path, &s, &e) == LDE_OK);
+    CHECK(store_add_experiment(s, "x", "v3", &old, 1, &e) == LDE_OK);
+    Provenance p = prov();
+    CHECK(store_begin_run(s, "oldrun", &p, &e) == LDE_OK);
+    CHECK(write_eval(s, "oldrun", 0, 10, &e) == LDE_OK);
+    CHECK(store_finish_run(s, "oldrun", RUN_DONE, NULL, 1.0, &e) == LDE_OK);
+    store_close(s);
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "DROP TABLE inputs; DROP TABLE experiment_inputs; PRAGMA user_version = 3",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    StoreInputRow *rows;
+    int n = -1;
+    CHECK(store_open_readonly(path, &s, &e) == LDE_OK);
+    CHECK(store_run_inputs(s, "oldrun", &rows, &n, &e) == LDE_OK && n == 0);
+    store_close(s);
+    CHECK(query_long(path, "PRAGMA user_version") == 3);
+    CHECK(store_open(path, &s, &e) == LDE_OK);
+    const StoreInput in = {"train", "/d/train.npy", "0123456789abcdef0123456789abcdef", 10, 5};
+    const StoreRunSpec now = {"newrun", "{\"data\":{\"features\":{\"train\":\"0123\"}}}", 0, &in,
+                              1};
+    CHECK(store_add_experiment(s, "x", "v4", &now, 1, &e) == LDE_OK);
+    store_close(s);
+    CHECK(query_long(path, "PRAGMA user_version") == 4);
+    CHECK(query_long(path, "SELECT count(*) FROM evals WHERE run_id = 'oldrun'") == 2);
+    CHECK(query_long(path, "SELECT count(*) FROM runs WHERE id = 'oldrun' AND status = 'done'") ==
+          1);
+    CHECK(query_long(path, "SELECT position FROM experiment_runs WHERE run_id = 'oldrun'") == 1);
+    CHECK(query_long(path, "SELECT position FROM experiment_runs WHERE run_id = 'newrun'") == 0);
+}
+
+/* Inputs rows round-trip; when an experiment's file changes, the runs of its old
+ * bytes stay members after the current ones (stale), while a run that merely left
+ * the grid leaves the experiment as before. */
+static void test_store_inputs_and_stale_members(void) {
+    const char *path = db_path("inputs.db");
+    const char *d1 = "11111111111111111111111111111111", *d2 = "22222222222222222222222222222222";
+    const StoreInput in1[2] = {{"train", "/a/train.npy", d1, 100, 7},
+                               {"val", "/a/val.npy", d1, 9, 8}};
+    const StoreInput in2[1] = {{"train", "/a/train.npy", d2, 100, 9}};
+    const StoreRunSpec a = {"runa", "{\"seed\":0}", 0, in1, 2},
+                       b = {"runb", "{\"seed\":0}", 0, in2, 1},
+                       c = {"runc", "{\"seed\":1}", 1, in2, 1};
+    Store *s;
+    Err e = {{0}};
+    CHECK(store_open(path, &s, &e) == LDE_OK);
+    CHECK(store_add_experiment(s, "x", "c", &a, 1, &e) == LDE_OK);
+    StoreInputRow *rows;
+    int n;
+    CHECK(store_run_inputs(s, "runa", &rows, &n, &e) == LDE_OK && n == 2);
+    CHECK(n == 2 && strcmp(rows[0].role, "train") == 0 && strcmp(rows[0].digest, d1) == 0 &&
+          rows[0].bytes == 100 && rows[0].mtime_ns == 7 && strcmp(rows[1].path, "/a/val.npy") == 0);
+    store_inputs_free(rows, n);
+    const StoreRunSpec bc[2] = {b, c};
+    CHECK(store_add_experiment(s, "x", "c", bc, 2, &e) == LDE_OK);
+    CHECK(store_experiment_inputs(s, "x", &rows, &n, &e) == LDE_OK && n == 1);
+    CHECK(n == 1 && strcmp(rows[0].digest, d2) == 0);
+    store_inputs_free(rows, n);
+    CHECK(store_add_experiment(s, "x", "c", &b, 1, &e) == LDE_OK);
+    store_close(s);
+    CHECK(query_long(path, "SELECT count(*) FROM experiment_runs") == 2);
+    CHECK(query_long(path, "SELECT position FROM experiment_runs WHERE run_id = 'runa'") >= 1);
+    CHECK(query_long(path, "SELECT count(*) FROM experiment_runs WHERE run_id = 'runc'") == 0);
+    CHECK(query_long(path, "SELECT count(*) FROM inputs") == 4);
 }
 
 /* A child process that restarts run id forever, writing evaluation points. */
@@ -471,6 +551,8 @@ int main(int argc, char **argv) {
         UNIT(test_store_experiment_features_roundtrip),
         UNIT(test_store_upgrades_version_1),
         UNIT(test_store_upgrades_version_2),
+        UNIT(test_store_upgrades_version_3_keeping_its_runs),
+        UNIT(test_store_inputs_and_stale_members),
         UNIT(test_store_arrays_roundtrip_and_cleared_by_a_new_attempt),
         UNIT(test_store_consistent_after_sigkill_at_random_moments),
         UNIT(test_store_concurrent_writers_wait_for_each_other),
