@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <xxhash.h>
 
 /* Reads an (n, d) float array; d = 0 accepts any width and sets it. */
@@ -152,20 +151,10 @@ int featureset_from_cache(const char *dir, const char *const *ood, int n_ood, co
     return load_extras(fs, hw, hb, trl, vall, e);
 }
 
-/* Feeds a file's path, size and modification time into the key (absent: nothing). */
-static void hash_file_id(XXH3_state_t *h, const char *path) {
-    if (!path) return;
-    XXH3_64bits_update(h, path, strlen(path) + 1);
-    struct stat st;
-    if (stat(path, &st) != 0) return;
-    long long id[3] = {(long long)st.st_size, (long long)st.st_mtim.tv_sec,
-                       (long long)st.st_mtim.tv_nsec};
-    XXH3_64bits_update(h, id, sizeof id);
-}
-
-/* User features: the key is a hash of the files' paths, sizes and times (the head
- * and labels included: the baselines depend on them), so baselines recompute when
- * a file is replaced. */
+/* User features: the key is a hash of the files' content digests by slot (the head
+ * and labels included: the baselines depend on them; plan_build computed them), so
+ * baselines recompute when a file's bytes change and not when it is copied or
+ * moved (issue 23). */
 static int load_user(const FeatureSource *src, FeatureSet *fs, Err *e) {
     int d = 0, rc;
     if ((rc = read_split(&fs->train, "train", src->train, &d, e)) != LDE_OK) return rc;
@@ -179,12 +168,14 @@ static int load_user(const FeatureSource *src, FeatureSet *fs, Err *e) {
     XXH3_state_t *h = XXH3_createState();
     if (!h) return fail(e, LDE_ERUN, "features: out of memory");
     XXH3_64bits_reset(h);
-    const char *files[] = {src->train,  src->val,          src->head_W,
-                           src->head_b, src->train_labels, src->val_labels};
-    for (int i = 0; i < 6; i++) hash_file_id(h, files[i]);
-    for (int i = 0; i < src->n_ood; i++) {
-        XXH3_64bits_update(h, src->ood[i].name, strlen(src->ood[i].name) + 1);
-        hash_file_id(h, src->ood[i].path);
+    for (int k = 0; k < FEAT_MAX_INPUTS; k++) {
+        if (!featsource_path(src, k)) continue;
+        if (k >= FEAT_OOD) {
+            const char *name = src->ood[k - FEAT_OOD].name;
+            XXH3_64bits_update(h, name, strlen(name) + 1);
+        }
+        XXH3_64bits_update(h, &k, sizeof k);
+        XXH3_64bits_update(h, src->digest[k].hex, sizeof src->digest[k].hex);
     }
     snprintf(fs->key, sizeof fs->key, "user-%016llx", (unsigned long long)XXH3_64bits_digest(h));
     XXH3_freeState(h);
