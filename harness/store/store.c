@@ -273,7 +273,8 @@ static int add_experiment_rows(Store *s, const char *name, const char *config_ya
     int nold = 0, rc = old_members(s, name, &old, &nold, e);
     if (rc == LDE_OK) rc = add_members(s, name, config_yaml, runs, nruns, e);
     if (rc == LDE_OK) rc = inputs_record(s, name, runs, nruns, old, nold, e);
-    store_strings_free(old, nold);
+    for (int i = 0; i < nold; i++) free(old[i]);
+    free(old);
     return rc;
 }
 

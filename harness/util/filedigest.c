@@ -63,13 +63,22 @@ static void cache_load(void) {
     if (!f) return;
     char line[256];
     while (fgets(line, sizeof line, f)) {
+        /* "dev ino size mtime_ns digest": four numbers, then 32 hex digits. */
         FileDigest d = {0};
-        char hex[64];
-        if (sscanf(line, "%llu %llu %lld %lld %63s", &d.dev, &d.ino, &d.bytes, &d.mtime_ns, hex) !=
-                5 ||
-            strlen(hex) != 32 || strspn(hex, "0123456789abcdef") != 32)
+        char *p = line, *end;
+        unsigned long long v[4];
+        int ok = 1;
+        for (int k = 0; k < 4 && ok; k++, p = end) {
+            errno = 0;
+            v[k] = strtoull(p, &end, 10);
+            ok = end != p && errno == 0 && *end == ' ';
+        }
+        const char *hex = p + 1;
+        if (!ok || strspn(hex, "0123456789abcdef") != 32 || (hex[32] != '\n' && hex[32] != 0))
             continue;
-        memcpy(d.hex, hex, 33);
+        d.dev = v[0], d.ino = v[1], d.bytes = (long long)v[2], d.mtime_ns = (long long)v[3];
+        memcpy(d.hex, hex, 32);
+        d.hex[32] = 0;
         if (cache_put(&d, 0) != 0) break;
     }
     fclose(f);
@@ -122,7 +131,7 @@ static int hash_fd(int fd, const char *path, long long size, FileDigest *d, Err 
     if (rc == LDE_OK) {
         XXH128_canonical_t c;
         XXH128_canonicalFromHash(&c, XXH3_128bits_digest(x));
-        for (int i = 0; i < 16; i++) snprintf(d->hex + 2 * i, 3, "%02x", c.digest[i]);
+        for (int i = 0; i < 16; i++) snprintf(d->hex + 2 * (size_t)i, 3, "%02x", c.digest[i]);
 #pragma omp atomic
         cache.hashed += total;
     }
