@@ -293,7 +293,11 @@ static int run_main(int argc, char **argv, Err *e) {
         a.db = shard_db;
     }
     if (!a.db) a.db = "results/lde.db";
-    filedigest_cache_beside(a.db);
+    /* The digest cache sits beside the database, and a shard's beside the folder of
+     * shards (results/, not results/shards/, which lde merge empties). */
+    char shard_dir_path[4096];
+    paths_dirname(a.db, shard_dir_path, sizeof shard_dir_path);
+    filedigest_cache_beside(a.shard.n ? shard_dir_path : a.db);
     Plan p;
     if ((rc = plan_build(&c, &p, e)) == LDE_OK) {
         rc = run_grid(&a, &c, &p, e);

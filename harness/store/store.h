@@ -282,7 +282,10 @@ typedef struct {
  *    (every evals column, every scores blob, bit for bit) and kept when equal,
  *    reported in r->conflicts and left untouched when not;
  *  - runs pending or running in the source only as pending rows s lacks;
- *  - baselines rows s does not have.
+ *  - baselines rows s does not have;
+ *  - inputs rows s does not have (the paths a shard saw its files at: shards of
+ *    nodes that mount the data elsewhere have the same ids, issue 23), and an
+ *    experiment's files (experiment_inputs) when s has none for it.
  * So merging a source twice changes nothing. A missing source or one from a newer
  * lde is LDE_EINPUT; conflicts are not an error (the caller decides). */
 int store_merge(Store *s, const char *src_path, StoreMergeReport *r, Err *e);

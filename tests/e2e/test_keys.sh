@@ -3,7 +3,8 @@
 # bytes in another directory are the same run (skipped), one changed byte is a new
 # run and the old one is stale (left out of status and table, shown with --all),
 # `touch` re-hashes and keeps the id, the digest cache spares re-reading, a file
-# rewritten during a run fails it, a schema-3 database with a run on user files
+# rewritten during a run fails it, a run of another lde version is marked in
+# lde status, a schema-3 database with a run on user files
 # keeps its rows (inputs unknown), shards from two mount points merge as one grid,
 # and lde score prints the digests of the files a model was trained on.
 source "$(dirname "$0")/lib.sh"
@@ -70,6 +71,14 @@ table=$("$LDE" table keys --db db/lde.db 2>table_err.txt)
 check table_leaves_out_stale test "$(grep -c '^| keys' <<<"$table")" -eq 1
 check table_says_left_out grep -q "left out: 2 stale (inputs changed)" table_err.txt
 check table_all_marks_stale grep -q "| stale |" <<<"$("$LDE" table keys --db db/lde.db --all 2>/dev/null)"
+
+# A run recorded by another lde version is marked, not re-run.
+q db/lde.db "UPDATE runs SET lde_version = '0.0.9' WHERE id = (SELECT run_id FROM experiment_runs
+    WHERE position = 0)"
+check status_marks_other_lde_version grep -q " done (lde 0.0.9) " <<<"$("$LDE" status keys \
+    --db db/lde.db)"
+"$LDE" run b/c.yaml --db db/lde.db --models m >/dev/null 2>err_v.txt
+check other_lde_version_not_rerun grep -q "keys: 0 done, 2 skipped" err_v.txt
 
 # lde score names the bytes the model was trained on.
 id=$(q db/lde.db "SELECT run_id FROM experiment_runs WHERE position = 0")
