@@ -147,11 +147,11 @@ static void test_store_varying_params_and_values(void) {
         {"dddd4444",
          "{\"data\":{\"features\":\"fashion-mnist-pixels\"},\"flow\":{\"hidden\":32,"
          "\"mask\":\"checkerboard\"},\"seed\":0}",
-         0},
+         0, NULL, 0},
         {"eeee5555",
          "{\"backbone\":{\"batch_size\":128},\"data\":{\"features\":\"fashion-mnist\"},"
          "\"flow\":{\"hidden\":2048},\"seed\":0}",
-         0},
+         0, NULL, 0},
     };
     CHECK(store_add_experiment(s, "pvl", "x", SCOPED, 2, &e) == LDE_OK);
     CHECK(store_varying_params(s, "pvl", &paths, &n, &e) == LDE_OK);
