@@ -125,7 +125,11 @@ static int hash_fd(int fd, const char *path, long long size, FileDigest *d, Err 
         if (got == 0) break;
         XXH3_128bits_update(x, buf, (size_t)got);
         total += got;
-        if (show) progress_update(&p, (long)(total >> 20), "MiB");
+        if (show) {
+            char note[64];
+            snprintf(note, sizeof note, "%lld of %lld MiB", total >> 20, size >> 20);
+            progress_update(&p, (long)(total >> 20), note);
+        }
     }
     if (show) progress_end(&p);
     if (rc == LDE_OK) {
