@@ -75,8 +75,9 @@ int modelfile_save(const char *path, const Flow *f, const ModelSection *sections
     XXH64_freeState(w.h);
     if (fwrite(&sum, 8, 1, a.f) != 1) w.ok = 0;
     if (!w.ok) {
+        int err = errno;
         atomic_abort(&a);
-        return fail(e, LDE_ERUN, "%s: write failed: %s", path, strerror(errno));
+        return atomic_write_failed(e, path, err);
     }
     return atomic_commit(&a, e);
 }

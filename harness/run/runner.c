@@ -294,9 +294,11 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
     if (pixels &&
         (rc = figarrays_record(st, r->id, &s->flow, s->work, fs, alpha, seed, e)) != LDE_OK)
         return rc;
-    return save_model(r, o, fs, s, e) == LDE_OK
-               ? LDE_OK
-               : run_failed(out, RUN_FAILED, "saving the model: %.480s", e->msg);
+    if (save_model(r, o, fs, s, e) == LDE_OK) return LDE_OK;
+    /* A full disk stops lde run (the run stays running, not failed: the next
+     * worker redoes it once there is room); any other failure fails this run. */
+    if (strstr(e->msg, "no space left")) return LDE_ERUN;
+    return run_failed(out, RUN_FAILED, "saving the model: %.480s", e->msg);
 }
 
 int runner_run(const PlanRun *r, const FeatureSet *fs, Store *st, const RunnerOptions *o,
@@ -305,14 +307,22 @@ int runner_run(const PlanRun *r, const FeatureSet *fs, Store *st, const RunnerOp
     out->status = RUN_DONE;
     Provenance prov;
     provenance_collect(&prov, lde_version, lde_git_rev);
-    int rc = store_begin_run(st, r->id, &prov, e);
-    if (rc != LDE_OK) return rc;
+    int rc;
+    if (o->claim) {
+        rc = store_claim_run(st, r->id, o->seen_attempts, o->grace_s, &prov, &out->claim, e);
+        if (rc != LDE_OK || out->claim.result == CLAIM_HELD ||
+            out->claim.result == CLAIM_FINISHED)
+            return rc;
+    } else if ((rc = store_begin_run(st, r->id, &prov, e)) != LDE_OK) {
+        return rc;
+    }
     double t0 = now_s();
     RunState s;
     memset(&s, 0, sizeof s);
     rc = train_and_evaluate(r, fs, st, o, &s, out, e);
     run_state_free(&s, fs->n_ood);
     out->wall_s = now_s() - t0;
+    if (rc == STORE_ELOST) return out->lost = 1, LDE_OK;
     if (rc != LDE_OK) return rc;
     /* A file rewritten since it was hashed: the results are of other bytes than
      * the id says, so the run is never marked done. */
@@ -323,6 +333,8 @@ int runner_run(const PlanRun *r, const FeatureSet *fs, Store *st, const RunnerOp
         unlink(path);
         run_failed(out, RUN_FAILED, "%.480s", changed.msg);
     }
-    return store_finish_run(st, r->id, out->status, out->status == RUN_DONE ? NULL : out->error,
-                            out->wall_s, e);
+    rc = store_finish_run(st, r->id, out->status, out->status == RUN_DONE ? NULL : out->error,
+                          out->wall_s, e);
+    if (rc == STORE_ELOST) return out->lost = 1, LDE_OK;
+    return rc;
 }

@@ -21,6 +21,11 @@ typedef struct {
     const char *models_dir; /* where <id>.flow goes */
     int index, count;       /* "run index/count" in progress lines */
     int quiet;              /* no progress lines (parallel jobs print one line per run) */
+    /* Many workers (issue 20): with claim set, the run is claimed through the
+     * store's claimant (store_claim_run) instead of begun, and skipped when a live
+     * worker holds it or another finished it since attempts were seen_attempts. */
+    int claim, seen_attempts;
+    double grace_s;
 } RunnerOptions;
 
 typedef struct {
@@ -29,10 +34,13 @@ typedef struct {
     double wall_s;
     EvalResult last; /* the last evaluation point (mean bpd, AUROC per OOD set) */
     int evaluated;   /* 1 when `last` holds a point */
+    StoreClaim claim; /* with o->claim: what the claim found (HELD, FINISHED: not run) */
+    int lost;         /* another worker took the run over midway: nothing more written */
 } RunOutcome;
 
 /* Runs r on fs and records it in st. LDE_OK whatever the run's outcome (see out);
- * LDE_ERUN only when the store fails. */
+ * LDE_ERUN only when the store fails (a full disk included: the run stays
+ * running, for the next worker to take over). */
 int runner_run(const PlanRun *r, const FeatureSet *fs, Store *st, const RunnerOptions *o,
                RunOutcome *out, Err *e);
 

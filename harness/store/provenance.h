@@ -4,7 +4,7 @@
 #ifndef LDE_PROVENANCE_H
 #define LDE_PROVENANCE_H
 
-typedef struct {
+typedef struct Provenance {
     char lde_version[32];
     char git_rev[64]; /* `git describe --always --dirty`: ends in "-dirty" when dirty */
     int git_dirty;    /* 1 when the build had uncommitted changes */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const status_names[] = {"pending", "running", "done", "failed", "diverged"};
@@ -15,13 +16,6 @@ const char *store_status_name(RunStatus st) {
     return st >= RUN_PENDING && st <= RUN_DIVERGED ? status_names[st] : "none";
 }
 
-/* Ends a write transaction: COMMIT after success, ROLLBACK (keeping the first
- * error message) after a failure. */
-static int end_transaction(Store *s, int rc, Err *e) {
-    if (rc == LDE_OK) return sql_exec(s, "COMMIT", e);
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
-}
 
 /* ---- opening and the schema ---- */
 
@@ -113,6 +107,18 @@ static const char *SCHEMA_V4 = "CREATE TABLE inputs ("
                                "  PRIMARY KEY (experiment, path));"
                                "PRAGMA user_version = 4;";
 
+/* Version 5 (issue 20): many lde run processes on one database. A running run's
+ * claimant (worker: "host:pid:start", unique per process; host and pid for
+ * people) and the time of its claim and of its latest heartbeat (Unix seconds,
+ * SQLite's clock), so that another worker skips a live claim and takes over a
+ * stale one (store_claim.c). */
+static const char *SCHEMA_V5 = "ALTER TABLE runs ADD COLUMN claim_worker TEXT;"
+                               "ALTER TABLE runs ADD COLUMN claim_host TEXT;"
+                               "ALTER TABLE runs ADD COLUMN claim_pid INTEGER;"
+                               "ALTER TABLE runs ADD COLUMN claimed_at REAL;"
+                               "ALTER TABLE runs ADD COLUMN heartbeat_at REAL;"
+                               "PRAGMA user_version = 5;";
+
 static int schema_version(Store *s, int *version, Err *e) {
     sqlite3_stmt *st;
     if (sql_prepare(s, "PRAGMA user_version", &st, e)) return LDE_ERUN;
@@ -136,7 +142,8 @@ static int migrate(Store *s, Err *e) {
     if (rc == LDE_OK && version < 2) rc = sql_exec(s, SCHEMA_V2, e);
     if (rc == LDE_OK && version < 3) rc = sql_exec(s, SCHEMA_V3, e);
     if (rc == LDE_OK && version < 4) rc = sql_exec(s, SCHEMA_V4, e);
-    return end_transaction(s, rc, e);
+    if (rc == LDE_OK && version < 5) rc = sql_exec(s, SCHEMA_V5, e);
+    return sql_end_transaction(s, rc, e);
 }
 
 static int open_db(const char *path, int flags, Store **out, Err *e) {
@@ -157,13 +164,38 @@ static int open_db(const char *path, int flags, Store **out, Err *e) {
     return LDE_OK;
 }
 
+/* An existing file is checked before anything writes to it: a file that is not
+ * an SQLite database, or one whose pages are damaged, stays exactly as it is. */
+static int check_intact(Store *s, Err *e) {
+    sqlite3_stmt *st;
+    int rc = sql_prepare(s, "PRAGMA quick_check", &st, e);
+    if (rc) return rc;
+    int r = sqlite3_step(st);
+    const char *msg = r == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    if (r != SQLITE_ROW)
+        rc = sql_fail(s, e, "checking the database");
+    else if (!msg || strcmp(msg, "ok") != 0)
+        rc = fail(e, LDE_EINPUT,
+                  "%s: damaged database (quick_check: %.200s); lde leaves the file as it is",
+                  s->path, msg ? msg : "?");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int store_open(const char *path, Store **out, Err *e) {
+    struct stat sb;
+    int existed = stat(path, &sb) == 0 && sb.st_size > 0;
     Store *s;
     int rc = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s, e);
     if (rc) return rc;
+    /* SQLite opens a file it may not write read-only, silently. */
+    if (sqlite3_db_readonly(s->db, "main") == 1)
+        rc = fail(e, LDE_EINPUT, "%s: the database is read-only (lde writes its results there)",
+                  path);
+    if (rc == LDE_OK && existed) rc = check_intact(s, e);
     /* WAL: readers (lde status, plot) never block the writer; FULL: a committed
      * evaluation point survives a power loss, not only a killed process. */
-    if ((rc = sql_exec(s, "PRAGMA journal_mode = WAL", e)) ||
+    if (rc || (rc = sql_exec(s, "PRAGMA journal_mode = WAL", e)) ||
         (rc = sql_exec(s, "PRAGMA synchronous = FULL", e)) ||
         (rc = sql_exec(s, "PRAGMA foreign_keys = ON", e)) || (rc = migrate(s, e))) {
         store_close(s);
@@ -283,7 +315,7 @@ int store_add_experiment(Store *s, const char *name, const char *config_yaml,
     int rc = sql_exec(s, "BEGIN IMMEDIATE", e);
     if (rc) return rc;
     rc = add_experiment_rows(s, name, config_yaml, runs, nruns, e);
-    return end_transaction(s, rc, e);
+    return sql_end_transaction(s, rc, e);
 }
 
 static const char *SQL_RUN_STATUS = "SELECT status FROM runs WHERE id = :id";
@@ -315,7 +347,7 @@ static const char *SQL_BEGIN_RUN =
     " threads = :threads, blas = :blas, compiler = :compiler, attempts = attempts + 1"
     " WHERE id = :id";
 
-static int begin_run_rows(Store *s, const char *id, const Provenance *p, Err *e) {
+int store_begin_run_rows(Store *s, const char *id, const Provenance *p, Err *e) {
     sqlite3_stmt *st;
     int rc;
     const char *deletes[3] = {SQL_DELETE_EVALS, SQL_DELETE_SCORES, SQL_DELETE_ARRAYS};
@@ -342,8 +374,8 @@ static int begin_run_rows(Store *s, const char *id, const Provenance *p, Err *e)
 int store_begin_run(Store *s, const char *id, const Provenance *prov, Err *e) {
     int rc = sql_exec(s, "BEGIN IMMEDIATE", e);
     if (rc) return rc;
-    rc = begin_run_rows(s, id, prov, e);
-    return end_transaction(s, rc, e);
+    rc = store_begin_run_rows(s, id, prov, e);
+    return sql_end_transaction(s, rc, e);
 }
 
 static const char *SQL_INSERT_EVAL =
@@ -386,6 +418,8 @@ static const char *SQL_PUT_ARRAY = "INSERT OR REPLACE INTO arrays (run_id, name,
 
 int store_put_arrays(Store *s, const char *id, const StoreArray *a, int n, Err *e) {
     int rc = sql_exec(s, "BEGIN IMMEDIATE", e);
+    if (rc) return rc;
+    rc = claim_still_mine(s, id, e);
     for (int i = 0; i < n && rc == LDE_OK; i++) {
         sqlite3_stmt *st;
         if ((rc = sql_prepare(s, SQL_PUT_ARRAY, &st, e))) break;
@@ -397,29 +431,28 @@ int store_put_arrays(Store *s, const char *id, const StoreArray *a, int n, Err *
         sql_bind_blob(st, ":data", a[i].data, (long)sizeof(float) * a[i].h * a[i].w * a[i].c);
         rc = sql_step_done(s, st, e, "recording a figure's arrays");
     }
-    return end_transaction(s, rc, e);
+    return sql_end_transaction(s, rc, e);
 }
 
 int store_add_eval(Store *s, const char *id, long step, double epoch, double train_loss,
                    const StoreSplit *splits, int nsplits, Err *e) {
     int rc = sql_exec(s, "BEGIN IMMEDIATE", e);
     if (rc) return rc;
+    rc = claim_still_mine(s, id, e);
     for (int i = 0; i < nsplits && rc == LDE_OK; i++)
         rc = eval_rows(s, id, step, epoch, train_loss, &splits[i], e);
-    return end_transaction(s, rc, e);
+    return sql_end_transaction(s, rc, e);
 }
 
 static const char *SQL_FINISH_RUN =
     "UPDATE runs SET status = :status, error = :error, wall_s = :wall,"
     " finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = :id";
 
-int store_finish_run(Store *s, const char *id, RunStatus status, const char *error, double wall_s,
-                     Err *e) {
-    if (status != RUN_DONE && status != RUN_FAILED && status != RUN_DIVERGED)
-        return fail(e, LDE_ERUN, "%s: run %s cannot finish as '%s'", s->path, id,
-                    store_status_name(status));
+static int finish_row(Store *s, const char *id, RunStatus status, const char *error,
+                      double wall_s, Err *e) {
     sqlite3_stmt *st;
-    int rc = sql_prepare(s, SQL_FINISH_RUN, &st, e);
+    int rc = claim_still_mine(s, id, e);
+    if (rc == LDE_OK) rc = sql_prepare(s, SQL_FINISH_RUN, &st, e);
     if (rc) return rc;
     sql_bind_text(st, ":id", id);
     sql_bind_text(st, ":status", status_names[status]);
@@ -429,6 +462,17 @@ int store_finish_run(Store *s, const char *id, RunStatus status, const char *err
     if (sqlite3_changes(s->db) != 1)
         return fail(e, LDE_ERUN, "%s: run %s is not in the database", s->path, id);
     return LDE_OK;
+}
+
+int store_finish_run(Store *s, const char *id, RunStatus status, const char *error, double wall_s,
+                     Err *e) {
+    if (status != RUN_DONE && status != RUN_FAILED && status != RUN_DIVERGED)
+        return fail(e, LDE_ERUN, "%s: run %s cannot finish as '%s'", s->path, id,
+                    store_status_name(status));
+    int rc = sql_exec(s, "BEGIN IMMEDIATE", e);
+    if (rc) return rc;
+    rc = finish_row(s, id, status, error, wall_s, e);
+    return sql_end_transaction(s, rc, e);
 }
 
 /* ---- baselines ---- */
@@ -461,7 +505,7 @@ int store_put_baselines(Store *s, const StoreBaseline *b, int n, Err *e) {
     int rc = sql_exec(s, "BEGIN IMMEDIATE", e);
     if (rc) return rc;
     for (int i = 0; i < n && rc == LDE_OK; i++) rc = baseline_row(s, &b[i], e);
-    return end_transaction(s, rc, e);
+    return sql_end_transaction(s, rc, e);
 }
 
 static const char *SQL_LINK_FEATURES =

@@ -29,6 +29,11 @@
  *                                                    experiment's config named at its
  *                                                    latest lde run, with the digests
  *                                                    they had then
+ *   runs.claim_worker, claim_host, claim_pid, claimed_at, heartbeat_at
+ *                                                    (version 5, issue 20) who holds a
+ *                                                    running run ("host:pid:start",
+ *                                                    util/procid.h) and when it last
+ *                                                    said it is alive (Unix seconds)
  *
  * Stale runs: when a config's file changes, its runs get new ids; the runs of the
  * old bytes stay members of the experiment (after the current ones), so the
@@ -45,6 +50,15 @@
  *
  * Concurrency: a Store is one connection, for one thread of control. Parallel jobs
  * open one Store each; busy_timeout makes a writer wait for another's transaction.
+ * Many processes share a database through claims (store_claim_run): a run is
+ * computed by the one worker that holds it, and a worker whose claim was taken
+ * over writes nothing more of that run (STORE_ELOST).
+ *
+ * Damage: store_open checks an existing file (PRAGMA quick_check) before it
+ * writes anything to it; a file that is not an SQLite database, or a damaged one,
+ * is LDE_EINPUT and left as it is, and so is a read-only one. A full disk is
+ * LDE_ERUN "PATH: no space left on the device (what)"; the transaction of that
+ * moment rolls back.
  * Every statement is prepared with named parameters; no SQL is built from data.
  * Errors: LDE_EINPUT for a database that is missing (read-only open) or from a
  * newer lde; LDE_ERUN for an SQLite failure, naming the database path. */
@@ -55,7 +69,7 @@
 #include "store/provenance.h"
 #include "util/err.h"
 
-enum { STORE_SCHEMA_VERSION = 4, STORE_BUSY_TIMEOUT_MS = 30000 };
+enum { STORE_SCHEMA_VERSION = 5, STORE_BUSY_TIMEOUT_MS = 30000 };
 
 typedef struct Store Store;
 
@@ -164,6 +178,59 @@ int store_put_baselines(Store *s, const StoreBaseline *b, int n, Err *e);
 /* Records that experiment reads the feature set `features` (its cache key);
  * idempotent. lde run and lde baselines write it, lde table --baselines reads it. */
 int store_link_features(Store *s, const char *experiment, const char *features, Err *e);
+
+/* ---- claims: many workers on one database (store_claim.c) ---- */
+
+/* Returned by the writes of a run (store_add_eval, store_put_arrays,
+ * store_finish_run) on a Store with a claimant whose claim on that run another
+ * worker took over: the run's results are that worker's now. Not an exit code:
+ * the runner drops the run and goes on. */
+enum { STORE_ELOST = 3 };
+
+/* From now on s writes runs as the claimant `worker` (procid_self's token; NULL:
+ * none, the single-process behaviour of store_begin_run). */
+void store_set_claimant(Store *s, const char *worker);
+
+typedef struct {
+    RunStatus status;
+    char worker[320]; /* the claimant's token, "" when none */
+    char host[256];
+    long pid;
+    double age_s; /* seconds since its latest heartbeat, NaN when none */
+    int stale;    /* running, and its claimant gone: age > grace, or its process ended */
+} StoreHolder;
+
+/* Who holds run id (status RUN_NONE when the database does not know it). A
+ * database before version 5 has no claimants: every running run is stale. */
+int store_run_holder(Store *s, const char *id, double grace_s, StoreHolder *h, Err *e);
+
+/* How many attempts run id has had (store_claim_run's seen_attempts). */
+int store_run_attempts(Store *s, const char *id, int *attempts, Err *e);
+
+typedef enum {
+    CLAIM_TAKEN,      /* pending, or failed or diverged before the caller chose it: ours */
+    CLAIM_TAKEN_OVER, /* running with a stale claimant: ours, its rows removed */
+    CLAIM_HELD,       /* running with a live claimant: skip it */
+    CLAIM_FINISHED,   /* done, or finished by another worker since seen_attempts */
+} ClaimResult;
+
+typedef struct {
+    ClaimResult result;
+    StoreHolder holder; /* the run as found, before the claim */
+} StoreClaim;
+
+/* Claims run id for s's claimant in one transaction: when the run is not done,
+ * no live claimant holds it, and it is not a failed or diverged run that another
+ * worker finished since the caller chose it (seen_attempts: the attempts it saw
+ * then, or -1 when it saw the run running: then any failed or diverged run was
+ * finished since), does store_begin_run's work and records the claim with a
+ * fresh heartbeat. A claim is stale when its heartbeat is older than grace_s, or
+ * its claimant's process on this host has ended. */
+int store_claim_run(Store *s, const char *id, int seen_attempts, double grace_s,
+                    const Provenance *p, StoreClaim *out, Err *e);
+
+/* Renews the heartbeat of every running run s's claimant holds. */
+int store_heartbeat(Store *s, Err *e);
 
 /* ---- queries (store_query.c) ---- */
 

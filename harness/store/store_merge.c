@@ -57,8 +57,13 @@ static const char *SQL_COPY_EXP_INPUTS =
 static const char *SQL_SOURCE_RUNS = "SELECT id, status FROM src.runs ORDER BY id";
 static const char *SQL_ADD_PENDING = "INSERT OR IGNORE INTO main.runs (id, params_json, seed)"
                                      " SELECT id, params_json, seed FROM src.runs WHERE id = :id";
+/* The columns of a run's result (schema version 1); the claim columns of version 5
+ * belong to the shard's workers, not to the merged database. */
+#define RUN_COLUMNS                                                                        \
+    "id, params_json, seed, status, started_at, finished_at, wall_s, lde_version, git_rev," \
+    " host, threads, blas, compiler, error, attempts"
 static const char *SQL_COPY_RUN =
-    "INSERT INTO main.runs SELECT * FROM src.runs WHERE id = :id"
+    "INSERT INTO main.runs (" RUN_COLUMNS ") SELECT " RUN_COLUMNS " FROM src.runs WHERE id = :id"
     " ON CONFLICT (id) DO UPDATE SET params_json = excluded.params_json,"
     " seed = excluded.seed, status = excluded.status, started_at = excluded.started_at,"
     " finished_at = excluded.finished_at, wall_s = excluded.wall_s,"

@@ -1,11 +1,31 @@
 /* store_sql.c — the helpers every statement of the store uses (store_sql.h). */
 #include "store/store_sql.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 
+/* Three failures are the file's or the disk's, not lde's, and say so in words a
+ * user acts on (issue 20): a full disk (SQLITE_FULL, or a write refused with ENOSPC
+ * or, under RLIMIT_FSIZE, EFBIG), a damaged file (SQLITE_CORRUPT, SQLITE_NOTADB:
+ * bad input, exit 2; nothing is written to it), a read-only file (exit 2). */
 int sql_fail(Store *s, Err *e, const char *what) {
+    int code = sqlite3_errcode(s->db), sys = sqlite3_system_errno(s->db);
+    if (code == SQLITE_FULL || ((code == SQLITE_IOERR) && (sys == ENOSPC || sys == EFBIG)))
+        return fail(e, LDE_ERUN, "%s: no space left on the device (%s)", s->path, what);
+    if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
+        return fail(e, LDE_EINPUT,
+                    "%s: damaged or not an SQLite database (%s); lde leaves the file as it is",
+                    s->path, sqlite3_errmsg(s->db));
+    if (code == SQLITE_READONLY)
+        return fail(e, LDE_EINPUT, "%s: the database is read-only (%s)", s->path, what);
     return fail(e, LDE_ERUN, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+int sql_end_transaction(Store *s, int rc, Err *e) {
+    if (rc == LDE_OK) return sql_exec(s, "COMMIT", e);
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
 }
 
 int sql_exec(Store *s, const char *sql, Err *e) {

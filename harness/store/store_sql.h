@@ -16,7 +16,20 @@ struct Store {
     sqlite3 *db;
     char path[4096];
     int version; /* schema version as opened: an older one read-only (no inputs tables) */
+    char worker[320]; /* the claimant whose claims this connection's writes need ("" none) */
 };
+
+/* Ends a write transaction: COMMIT after success, ROLLBACK (keeping the first
+ * error message) after a failure. */
+int sql_end_transaction(Store *s, int rc, Err *e);
+
+/* store.c, inside a transaction: store_begin_run's rows (store_claim_run uses it). */
+struct Provenance;
+int store_begin_run_rows(Store *s, const char *id, const struct Provenance *p, Err *e);
+
+/* Inside a write transaction: STORE_ELOST when s has a claimant (store_set_claimant)
+ * and run id's claim is not its own any more (another worker took it over). */
+int claim_still_mine(Store *s, const char *id, Err *e);
 
 /* Prepares sql (named parameters only) into *st; LDE_ERUN naming the path. */
 int sql_prepare(Store *s, const char *sql, sqlite3_stmt **st, Err *e);

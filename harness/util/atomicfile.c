@@ -23,7 +23,13 @@ int atomic_commit(AtomicFile *a, Err *e) {
     if (!bad && rename(a->tmp, a->path) == 0) return LDE_OK;
     if (!bad) err = errno;
     remove(a->tmp);
-    return fail(e, LDE_ERUN, "%s: write failed: %s", a->path, strerror(err));
+    return atomic_write_failed(e, a->path, err);
+}
+
+int atomic_write_failed(Err *e, const char *path, int err) {
+    if (err == ENOSPC || err == EFBIG)
+        return fail(e, LDE_ERUN, "%s: no space left on the device (%s)", path, strerror(err));
+    return fail(e, LDE_ERUN, "%s: write failed: %s", path, strerror(err));
 }
 
 void atomic_abort(AtomicFile *a) {

@@ -29,4 +29,8 @@ int atomic_commit(AtomicFile *a, Err *e);
 /* Gives up: closes and removes the temporary. PATH is unchanged. */
 void atomic_abort(AtomicFile *a);
 
+/* The error of a failed write of path with errno err: ENOSPC and EFBIG (a file
+ * size limit) read "PATH: no space left on the device (...)" (issue 20). */
+int atomic_write_failed(Err *e, const char *path, int err);
+
 #endif
