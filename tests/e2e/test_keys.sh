@@ -118,6 +118,9 @@ check merge_two_mounts_same_ids test "$(q merged.db "SELECT group_concat(id) FRO
 # point anew under its digest id, the old row kept.
 "$LDE" run a/c.yaml --db old.db --models mo >/dev/null 2>&1
 sqlite3 old.db "DROP TABLE inputs; DROP TABLE experiment_inputs;
+    ALTER TABLE runs DROP COLUMN claim_worker; ALTER TABLE runs DROP COLUMN claim_host;
+    ALTER TABLE runs DROP COLUMN claim_pid; ALTER TABLE runs DROP COLUMN claimed_at;
+    ALTER TABLE runs DROP COLUMN heartbeat_at;
     UPDATE runs SET id = 'old' || substr(id, 4),
       params_json = json_set(params_json, '\$.data.features.train', '$PWD/a/train.npy');
     UPDATE experiment_runs SET run_id = 'old' || substr(run_id, 4);
@@ -129,7 +132,7 @@ check old_schema_opens_rows_kept test "$(q old.db "SELECT count(*) FROM evals")"
 check old_runs_inputs_unknown test "$(grep -c '^  old.* unknown ' <<<"$out")" -eq 2
 "$LDE" run a/c.yaml --db old.db --models mo >/dev/null 2>err_old.txt
 check old_schema_recomputes_new_ids grep -q "keys: 2 done, 0 skipped" err_old.txt
-check old_schema_upgraded test "$(q old.db "PRAGMA user_version")" -eq 4
+check old_schema_upgraded test "$(q old.db "PRAGMA user_version")" -eq 5
 check old_rows_kept test "$(q old.db "SELECT count(*) FROM runs WHERE id LIKE 'old%'")" -eq 2
 check old_rows_left_out grep -q "2 runs left out: 2 inputs unknown" <<<"$("$LDE" status keys \
     --db old.db)"

@@ -303,6 +303,13 @@ static void test_store_experiment_features_roundtrip(void) {
     store_close(s);
 }
 
+/* What turns a database of this version back into one of version 4 (issue 20:
+ * the claim columns of version 5). */
+#define DROP_V5                                                                             \
+    " ALTER TABLE runs DROP COLUMN claim_worker; ALTER TABLE runs DROP COLUMN claim_host;"  \
+    " ALTER TABLE runs DROP COLUMN claim_pid; ALTER TABLE runs DROP COLUMN claimed_at;"     \
+    " ALTER TABLE runs DROP COLUMN heartbeat_at;"
+
 /* A version 1 database (before experiment_features and arrays) is upgraded on
  * open, and keeps its rows. */
 static void test_store_upgrades_version_1(void) {
@@ -316,7 +323,7 @@ static void test_store_upgrades_version_1(void) {
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
     CHECK(sqlite3_exec(db,
                        "DROP TABLE experiment_features; DROP TABLE arrays; DROP TABLE inputs;"
-                       " DROP TABLE experiment_inputs; PRAGMA user_version = 1",
+                       " DROP TABLE experiment_inputs;" DROP_V5 " PRAGMA user_version = 1",
                        NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
     CHECK(query_long(path, "PRAGMA user_version") == 1);
@@ -365,7 +372,7 @@ static void test_store_upgrades_version_2(void) {
     sqlite3 *db;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
     CHECK(sqlite3_exec(db,
-                       "DROP TABLE arrays; DROP TABLE inputs; DROP TABLE experiment_inputs;"
+                       "DROP TABLE arrays; DROP TABLE inputs; DROP TABLE experiment_inputs;" DROP_V5
                        " PRAGMA user_version = 2",
                        NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
@@ -395,7 +402,8 @@ static void test_store_upgrades_version_3_keeping_its_runs(void) {
     sqlite3 *db;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
     CHECK(sqlite3_exec(db,
-                       "DROP TABLE inputs; DROP TABLE experiment_inputs; PRAGMA user_version = 3",
+                       "DROP TABLE inputs; DROP TABLE experiment_inputs;" DROP_V5
+                       " PRAGMA user_version = 3",
                        NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
     StoreInputRow *rows;
@@ -410,7 +418,7 @@ static void test_store_upgrades_version_3_keeping_its_runs(void) {
                               1};
     CHECK(store_add_experiment(s, "x", "v4", &now, 1, &e) == LDE_OK);
     store_close(s);
-    CHECK(query_long(path, "PRAGMA user_version") == 4);
+    CHECK(query_long(path, "PRAGMA user_version") == STORE_SCHEMA_VERSION);
     CHECK(query_long(path, "SELECT count(*) FROM evals WHERE run_id = 'oldrun'") == 2);
     CHECK(query_long(path, "SELECT count(*) FROM runs WHERE id = 'oldrun' AND status = 'done'") ==
           1);
