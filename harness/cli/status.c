@@ -1,10 +1,13 @@
 /* status.c — `lde status [--db PATH] [EXPERIMENT]`: one line per run of an
  * experiment (or of every experiment): its short id, the parameters that vary
  * across the experiment's runs, its status, the AUROC per OOD set at its latest
- * evaluation point, and its wall time. Reads the database only. */
+ * evaluation point, and its wall time; under a running run, who holds it (host,
+ * pid, age of its heartbeat) and whether that claim is stale. Reads the database
+ * only. */
 #include "cli/cliopt.h"
 #include "cli/commands.h"
 #include "report/expdata.h"
+#include "run/heartbeat.h"
 #include "run/shard.h"
 #include "store/store.h"
 #include "util/version.h"
@@ -15,7 +18,7 @@
 #include <string.h>
 
 static const char STATUS_USAGE[] =
-    "usage: lde status [--db PATH] [--all] [EXPERIMENT]\n"
+    "usage: lde status [--db PATH] [--all] [--grace S] [EXPERIMENT]\n"
     "\n"
     "One line per run of EXPERIMENT (default: every experiment in the database):\n"
     "the run id (first 8 characters), the parameters that differ between the\n"
@@ -28,9 +31,14 @@ static const char STATUS_USAGE[] =
     "For an experiment split into\n"
     "shards (lde slurm, lde run --shard), one line per shard database in shards/\n"
     "beside the database: its runs done, running, failed, and those not merged yet.\n"
+    "Under each running run: the worker that holds it (host, pid) and the age of\n"
+    "its last heartbeat; `stale` when that is older than the grace or the worker's\n"
+    "process on this host has ended (the next lde run takes the run over).\n"
     "\n"
     "  --db PATH   the database (default results/lde.db)\n"
-    "  --all       show stale runs and runs with unknown inputs too\n";
+    "  --all       show stale runs and runs with unknown inputs too\n"
+    "  --grace S   a claim is stale after S seconds without a heartbeat (default 60,\n"
+    "              or $LDE_GRACE_S: use lde run's --grace)\n";
 
 enum { CELL = 48, ID_SHORT = 8 };
 
@@ -89,8 +97,26 @@ static void table_free(Table *t) {
     free(t->cells), free(t->notes);
 }
 
+/* The note under a running run: who holds it and since when it said so. */
+static int holder_note(Store *s, const char *id, double grace_s, char *status, char **note,
+                       Err *e) {
+    StoreHolder h;
+    int rc = store_run_holder(s, id, grace_s, &h, e);
+    if (rc || h.status != RUN_RUNNING) return rc;
+    if (h.stale) snprintf(status, CELL, "running (stale)");
+    size_t len = 512;
+    if (!(*note = malloc(len))) return fail(e, LDE_ERUN, "out of memory");
+    if (!h.worker[0])
+        snprintf(*note, len, "stale: no worker holds it (left by an older lde or a killed one)");
+    else
+        snprintf(*note, len, "%s%s pid %ld, heartbeat %.0f s ago%s", h.stale ? "stale: " : "held by ",
+                 h.host, h.pid, h.age_s,
+                 h.stale ? " (its worker is gone; the next lde run takes it over)" : "");
+    return LDE_OK;
+}
+
 /* Fills the table row of run r; the OOD columns come after the parameters. */
-static int run_row(Table *t, const ExpData *x, int r, Err *e) {
+static int run_row(Table *t, const ExpData *x, int r, Store *s, double grace_s, Err *e) {
     const StoreRun *run = &x->runs[r];
     int row = table_add_row(t), np = x->nvarying;
     if (row < 0) return fail(e, LDE_ERUN, "out of memory");
@@ -113,6 +139,8 @@ static int run_row(Table *t, const ExpData *x, int r, Err *e) {
             snprintf(cell, CELL, "-");
     }
     format_wall(run->wall_s, table_cell(t, row, 2 + np + x->nood), CELL);
+    if (run->status == RUN_RUNNING)
+        return holder_note(s, run->id, grace_s, table_cell(t, row, 1 + np), &t->notes[row], e);
     if (run->error && (run->status == RUN_FAILED || run->status == RUN_DIVERGED)) {
         size_t len = strlen(run->error) + 8;
         t->notes[row] = malloc(len);
@@ -122,7 +150,8 @@ static int run_row(Table *t, const ExpData *x, int r, Err *e) {
 }
 
 /* Prints one experiment: a summary line, then the table of its runs. */
-static int show_experiment(Store *s, const char *db, const char *name, int all, FILE *f, Err *e) {
+static int show_experiment(Store *s, const char *db, const char *name, int all, double grace_s,
+                           FILE *f, Err *e) {
     ExpData x;
     Table t = {0};
     int rc = expdata_load(s, db, name, all, &x, e);
@@ -150,7 +179,7 @@ static int show_experiment(Store *s, const char *db, const char *name, int all, 
         snprintf(table_cell(&t, h, 2 + np + k), CELL, "%.*s", CELL - 1, x.ood[k]);
     snprintf(table_cell(&t, h, 2 + np + x.nood), CELL, "wall");
     for (int i = 0; i < x.nruns; i++)
-        if ((rc = run_row(&t, &x, i, e))) goto out;
+        if ((rc = run_row(&t, &x, i, s, grace_s, e))) goto out;
     table_print(&t, f);
 out:
     table_free(&t);
@@ -197,12 +226,21 @@ static int show_shards(Store *main_db, const char *db, const char *name, FILE *f
 }
 
 static int status_run(int argc, char **argv, Err *e) {
-    const char *db = "results/lde.db", *experiment = NULL;
-    int rc = LDE_OK, all = 0;
+    const char *db = "results/lde.db", *experiment = NULL, *grace = NULL;
+    double grace_s = HEARTBEAT_GRACE_S;
+    int rc = heartbeat_env_seconds(HEARTBEAT_GRACE_ENV, &grace_s, e), all = 0;
     for (int i = 1; i < argc && rc == LDE_OK; i++)
-        if (!cli_opt(argc, argv, &i, "--db", &db, &rc, e) && !cli_flag(argv, i, "--all", &all))
+        if (!cli_opt(argc, argv, &i, "--db", &db, &rc, e) &&
+            !cli_opt(argc, argv, &i, "--grace", &grace, &rc, e) &&
+            !cli_flag(argv, i, "--all", &all))
             rc = cli_experiment(argv[i], "status", &experiment, e);
     if (rc) return rc;
+    if (grace) {
+        char *end;
+        grace_s = strtod(grace, &end);
+        if (*end || !(grace_s > 0))
+            return fail(e, LDE_EINPUT, "--grace %s: expected a number of seconds above 0", grace);
+    }
     Store *s;
     rc = store_open_readonly(db, &s, e);
     if (rc) return rc;
@@ -213,11 +251,11 @@ static int status_run(int argc, char **argv, Err *e) {
         for (int i = 0; i < n && rc == LDE_OK; i++) {
             if (experiment && strcmp(names[i], experiment) != 0) continue;
             if (found++) putchar('\n');
-            rc = show_experiment(s, db, names[i], all, stdout, e);
+            rc = show_experiment(s, db, names[i], all, grace_s, stdout, e);
             if (rc == LDE_OK) rc = show_shards(s, db, names[i], stdout, e);
         }
         if (rc == LDE_OK && experiment && !found)
-            rc = show_experiment(s, db, experiment, all, stdout, e);
+            rc = show_experiment(s, db, experiment, all, grace_s, stdout, e);
         if (rc == LDE_OK && !experiment && n == 0) printf("%s: no experiments yet\n", db);
     }
     store_strings_free(names, n);
