@@ -6,6 +6,7 @@
 #include "util/filedigest.h"
 
 #include <omp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,10 @@ static void reexec_if_needed(char **argv) {
 
 int main(int argc, char **argv) {
     reexec_if_needed(argv);
+    /* Past a file size limit (ulimit -f, RLIMIT_FSIZE) a write fails with EFBIG
+     * instead of killing lde, so a full disk and a size limit both end in the
+     * same one-line "no space" error with the database consistent (issue 20). */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         print_help(stderr);
         return LDE_EINPUT;

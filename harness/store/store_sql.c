@@ -1,18 +1,46 @@
 /* store_sql.c — the helpers every statement of the store uses (store_sql.h). */
 #include "store/store_sql.h"
 
+#include "util/paths.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+/* Whether a failed write of s's database was for want of room: SQLite says
+ * SQLITE_FULL for ENOSPC, but a write past RLIMIT_FSIZE (EFBIG) is a plain
+ * SQLITE_IOERR_WRITE, and the errno of the failed write is often gone by the time
+ * the error reaches here (a rollback made other calls since); so also a full
+ * file system (statvfs) or a file size limit that the database and its WAL reach. */
+static int out_of_room(Store *s, int code, int sys) {
+    if (code == SQLITE_FULL || sys == ENOSPC || sys == EFBIG) return 1;
+    if (sqlite3_extended_errcode(s->db) != SQLITE_IOERR_WRITE) return 0;
+    char dir[4096];
+    paths_dirname(s->path, dir, sizeof dir);
+    struct statvfs fs;
+    if (statvfs(dir, &fs) == 0 && fs.f_bavail == 0) return 1;
+    struct rlimit lim;
+    char wal[4200];
+    snprintf(wal, sizeof wal, "%s-wal", s->path);
+    struct stat a = {0}, b = {0};
+    stat(s->path, &a), stat(wal, &b);
+    return getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+           ((rlim_t)a.st_size + 65536 >= lim.rlim_cur || (rlim_t)b.st_size + 65536 >= lim.rlim_cur);
+}
 
 /* Three failures are the file's or the disk's, not lde's, and say so in words a
- * user acts on (issue 20): a full disk (SQLITE_FULL, or a write refused with ENOSPC
- * or, under RLIMIT_FSIZE, EFBIG), a damaged file (SQLITE_CORRUPT, SQLITE_NOTADB:
- * bad input, exit 2; nothing is written to it), a read-only file (exit 2). */
+ * user acts on (issue 20): a full disk or a file size limit (out_of_room), a
+ * damaged file (SQLITE_CORRUPT, SQLITE_NOTADB: bad input, exit 2; nothing is
+ * written to it), a read-only file (exit 2). */
 int sql_fail(Store *s, Err *e, const char *what) {
     int code = sqlite3_errcode(s->db), sys = sqlite3_system_errno(s->db);
-    if (code == SQLITE_FULL || ((code == SQLITE_IOERR) && (sys == ENOSPC || sys == EFBIG)))
-        return fail(e, LDE_ERUN, "%s: no space left on the device (%s)", s->path, what);
+    if ((code == SQLITE_FULL || code == SQLITE_IOERR) && out_of_room(s, code, sys))
+        return fail(e, LDE_ERUN, "%s: no space left on the device (SQLite: %s)", s->path,
+                    sqlite3_errmsg(s->db));
     if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
         return fail(e, LDE_EINPUT,
                     "%s: damaged or not an SQLite database (%s); lde leaves the file as it is",
