@@ -200,14 +200,54 @@ static void limit_set(Images *im, long limit) {
     if (limit > 0 && im->n > limit) im->n = limit;
 }
 
+/* XXH3-64 of one file's bytes; *ok = 0 when it cannot be read. */
+static uint64_t file_digest(const char *path, int *ok) {
+    XXH3_state_t *st = XXH3_createState();
+    Err e;
+    *ok = st != NULL;
+    if (st) {
+        XXH3_64bits_reset(st);
+        *ok = hash_file(st, path, &e) == LDE_OK;
+    }
+    uint64_t d = st ? XXH3_64bits_digest(st) : 0;
+    XXH3_freeState(st);
+    return d;
+}
+
+/* The manifest's "files" value (issue 20): "name=16 hex digits;" for each file of
+ * the entry in dir but the manifest, in name order, so a hit can tell a truncated
+ * or overwritten file from the one the build wrote. */
+static int entry_digests(const char *dir, char *out, size_t n, Err *e) {
+    char pat[4200];
+    snprintf(pat, sizeof pat, "%s/*", dir);
+    glob_t g;
+    size_t len = 0;
+    out[0] = '\0';
+    if (glob(pat, 0, NULL, &g) != 0) return fail(e, LDE_ERUN, "%s: cannot list the entry", dir);
+    int rc = LDE_OK;
+    for (size_t i = 0; i < g.gl_pathc && rc == LDE_OK; i++) {
+        const char *name = strrchr(g.gl_pathv[i], '/') + 1;
+        if (strcmp(name, "manifest.json") == 0) continue;
+        int ok;
+        uint64_t d = file_digest(g.gl_pathv[i], &ok);
+        if (!ok || len + strlen(name) + 20 >= n)
+            rc = fail(e, LDE_ERUN, "%s: cannot checksum the entry's files", g.gl_pathv[i]);
+        else
+            appendf(out, n, &len, "%s=%016llx;", name, (unsigned long long)d);
+    }
+    globfree(&g);
+    return rc;
+}
+
 static int write_manifest(const char *dir, const FeaturesConfig *c, const char *key,
                           const char *canon, const FeaturesSummary *s, long ntrain, long nval,
                           int d, Err *e) {
-    char path[4200];
+    char path[4200], files[8192];
     snprintf(path, sizeof path, "%s/manifest.json", dir);
-    AtomicFile a;
-    int rc = atomic_open(&a, path, e);
+    int rc = entry_digests(dir, files, sizeof files, e);
     if (rc) return rc;
+    AtomicFile a;
+    if ((rc = atomic_open(&a, path, e))) return rc;
     fprintf(a.f, "{\n  \"format\": %d,\n  \"key\": \"%s\",\n  \"settings\": \"%s\",\n",
             FEATURES_FORMAT, key, canon);
     fprintf(a.f, "  \"arch\": \"%s\",\n  \"seed\": %llu,\n  \"epochs\": %d,\n",
@@ -217,6 +257,7 @@ static int write_manifest(const char *dir, const FeaturesConfig *c, const char *
             s->zero_fraction);
     fprintf(a.f, "  \"dims_mostly_zero\": %d,\n  \"train_seconds\": %.2f,\n", s->dims_mostly_zero,
             s->train_seconds);
+    fprintf(a.f, "  \"files\": \"%s\",\n", files);
     fprintf(a.f, "  \"build_seconds\": %.2f,\n  \"threads\": %d,\n  \"lde_version\": \"%s\"\n}\n",
             s->build_seconds, omp_get_max_threads(), c->lde_version ? c->lde_version : "");
     return atomic_commit(&a, e);
@@ -297,16 +338,40 @@ static double manifest_number(const char *text, const char *key) {
     return p ? strtod(p + strlen(pat), NULL) : 0.0;
 }
 
-/* A hit: dir exists (it only ever appears complete). Fills the summary from its
- * manifest. */
+/* Whether every file the manifest text lists still has its digest; the first
+ * that does not (truncated, overwritten, missing) goes into sum->damaged. An
+ * entry written before the list existed has none to check. */
+static int entry_intact(const char *dir, const char *text, FeaturesSummary *sum) {
+    const char *p = strstr(text, "\"files\": \"");
+    if (!p) return 1;
+    p += strlen("\"files\": \"");
+    while (*p && *p != '"') {
+        const char *eq = strchr(p, '='), *semi = eq ? strchr(eq, ';') : NULL;
+        if (!eq || !semi || eq - p > 200) return 0;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%.*s", dir, (int)(eq - p), p);
+        int ok;
+        uint64_t d = file_digest(path, &ok);
+        if (!ok || d != strtoull(eq + 1, NULL, 16)) {
+            snprintf(sum->damaged, sizeof sum->damaged, "%s", path);
+            return 0;
+        }
+        p = semi + 1;
+    }
+    return 1;
+}
+
+/* A hit: dir exists (it only ever appears complete) and its files have the
+ * digests its manifest lists. Fills the summary from the manifest. */
 static int cache_hit(const char *dir, FeaturesSummary *sum) {
-    char path[4200], text[4096];
+    char path[4200], text[16384];
     snprintf(path, sizeof path, "%s/manifest.json", dir);
     FILE *f = fopen(path, "rb");
     if (!f) return 0;
     size_t got = fread(text, 1, sizeof text - 1, f);
     fclose(f);
     text[got] = '\0';
+    if (!entry_intact(dir, text, sum)) return 0;
     sum->hit = 1;
     sum->test_accuracy = manifest_number(text, "test_accuracy");
     sum->zero_fraction = manifest_number(text, "zero_fraction");
@@ -351,6 +416,7 @@ int features_ensure(const FeaturesConfig *c, const char *root, char *dir, size_t
     }
     if (!cache_hit(dir, sum)) {
         remove_stale(root, key);
+        if (sum->damaged[0]) remove_tree(dir); /* never used: built again below */
         snprintf(tmp, sizeof tmp, "%s/.tmp-%s-%ld", root, key, (long)getpid());
         if (mkdir(tmp, 0777) != 0)
             rc = fail(e, LDE_ERUN, "%s: cannot create (%s)", tmp, strerror(errno));

@@ -65,6 +65,8 @@ typedef struct {
     double train_seconds; /* of the build (0 on a hit) */
     double build_seconds;
     double seconds; /* of this call */
+    char damaged[4400]; /* a file of the entry whose checksum failed: the entry was
+                           removed and built again ("" when none) */
 } FeaturesSummary;
 
 /* The key (16 hex digits + NUL) and, when canon is not NULL, the canonical text.
@@ -72,7 +74,9 @@ typedef struct {
 int features_key(const FeaturesConfig *c, char key[17], char *canon, size_t ncanon, Err *e);
 
 /* Makes sure root/<key> exists (building it if needed; root is created) and
- * writes its path into dir (n bytes). progress may be NULL. */
+ * writes its path into dir (n bytes). progress may be NULL. An entry whose files
+ * do not match the digests in its manifest (a truncated .npy) is never used: it
+ * is removed and built again, and sum->damaged names the file. */
 int features_ensure(const FeaturesConfig *c, const char *root, char *dir, size_t n,
                     FeaturesProgressFn progress, void *ctx, FeaturesSummary *sum, Err *e);
 

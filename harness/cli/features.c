@@ -143,6 +143,9 @@ static int run(int argc, char **argv, Err *e) {
     rc = features_ensure(&c, out, dir, sizeof dir, on_progress, &p, &s, e);
     progress_end(&p);
     if (rc) return rc;
+    if (s.damaged[0])
+        fprintf(stderr, "features: %s failed its checksum (truncated or changed): rebuilt\n",
+                s.damaged);
     if (s.hit)
         printf("features   %s (cache hit, %.2f s)\n", dir, s.seconds);
     else

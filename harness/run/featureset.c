@@ -115,6 +115,9 @@ static int load_builtin(const RunSpec *s, const char *root, FeatureSet *fs, Err 
     int rc = features_ensure(&c, root, dir, sizeof dir, on_progress, &pr, &sum, e);
     progress_end(&pr);
     if (rc != LDE_OK) return rc;
+    if (sum.damaged[0])
+        fprintf(stderr, "features: %s failed its checksum (truncated or changed): rebuilt\n",
+                sum.damaged);
     if (!sum.hit)
         fprintf(stderr, "features: built %s in %.0f s (test accuracy %.2f%%)\n", dir, sum.seconds,
                 100.0 * sum.test_accuracy);

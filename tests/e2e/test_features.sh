@@ -35,6 +35,15 @@ ms=$((($(date +%s%N) - start) / 1000000))
 check features_second_call_is_a_cache_hit grep -q 'cache hit' "$E2E_TMP/second"
 [ "${E2E_VALGRIND:-0}" = 1 ] || check features_cache_hit_under_a_second test "$ms" -lt 1000
 
+# A truncated file of the entry fails the manifest's checksum (issue 20): the
+# entry is never used but built again, with the same bytes.
+cp "$dir/train.npy" "$E2E_TMP/train.copy"
+truncate -s $(($(stat -c %s "$dir/train.npy") / 2)) "$dir/train.npy"
+"$LDE" features "${small[@]}" --out "$out" >"$E2E_TMP/third" 2>"$E2E_TMP/third.err"
+check features_truncated_entry_named grep -q "train.npy failed its checksum" "$E2E_TMP/third.err"
+check features_truncated_entry_rebuilt grep -q 'built in' "$E2E_TMP/third"
+check features_truncated_entry_same_bytes cmp "$dir/train.npy" "$E2E_TMP/train.copy"
+
 if [ "${E2E_VALGRIND:-0}" != 1 ]; then
 # Same seed at 1 thread (above) and 2 threads: the same feature bytes.
 OMP_NUM_THREADS=2 "$LDE" features "${small[@]}" --out "$E2E_TMP/t2" >/dev/null 2>&1
