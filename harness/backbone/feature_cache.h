@@ -64,7 +64,7 @@ typedef struct {
     int dims_mostly_zero; /* feature dims that are > 90% zero on train */
     double train_seconds; /* of the build (0 on a hit) */
     double build_seconds;
-    double seconds; /* of this call */
+    double seconds;     /* of this call */
     char damaged[4400]; /* a file of the entry whose checksum failed: the entry was
                            removed and built again ("" when none) */
 } FeaturesSummary;

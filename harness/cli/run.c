@@ -142,7 +142,8 @@ static int select_runs(const Plan *p, Store *st, const RunArgs *a, const int *ke
         if (!keep[i] || !only_matches(a, p->runs[i].id)) continue;
         RunStatus rs;
         int attempts = 0, rc = store_run_status(st, p->runs[i].id, &rs, e);
-        if (rc == LDE_OK && rs != RUN_NONE) rc = store_run_attempts(st, p->runs[i].id, &attempts, e);
+        if (rc == LDE_OK && rs != RUN_NONE)
+            rc = store_run_attempts(st, p->runs[i].id, &attempts, e);
         if (rc != LDE_OK) return rc;
         if (rs == RUN_DONE) {
             (*skipped)++;
@@ -207,11 +208,12 @@ typedef struct {
 static int claim_outcome(const PlanRun *r, int k, const RunOutcome *out, Tally *t) {
     const StoreHolder *h = &out->claim.holder;
     if (out->claim.result == CLAIM_TAKEN_OVER && h->worker[0])
-        fprintf(stderr, "run %.8s: taking it over from %s pid %ld (%s)\n", r->id, h->host,
-                h->pid, isnan(h->age_s) ? "no heartbeat" : "its worker is gone or silent");
+        fprintf(stderr, "run %.8s: taking it over from %s pid %ld (%s)\n", r->id, h->host, h->pid,
+                isnan(h->age_s) ? "no heartbeat" : "its worker is gone or silent");
     if (out->lost)
-        fprintf(stderr, "run %.8s: another worker took it over (no heartbeat within the grace); "
-                        "its results are that worker's\n",
+        fprintf(stderr,
+                "run %.8s: another worker took it over (no heartbeat within the grace); "
+                "its results are that worker's\n",
                 r->id);
     if (out->claim.result == CLAIM_HELD) t->held[t->nheld++] = k;
     if (out->claim.result == CLAIM_FINISHED || out->lost) t->elsewhere++;
@@ -357,8 +359,7 @@ static int wait_for_held(const Plan *p, const int *todo, int *seen, int ntodo,
                          Tally *t, Err *e) {
     int rc = LDE_OK, *pending = malloc(sizeof(int) * (size_t)(t->nheld ? t->nheld : 1));
     if (!pending) return fail(e, LDE_ERUN, "out of memory");
-    if (t->nheld)
-        fprintf(stderr, "waiting for %d run(s) that other workers hold\n", t->nheld);
+    if (t->nheld) fprintf(stderr, "waiting for %d run(s) that other workers hold\n", t->nheld);
     while (t->nheld && rc == LDE_OK && !t->stop) {
         int n = t->nheld;
         memcpy(pending, t->held, sizeof(int) * (size_t)n);

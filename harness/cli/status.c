@@ -109,8 +109,8 @@ static int holder_note(Store *s, const char *id, double grace_s, char *status, c
     if (!h.worker[0])
         snprintf(*note, len, "stale: no worker holds it (left by an older lde or a killed one)");
     else
-        snprintf(*note, len, "%s%s pid %ld, heartbeat %.0f s ago%s", h.stale ? "stale: " : "held by ",
-                 h.host, h.pid, h.age_s,
+        snprintf(*note, len, "%s%s pid %ld, heartbeat %.0f s ago%s",
+                 h.stale ? "stale: " : "held by ", h.host, h.pid, h.age_s,
                  h.stale ? " (its worker is gone; the next lde run takes it over)" : "");
     return LDE_OK;
 }

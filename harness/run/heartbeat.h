@@ -12,10 +12,10 @@
 
 /* The defaults, and the environment variables that change them (lde run's
  * --heartbeat and --grace change them too). */
-#define HEARTBEAT_INTERVAL_S 5.0
-#define HEARTBEAT_GRACE_S 60.0
+#define HEARTBEAT_INTERVAL_S   5.0
+#define HEARTBEAT_GRACE_S      60.0
 #define HEARTBEAT_INTERVAL_ENV "LDE_HEARTBEAT_S"
-#define HEARTBEAT_GRACE_ENV "LDE_GRACE_S"
+#define HEARTBEAT_GRACE_ENV    "LDE_GRACE_S"
 
 typedef struct Heartbeat Heartbeat;
 

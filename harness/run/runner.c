@@ -310,8 +310,7 @@ int runner_run(const PlanRun *r, const FeatureSet *fs, Store *st, const RunnerOp
     int rc;
     if (o->claim) {
         rc = store_claim_run(st, r->id, o->seen_attempts, o->grace_s, &prov, &out->claim, e);
-        if (rc != LDE_OK || out->claim.result == CLAIM_HELD ||
-            out->claim.result == CLAIM_FINISHED)
+        if (rc != LDE_OK || out->claim.result == CLAIM_HELD || out->claim.result == CLAIM_FINISHED)
             return rc;
     } else if ((rc = store_begin_run(st, r->id, &prov, e)) != LDE_OK) {
         return rc;

@@ -32,8 +32,8 @@ typedef struct {
     RunStatus status; /* done, failed or diverged */
     char error[512];  /* why, when not done */
     double wall_s;
-    EvalResult last; /* the last evaluation point (mean bpd, AUROC per OOD set) */
-    int evaluated;   /* 1 when `last` holds a point */
+    EvalResult last;  /* the last evaluation point (mean bpd, AUROC per OOD set) */
+    int evaluated;    /* 1 when `last` holds a point */
     StoreClaim claim; /* with o->claim: what the claim found (HELD, FINISHED: not run) */
     int lost;         /* another worker took the run over midway: nothing more written */
 } RunOutcome;

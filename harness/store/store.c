@@ -16,7 +16,6 @@ const char *store_status_name(RunStatus st) {
     return st >= RUN_PENDING && st <= RUN_DIVERGED ? status_names[st] : "none";
 }
 
-
 /* ---- opening and the schema ---- */
 
 static const char *SCHEMA_V1 =
@@ -448,8 +447,8 @@ static const char *SQL_FINISH_RUN =
     "UPDATE runs SET status = :status, error = :error, wall_s = :wall,"
     " finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = :id";
 
-static int finish_row(Store *s, const char *id, RunStatus status, const char *error,
-                      double wall_s, Err *e) {
+static int finish_row(Store *s, const char *id, RunStatus status, const char *error, double wall_s,
+                      Err *e) {
     sqlite3_stmt *st;
     int rc = claim_still_mine(s, id, e);
     if (rc == LDE_OK) rc = sql_prepare(s, SQL_FINISH_RUN, &st, e);

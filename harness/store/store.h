@@ -185,7 +185,7 @@ int store_link_features(Store *s, const char *experiment, const char *features, 
  * store_finish_run) on a Store with a claimant whose claim on that run another
  * worker took over: the run's results are that worker's now. Not an exit code:
  * the runner drops the run and goes on. */
-enum { STORE_ELOST = 3 };
+enum { STORE_ELOST = 3 }; /* = store_sql.h's STORE_ELOST_CODE */
 
 /* From now on s writes runs as the claimant `worker` (procid_self's token; NULL:
  * none, the single-process behaviour of store_begin_run). */

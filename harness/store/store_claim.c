@@ -39,9 +39,9 @@ static const char *SQL_CLAIM_STATE =
 static int claim_state(Store *s, const char *id, double grace_s, StoreHolder *h, int *attempts,
                        Err *e) {
     sqlite3_stmt *st;
-    int rc = sql_prepare(s, s->version >= 5 ? SQL_CLAIM_STATE
-                                            : "SELECT status, attempts FROM runs WHERE id = :id",
-                         &st, e);
+    int rc = sql_prepare(
+        s, s->version >= 5 ? SQL_CLAIM_STATE : "SELECT status, attempts FROM runs WHERE id = :id",
+        &st, e);
     if (rc) return rc;
     sql_bind_text(st, ":id", id);
     memset(h, 0, sizeof *h);
@@ -50,13 +50,15 @@ static int claim_state(Store *s, const char *id, double grace_s, StoreHolder *h,
     if (r == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(st, 0);
         for (int i = RUN_PENDING; i <= RUN_DIVERGED; i++)
-            if (name && strcmp(name, store_status_name((RunStatus)i)) == 0) h->status = (RunStatus)i;
+            if (name && strcmp(name, store_status_name((RunStatus)i)) == 0)
+                h->status = (RunStatus)i;
         *attempts = sqlite3_column_int(st, 1);
         const char *w = s->version >= 5 ? (const char *)sqlite3_column_text(st, 2) : NULL;
         const char *host = s->version >= 5 ? (const char *)sqlite3_column_text(st, 3) : NULL;
         snprintf(h->worker, sizeof h->worker, "%s", w ? w : "");
         snprintf(h->host, sizeof h->host, "%s", host ? host : "");
-        if (s->version >= 5) h->pid = sqlite3_column_int64(st, 4), h->age_s = sql_column_real(st, 5);
+        if (s->version >= 5)
+            h->pid = sqlite3_column_int64(st, 4), h->age_s = sql_column_real(st, 5);
         h->stale = h->status == RUN_RUNNING && claim_stale(h->worker, h->age_s, grace_s);
     } else if (r != SQLITE_DONE) {
         rc = sql_fail(s, e, "reading a run's claim");
@@ -119,16 +121,6 @@ int store_claim_run(Store *s, const char *id, int seen_attempts, double grace_s,
     if (rc) return rc;
     rc = claim_rows(s, id, seen_attempts, grace_s, p, out, e);
     return sql_end_transaction(s, rc, e);
-}
-
-int claim_still_mine(Store *s, const char *id, Err *e) {
-    if (!s->worker[0]) return LDE_OK;
-    StoreHolder h;
-    int attempts, rc = claim_state(s, id, 1e300, &h, &attempts, e);
-    if (rc) return rc;
-    if (h.status == RUN_RUNNING && strcmp(h.worker, s->worker) == 0) return LDE_OK;
-    return fail(e, STORE_ELOST, "%s: run %.8s was taken over by another worker (%s)", s->path, id,
-                h.worker[0] ? h.worker : "no claimant");
 }
 
 static const char *SQL_HEARTBEAT = "UPDATE runs SET heartbeat_at = " SQL_NOW

@@ -59,8 +59,8 @@ static const char *SQL_ADD_PENDING = "INSERT OR IGNORE INTO main.runs (id, param
                                      " SELECT id, params_json, seed FROM src.runs WHERE id = :id";
 /* The columns of a run's result (schema version 1); the claim columns of version 5
  * belong to the shard's workers, not to the merged database. */
-#define RUN_COLUMNS                                                                        \
-    "id, params_json, seed, status, started_at, finished_at, wall_s, lde_version, git_rev," \
+#define RUN_COLUMNS                                                                                \
+    "id, params_json, seed, status, started_at, finished_at, wall_s, lde_version, git_rev,"        \
     " host, threads, blas, compiler, error, attempts"
 static const char *SQL_COPY_RUN =
     "INSERT INTO main.runs (" RUN_COLUMNS ") SELECT " RUN_COLUMNS " FROM src.runs WHERE id = :id"

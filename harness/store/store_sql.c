@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -103,4 +104,28 @@ void sql_bind_blob(sqlite3_stmt *st, const char *name, const void *v, long bytes
 
 double sql_column_real(sqlite3_stmt *st, int i) {
     return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+/* Its own query, not store_claim.c's: store.c calls it, and store_claim.c calls
+ * store.c (one way only, tests/lint/check_layers.sh). */
+int claim_still_mine(Store *s, const char *id, Err *e) {
+    if (!s->worker[0]) return LDE_OK;
+    sqlite3_stmt *st;
+    int rc =
+        sql_prepare(s, "SELECT status = 'running', claim_worker FROM runs WHERE id = :id", &st, e);
+    if (rc) return rc;
+    sql_bind_text(st, ":id", id);
+    int r = sqlite3_step(st), running = 0;
+    char holder[320] = "";
+    if (r == SQLITE_ROW) {
+        const char *w = (const char *)sqlite3_column_text(st, 1);
+        running = sqlite3_column_int(st, 0);
+        snprintf(holder, sizeof holder, "%s", w ? w : "");
+    } else if (r != SQLITE_DONE) {
+        rc = sql_fail(s, e, "reading a run's claim");
+    }
+    sqlite3_finalize(st);
+    if (rc || (running && strcmp(holder, s->worker) == 0)) return rc;
+    return fail(e, STORE_ELOST_CODE, "%s: run %.8s was taken over by another worker (%s)", s->path,
+                id, holder[0] ? holder : "no claimant");
 }

@@ -1,5 +1,5 @@
 /* store_sql.h — private to the store's files (store.c, store_query.c,
- * store_merge.c): the connection and the small helpers every statement uses
+ * store_merge.c, store_claim.c): the connection and the small helpers every statement uses
  * (prepare, bind by name, report an SQLite error), defined in store_sql.c. It
  * declares the Store type itself rather than including store.h, so the store's
  * modules include each other one way (store.c -> store_sql.h, never back). */
@@ -15,7 +15,7 @@ typedef struct Store Store; /* the same typedef as store.h (C11 allows both) */
 struct Store {
     sqlite3 *db;
     char path[4096];
-    int version; /* schema version as opened: an older one read-only (no inputs tables) */
+    int version;      /* schema version as opened: an older one read-only (no inputs tables) */
     char worker[320]; /* the claimant whose claims this connection's writes need ("" none) */
 };
 
@@ -26,6 +26,9 @@ int sql_end_transaction(Store *s, int rc, Err *e);
 /* store.c, inside a transaction: store_begin_run's rows (store_claim_run uses it). */
 struct Provenance;
 int store_begin_run_rows(Store *s, const char *id, const struct Provenance *p, Err *e);
+
+/* store.h's STORE_ELOST (store_sql.h does not include store.h). */
+enum { STORE_ELOST_CODE = 3 };
 
 /* Inside a write transaction: STORE_ELOST when s has a claimant (store_set_claimant)
  * and run id's claim is not its own any more (another worker took it over). */

@@ -18,7 +18,8 @@ static unsigned long long start_ticks(long pid, int *found) {
     *found = 1;
     if (!f) {
         /* No /proc at all: fall back to signal 0 (exists or not, no start time). */
-        *found = access("/proc/self/stat", F_OK) == 0 ? 0 : !(kill((pid_t)pid, 0) && errno == ESRCH);
+        *found =
+            access("/proc/self/stat", F_OK) == 0 ? 0 : !(kill((pid_t)pid, 0) && errno == ESRCH);
         return 0;
     }
     size_t n = fread(buf, 1, sizeof buf - 1, f);

@@ -305,9 +305,9 @@ static void test_store_experiment_features_roundtrip(void) {
 
 /* What turns a database of this version back into one of version 4 (issue 20:
  * the claim columns of version 5). */
-#define DROP_V5                                                                             \
-    " ALTER TABLE runs DROP COLUMN claim_worker; ALTER TABLE runs DROP COLUMN claim_host;"  \
-    " ALTER TABLE runs DROP COLUMN claim_pid; ALTER TABLE runs DROP COLUMN claimed_at;"     \
+#define DROP_V5                                                                                    \
+    " ALTER TABLE runs DROP COLUMN claim_worker; ALTER TABLE runs DROP COLUMN claim_host;"         \
+    " ALTER TABLE runs DROP COLUMN claim_pid; ALTER TABLE runs DROP COLUMN claimed_at;"            \
     " ALTER TABLE runs DROP COLUMN heartbeat_at;"
 
 /* A version 1 database (before experiment_features and arrays) is upgraded on
