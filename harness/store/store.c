@@ -4,6 +4,7 @@
 #include "store/store_sql.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,9 +182,15 @@ static int check_intact(Store *s, Err *e) {
     return rc;
 }
 
+/* The file (device and inode) this process last found intact: the connections
+ * of --jobs N and the heartbeat's open the same database again, and quick_check
+ * reads every page of it, so once per process is enough. */
+static _Atomic unsigned long long intact_file;
+
 int store_open(const char *path, Store **out, Err *e) {
     struct stat sb;
     int existed = stat(path, &sb) == 0 && sb.st_size > 0;
+    unsigned long long file = existed ? ((unsigned long long)sb.st_dev << 40) ^ sb.st_ino : 0;
     Store *s;
     int rc = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s, e);
     if (rc) return rc;
@@ -191,7 +198,10 @@ int store_open(const char *path, Store **out, Err *e) {
     if (sqlite3_db_readonly(s->db, "main") == 1)
         rc = fail(e, LDE_EINPUT, "%s: the database is read-only (lde writes its results there)",
                   path);
-    if (rc == LDE_OK && existed) rc = check_intact(s, e);
+    if (rc == LDE_OK && existed && atomic_load(&intact_file) != file) {
+        rc = check_intact(s, e);
+        if (rc == LDE_OK) atomic_store(&intact_file, file);
+    }
     /* WAL: readers (lde status, plot) never block the writer; FULL: a committed
      * evaluation point survives a power loss, not only a killed process. */
     if (rc || (rc = sql_exec(s, "PRAGMA journal_mode = WAL", e)) ||

@@ -70,6 +70,17 @@ check only_repeated_runs_those test "$(q only.db "SELECT group_concat(substr(id,
 expect_exit only_unknown_prefix_named 2 "no run id starts with 'zzzz'" \
     "$LDE" run c4.yaml --db only.db --models mo --only "${ids[0]:0:6}" --only zzzz
 
+# The heartbeat and grace: options, or the environment; the grace must be longer.
+expect_exit grace_env_checked 2 "LDE_GRACE_S=abc: expected a number of seconds above 0" \
+    env LDE_GRACE_S=abc "$LDE" run c4.yaml --db x.db --models mx
+expect_exit heartbeat_env_read 2 "--grace 60 must be longer than --heartbeat 100" \
+    env LDE_HEARTBEAT_S=100 "$LDE" run c4.yaml --db x.db --models mx
+expect_exit grace_longer_than_heartbeat 2 "--grace 1 must be longer than --heartbeat 2" \
+    "$LDE" run c4.yaml --db x.db --models mx --heartbeat 2 --grace 1
+expect_exit status_grace_checked 2 "--grace 0: expected a number of seconds above 0" \
+    "$LDE" status --db one.db --grace 0
+check bad_timings_write_nothing test ! -e x.db
+
 # lde status while a worker computes: the holder, its pid, the heartbeat's age.
 "$LDE" run slow.yaml --db st.db --models ms --heartbeat 0.3 --grace 5 >/dev/null 2>err_a.txt &
 w=$!

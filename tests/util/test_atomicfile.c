@@ -4,6 +4,7 @@
 #include "util/atomicfile.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,10 +49,22 @@ static void test_atomic_open_names_missing_directory(void) {
     CHECK(strstr(e.msg, "no/such/dir/x.npy") != NULL);
 }
 
+/* A write refused for want of room names the file and says "no space" (issue
+ * 20); any other failure keeps the system's words. */
+static void test_atomic_write_failed_says_no_space(void) {
+    Err e = {{0}};
+    CHECK(atomic_write_failed(&e, "m/x.flow", ENOSPC) == LDE_ERUN);
+    CHECK(strstr(e.msg, "m/x.flow: no space left on the device") == e.msg);
+    CHECK(atomic_write_failed(&e, "m/x.flow", EFBIG) == LDE_ERUN && strstr(e.msg, "no space"));
+    CHECK(atomic_write_failed(&e, "m/x.flow", EIO) == LDE_ERUN && !strstr(e.msg, "no space") &&
+          strstr(e.msg, "m/x.flow: write failed"));
+}
+
 int main(int argc, char **argv) {
     static const struct unit_test tests[] = {
         UNIT(test_atomic_commit_replaces_and_abort_keeps_old),
         UNIT(test_atomic_open_names_missing_directory),
+        UNIT(test_atomic_write_failed_says_no_space),
     };
     return unit_main(tests, sizeof tests / sizeof tests[0], argc, argv);
 }
