@@ -118,7 +118,7 @@ check: deps
 
 # The faults of issue 20 that take longer or need a mount (tests/faults/): 4
 # workers on one database under 24 SIGKILLs, and a full disk (a tmpfs when root,
-# RLIMIT_FSIZE otherwise). .ci/run runs it; about 1 min on the 2-core machine.
+# RLIMIT_FSIZE otherwise). .ci/run runs it; about 30 s on the 2-core machine.
 check-faults: deps
 	@$(MAKE) --no-print-directory $(LDE_BIN)
 	@LDE=$(abspath $(LDE_BIN)) TEST_GLOB='tests/faults/test_*.sh' tests/run-tests

@@ -65,6 +65,32 @@ refused() {
     rm -rf "$WORK" && mkdir "$WORK"
 }
 
+# fixture_grid FILE EXPERIMENT SEEDS ARCH EPOCHS [OOD] — a grid of small flows
+# (2 blocks, 32 hidden) on the runner fixture features (tests/fixtures/runner),
+# an evaluation every half epoch; OOD: the far and near sets (default) or "far".
+E2E_RUNNER_FIXTURES=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fixtures/runner" && pwd)
+fixture_grid() {
+    local f=$E2E_RUNNER_FIXTURES
+    local ood="{far: $f/far.npy, near: $f/near.npy}"
+    [ "${6:-}" = far ] && ood="{far: $f/far.npy}"
+    cat >"$1" <<YAML
+experiment: $2
+seed: $3
+data:
+  features: {train: $f/train.npy, val: $f/val.npy, ood: $ood}
+preprocess:
+  normalize: false
+flow:
+  arch: $4
+  blocks: 2
+  hidden: 32
+train:
+  epochs: $5
+  batch_size: 64
+  eval_every: 0.5
+YAML
+}
+
 # q DB SQL; numbers DB; done_ids DB — the store, read with sqlite3.
 q() { sqlite3 "$1" "$2"; }
 # Every number the store holds for a database, in a fixed order: the evals rows

@@ -11,22 +11,7 @@ source "$(dirname "$0")/lib.sh"
 F=$(cd "$(dirname "$0")/../fixtures/runner" && pwd)
 cd "$E2E_TMP" || exit 1
 export OMP_NUM_THREADS=1
-cat >c.yaml <<YAML
-experiment: c
-seed: [0, 1]
-data:
-  features: {train: $F/train.npy, val: $F/val.npy, ood: {far: $F/far.npy}}
-preprocess:
-  normalize: false
-flow:
-  arch: realnvp
-  blocks: 2
-  hidden: 16
-train:
-  epochs: 1
-  batch_size: 64
-  eval_every: 0.5
-YAML
+fixture_grid c.yaml c "[0, 1]" realnvp 1 far
 "$LDE" run c.yaml --db good/lde.db --models good/m >/dev/null 2>&1
 check faults_fixture_grid_done test "$(q good/lde.db "SELECT count(*) FROM runs WHERE status='done'")" -eq 2
 q good/lde.db "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null

@@ -6,29 +6,11 @@
 # (SIGSTOP) past the grace is taken over, and when it wakes it drops the point;
 # --jobs 2 beside a plain worker.
 source "$(dirname "$0")/lib.sh"
-F=$(cd "$(dirname "$0")/../fixtures/runner" && pwd)
 cd "$E2E_TMP" || exit 1
 export OMP_NUM_THREADS=1
 
 # grid EPOCHS — six seeds of a small Glow on the fixture features.
-grid() {
-    cat >"c$1.yaml" <<YAML
-experiment: c
-seed: [0, 1, 2, 3, 4, 5]
-data:
-  features: {train: $F/train.npy, val: $F/val.npy, ood: {far: $F/far.npy, near: $F/near.npy}}
-preprocess:
-  normalize: false
-flow:
-  arch: glow
-  blocks: 2
-  hidden: 32
-train:
-  epochs: $1
-  batch_size: 64
-  eval_every: 0.5
-YAML
-}
+grid() { fixture_grid "c$1.yaml" c "[0, 1, 2, 3, 4, 5]" glow "$1"; }
 grid 4
 grid 30
 # One evaluation at the start and one at the end: the worker stopped below is

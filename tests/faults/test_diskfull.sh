@@ -8,25 +8,9 @@
 # the interrupted one not done); after the ballast goes (or without the limit)
 # lde run finishes the grid with the numbers of a run that never lacked room.
 source "$(dirname "$0")/../e2e/lib.sh"
-F=$(cd "$(dirname "$0")/../fixtures/runner" && pwd)
 cd "$E2E_TMP" || exit 1
 export OMP_NUM_THREADS=1
-cat >d.yaml <<YAML
-experiment: d
-seed: [0, 1, 2, 3, 4, 5]
-data:
-  features: {train: $F/train.npy, val: $F/val.npy, ood: {far: $F/far.npy, near: $F/near.npy}}
-preprocess:
-  normalize: false
-flow:
-  arch: glow
-  blocks: 2
-  hidden: 32
-train:
-  epochs: 8
-  batch_size: 64
-  eval_every: 0.5
-YAML
+fixture_grid d.yaml d "[0, 1, 2, 3, 4, 5]" glow 8
 "$LDE" run d.yaml --db ref/d.db --models ref/m >/dev/null 2>&1
 numbers ref/d.db >ref.txt
 points=$(q ref/d.db "SELECT count(*) / 6 FROM evals") # evals rows of one run

@@ -8,28 +8,13 @@
 # integrity_check is ok, every worker not killed exited 0, and every number
 # equals a single worker's run of the grid. Prints the figures in one line.
 source "$(dirname "$0")/../e2e/lib.sh"
-F=$(cd "$(dirname "$0")/../fixtures/runner" && pwd)
 cd "$E2E_TMP" || exit 1
 export OMP_NUM_THREADS=1
 WORKERS=${WORKERS:-4}
 KILLS=${KILLS:-24}
 RANDOM=20
-cat >soak.yaml <<YAML
-experiment: soak
-seed: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
-data:
-  features: {train: $F/train.npy, val: $F/val.npy, ood: {far: $F/far.npy, near: $F/near.npy}}
-preprocess:
-  normalize: false
-flow:
-  arch: [realnvp, glow]
-  blocks: 2
-  hidden: 32
-train:
-  epochs: 60
-  batch_size: 64
-  eval_every: 1
-YAML
+fixture_grid soak.yaml soak "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]" "[realnvp, glow]" 120
+sed -i 's/eval_every: 0.5/eval_every: 1/' soak.yaml
 
 t0=$SECONDS
 "$LDE" run soak.yaml --db ref.db --models mref >/dev/null 2>&1
