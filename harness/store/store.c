@@ -4,7 +4,6 @@
 #include "store/store_sql.h"
 
 #include <math.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,7 +184,7 @@ static int check_intact(Store *s, Err *e) {
 /* The file (device and inode) this process last found intact: the connections
  * of --jobs N and the heartbeat's open the same database again, and quick_check
  * reads every page of it, so once per process is enough. */
-static _Atomic unsigned long long intact_file;
+static unsigned long long intact_file; /* read and written with __atomic builtins */
 
 int store_open(const char *path, Store **out, Err *e) {
     struct stat sb;
@@ -198,9 +197,9 @@ int store_open(const char *path, Store **out, Err *e) {
     if (sqlite3_db_readonly(s->db, "main") == 1)
         rc = fail(e, LDE_EINPUT, "%s: the database is read-only (lde writes its results there)",
                   path);
-    if (rc == LDE_OK && existed && atomic_load(&intact_file) != file) {
+    if (rc == LDE_OK && existed && __atomic_load_n(&intact_file, __ATOMIC_SEQ_CST) != file) {
         rc = check_intact(s, e);
-        if (rc == LDE_OK) atomic_store(&intact_file, file);
+        if (rc == LDE_OK) __atomic_store_n(&intact_file, file, __ATOMIC_SEQ_CST);
     }
     /* WAL: readers (lde status, plot) never block the writer; FULL: a committed
      * evaluation point survives a power loss, not only a killed process. */
