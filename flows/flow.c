@@ -48,8 +48,8 @@ int flow_arch_parse(const char *name, FlowArch *arch) {
 }
 
 FlowConfig flow_config_default(FlowArch arch, int d) {
-    FlowConfig c = {arch, d, 10, 2048, 0, 0.97f, 0, 0, 0, 0, FLOW_MASK_CHECKERBOARD, 0,
-                    FLOW_LINEAR_ROTATION};
+    FlowConfig c = {
+        arch, d, 10, 2048, 0, 0.97f, 0, 0, 0, 0, FLOW_MASK_CHECKERBOARD, 0, FLOW_LINEAR_ROTATION};
     return c;
 }
 
@@ -172,7 +172,8 @@ static int flow_build(const FlowConfig *cfg, FlowLayer *ls, int *n, long *np, lo
     if (cfg->d < 2 || cfg->blocks < 1 || cfg->hidden < 1 || cfg->bottleneck < 0 ||
         cfg->d > FLOW_MAX_WIDTH || cfg->hidden > FLOW_MAX_WIDTH ||
         cfg->bottleneck > FLOW_MAX_WIDTH || cfg->blocks > FLOW_MAX_BLOCKS ||
-        (unsigned)cfg->mask > FLOW_MASK_CHANNEL || (unsigned)cfg->linear_init > FLOW_LINEAR_PERMUTATION)
+        (unsigned)cfg->mask > FLOW_MASK_CHANNEL ||
+        (unsigned)cfg->linear_init > FLOW_LINEAR_PERMUTATION)
         return -1;
     *n = 0, *np = 0, *ns = 0;
     if (is_image(cfg)) return build_image(cfg, ls, n, np, ns);

@@ -78,10 +78,10 @@ typedef struct {
     /* Images. All three 0: a vector flow (as before these fields existed). Set: each
      * row is an img_h×img_w×img_c image, NHWC, and d must equal img_c·img_h·img_w. */
     int img_c, img_h, img_w;
-    FlowMask mask; /* images: which positions a coupling conditions on (mask.h);
-                    * ignored by vector flows */
-    int squeeze;   /* images: multi-scale levels, 0 = none (see the top of this file);
-                    * img_h and img_w must divide by 2^squeeze. Vectors: must be 0 */
+    FlowMask mask;              /* images: which positions a coupling conditions on (mask.h);
+                                 * ignored by vector flows */
+    int squeeze;                /* images: multi-scale levels, 0 = none (see the top of this file);
+                                 * img_h and img_w must divide by 2^squeeze. Vectors: must be 0 */
     FlowLinearInit linear_init; /* glow: the invertible linears' start; not saved with a
                                  * model (only the start depends on it) */
 } FlowConfig;

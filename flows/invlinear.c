@@ -99,7 +99,8 @@ int invlinear_init_rotation(float *params, float *state, int d, uint64_t seed, u
     gaussian_to_rotation(a, a + (long)d * d, d);
     lu_column_pivot(a, perm, d); /* Q = L·U·P, (P x)_i = x_{perm[i]} (invlinear.h) */
     for (int i = 0; i < d; i++)
-        for (int j = 0; j < d; j++) params[(long)i * d + j] = i == j ? 0.0f : (float)a[(long)i * d + j];
+        for (int j = 0; j < d; j++)
+            params[(long)i * d + j] = i == j ? 0.0f : (float)a[(long)i * d + j];
     for (int i = 0; i < d; i++) {
         double u = a[(long)i * d + i];
         params[(long)d * d + i] = (float)log(fabs(u));

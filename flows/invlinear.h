@@ -29,8 +29,7 @@ long invlinear_nparams(int d);
 long invlinear_nstate(int d);
 
 /* L = U = I, sign = +1 and a random permutation drawn from (seed, stream). */
-void invlinear_init_permutation(float *params, float *state, int d, uint64_t seed,
-                                uint64_t stream);
+void invlinear_init_permutation(float *params, float *state, int d, uint64_t seed, uint64_t stream);
 
 /* W = a random rotation from the Gaussian of (seed, stream), factorised as above.
  * Returns 0, or -1 when memory runs out (params and state then untouched). */

@@ -65,8 +65,8 @@ static void test_resflow_logp_matches_numpy(void) {
 
 /* The loss to 1e-5 relative; each gradient entry to 1e-5·max|grad| + 1e-4·|grad|:
  * float32 forward and backward against float64 central differences (whose own error
- * is ~1e-9); measured: 0.02 of this tolerance at worst. The unused diagonal of each invertible linear's M has gradient 0 in
- * both. A gradient scaled by 1.001 must fail the same test. */
+ * is ~1e-9); measured: 0.02 of this tolerance at worst. The unused diagonal of each invertible
+ * linear's M has gradient 0 in both. A gradient scaled by 1.001 must fail the same test. */
 static void test_glow_training_step_matches_numpy(void) {
     Flow f;
     long np = sizeof FX_GLOW_PARAMS / sizeof *FX_GLOW_PARAMS;
