@@ -115,6 +115,14 @@ check: deps
 	@$(MAKE) --no-print-directory tests
 	@TEST_BIN_DIR=$(BUILD)/tests LDE=$(abspath $(LDE_BIN)) E2E_SAN=$(if $(filter 1,$(SAN)),1,0) tests/run-tests
 
+# Regenerates the NumPy cross-implementation fixture of the flows
+# (tests/fixtures/flows_numpy.h, read by tests/flows/test_crosscheck.c) with Debian's
+# python3-numpy; `make check` only reads the committed header, never runs Python.
+.PHONY: fixtures
+fixtures:
+	@$(MAKE) --no-print-directory deps DEB_PKGS=python3-numpy
+	/usr/bin/python3 tests/fixtures/gen_flows.py
+
 # lde slurm against a real one-node Slurm (tests/slurm/local_slurm.sh): installs
 # slurm-wlm and munge when missing, starts munged, slurmctld and slurmd as root
 # with everything under a temporary folder, and stops them by pid. CI runs it

@@ -14,6 +14,8 @@
 
 static const char *const flow_archs[] = {"realnvp", "glow", "resflow", NULL};
 static const char *const flow_masks[] = {"checkerboard", "horizontal", "cycle", "channel", NULL};
+/* In FlowLinearInit's order (flows/flow.h). */
+static const char *const flow_linear_inits[] = {"rotation", "permutation", NULL};
 static const char *const backbone_archs[] = {"cnn", "mlp", NULL};
 static const char *const ood_sets[] = {"digits", "gaussian", "uniform", "vflip", "heldout", NULL};
 
@@ -187,6 +189,13 @@ const Param params[] = {
      .max = 64,
      .help = "resflow evaluation log-det: 0 = exact (LU per sample), n = n-term series "
              "with 2 probes (mean error < 0.01 bpd, tested; 20-30x faster)"},
+    {.path = "flow.linear_init",
+     .type = PT_ENUM,
+     .offset = OFF(flow.linear_init),
+     .dflt = "rotation",
+     .choices = flow_linear_inits,
+     .help = "glow: start of the invertible linears, a random rotation (Glow 3.2) or a random "
+             "permutation; other archs ignore it"},
     {.path = "flow.mask",
      .type = PT_ENUM,
      .offset = OFF(flow.mask),

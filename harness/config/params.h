@@ -61,9 +61,10 @@ typedef struct {
         FlowArch arch;
         int blocks, hidden, bottleneck;
         double lipschitz;
-        int eval_terms; /* resflow: 0 = exact evaluation log-det, n = n-term series */
-        int mask;       /* pixels: FlowMask (flows/flow.h) of the couplings */
-        int squeeze;    /* pixels: multi-scale levels (space-to-depth, factor out half) */
+        int eval_terms;  /* resflow: 0 = exact evaluation log-det, n = n-term series */
+        int mask;        /* pixels: FlowMask (flows/flow.h) of the couplings */
+        int squeeze;     /* pixels: multi-scale levels (space-to-depth, factor out half) */
+        int linear_init; /* glow: FlowLinearInit (flows/flow.h), rotation or permutation */
     } flow;
     struct {
         double epochs; /* fractional allowed */

@@ -23,6 +23,10 @@
  * of one seed). */
 enum { RUNNER_STREAM_SHUFFLE = 0x53485546 /* "SHUF" */ };
 
+/* ActNorm's data-dependent init sees this many training rows (README: "ActNorm's
+ * initialisation"). */
+enum { RUNNER_INIT_ROWS = 512 };
+
 /* The flow's work buffers hold this many rows at least: evaluation goes through
  * flow_log_prob in chunks of it, and bigger chunks use the GEMM better. */
 enum { RUNNER_EVAL_ROWS = 256 };
@@ -182,6 +186,30 @@ static int pixel_inputs(const RunSpec *sp, const FeatureSet *fs, RunState *s, Ru
     return 0;
 }
 
+/* ActNorm's data-dependent init (Glow §3.1) on a fixed sample, whatever the batch
+ * size: the first RUNNER_INIT_ROWS rows (all, if fewer) of epoch 0's order, as a
+ * training batch sees them (dequantized), with the noise of step 0, which no
+ * training step uses. Returns 0, or -1 when memory runs out. */
+static int init_actnorm(RunState *s, long n, int d, uint64_t seed, int pixels, float alpha,
+                        double eps) {
+    int k = n < RUNNER_INIT_ROWS ? (int)n : RUNNER_INIT_ROWS;
+    float *x = malloc(sizeof(float) * (size_t)k * d);
+    double *ld = malloc(sizeof(double) * (size_t)k);
+    int rc = -1;
+    if (x && ld) {
+        shuffle(s->perm, n, seed, 0);
+        for (int i = 0; i < k; i++)
+            memcpy(x + (long)i * d, s->train_src + (long)s->perm[i] * d, sizeof(float) * d);
+        if (pixels)
+            pixels_to_flow(x, x, ld, k, d, alpha, 1, seed, 0);
+        else
+            preprocess_dequantize(x, k, d, (float)eps, seed, 0);
+        rc = flow_init_actnorm(&s->flow, x, k, s->work);
+    }
+    free(x), free(ld);
+    return rc;
+}
+
 static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
                               const RunnerOptions *o, RunState *s, RunOutcome *out, Err *e) {
     const RunSpec *sp = &r->spec;
@@ -216,6 +244,7 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
         fc.img_h = fs->img_h, fc.img_w = fs->img_w, fc.img_c = fs->img_c;
         fc.mask = (FlowMask)sp->flow.mask, fc.squeeze = sp->flow.squeeze;
     }
+    fc.linear_init = (FlowLinearInit)sp->flow.linear_init;
     if (flow_create(&s->flow, &fc, seed) != 0)
         return run_failed(out, RUN_FAILED, "%s", "cannot create the flow (out of memory?)");
     s->flow_made = 1;
@@ -241,6 +270,9 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
     long every = llround(sp->train.eval_every * (double)per_epoch);
     if (total < 1) total = 1;
     if (every < 1) every = 1;
+
+    if (init_actnorm(s, n, d, seed, pixels, alpha, eps) != 0)
+        return run_failed(out, RUN_FAILED, "%s", "out of memory for ActNorm's initialisation");
 
     int rc = evaluate_point(st, r->id, 0, 0.0, NAN, &s->flow, s->work, units, splits, nsplits,
                             &out->last, e);

@@ -318,14 +318,15 @@ static void test_shipped_configs_load_and_plan(void) {
     }
 }
 
-/* Golden ids: changing them silently would orphan every stored result. */
+/* Golden ids: changing them silently would orphan every stored result. (Changed
+ * on purpose by flow.linear_init, issue 17: Glow's start changed its results.) */
 static void test_golden_ids_are_stable(void) {
     static const char *const want[] = {
-        "381a8c23b95fc6c32c1cee554ac81b74", /* quickstart */
-        "ae3b871d402a7aef91de76819be2ca00", /* normalization: seed 0, normalize false */
-        "22057486d0ec02e69bd39d0b4a44822b", "f1b10b209d39f1a0dec70489200f2301",
-        "05e4e52494e3d4e5063705661bd91a40", "1c95f011916d03409058c7ec7c9a2995",
-        "176438dd7ae15c125e45484bfc75bd09"};
+        "cf2fbe93444920b37abdd5d8f269a8fb", /* quickstart */
+        "835d6ae845f630814496a070b83c08e4", /* normalization: seed 0, normalize false */
+        "e01ebeb6c5e93ec34e029fdad552be10", "f1c16b3f19cd7e9c6306eb58ab867e48",
+        "e51169b232eb9e7b315384c890361609", "2145be2f52dca91a0ef9f6d758b75bd6",
+        "6f3e06b1b6c7c465dd418d7b43b8a837"};
     const char *files[] = {"configs/quickstart.yaml", "configs/normalization.yaml"};
     int k = 0;
     for (int f = 0; f < 2; f++) {
