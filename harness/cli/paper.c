@@ -91,7 +91,14 @@ static int one_config(int i, const char *cdir, const char *db, const char *out, 
         fprintf(stderr, "lde paper: %s (%s %s)\n", d->config, CONFIGS[i].paper, CONFIGS[i].label);
         char *argv[] = {"run",          d->config,    "--db",           (char *)db, "--models",
                         (char *)models, "--features", (char *)features, NULL};
+        /* lde run's tables go to stderr with its progress: lde paper's stdout is the
+         * two paths of its page, for scripts. */
+        fflush(stdout);
+        int saved = dup(STDOUT_FILENO);
+        if (saved >= 0) dup2(STDERR_FILENO, STDOUT_FILENO);
         rc = cmd_run.run(8, argv, e);
+        fflush(stdout);
+        if (saved >= 0) dup2(saved, STDOUT_FILENO), close(saved);
         if (rc == LDE_ERUN) {
             fprintf(stderr, "lde paper: %s: %s\n", d->config, e->msg);
             (*failed)++;
