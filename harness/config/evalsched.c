@@ -12,17 +12,12 @@ static void keep(long *steps, int *n, long k) {
 
 int evalsched_steps(const RunSpec *s, long per_epoch, long total, long **steps, int *n) {
     const EpochList *at = &s->train.eval_at;
-    double every = s->train.eval_every;
-    long step_every = every > 0 ? llround(every * (double)per_epoch) : 0;
-    if (every > 0 && step_every < 1) step_every = 1;
-    /* Upper bound on the count: 0, the end, and each candidate. */
-    long cap = 2;
-    if (at->n > 0)
-        cap += at->n;
-    else if (every == EVAL_EVERY_LOG)
-        cap += 3 * 12; /* 1-2-5 from 0.01 epoch up to the 10000-epoch maximum */
-    else
-        cap += total / step_every;
+    int log_sched = at->n == 0 && s->train.eval_every == EVAL_EVERY_LOG;
+    long step_every = llround(s->train.eval_every * (double)per_epoch);
+    if (step_every < 1) step_every = 1; /* also for `log`, where it is not used */
+    /* At most: 0, the end, and each candidate (3 per decade from 0.01 epoch up to
+     * the 10000-epoch maximum for `log`). */
+    long cap = 2 + (at->n > 0 ? at->n : log_sched ? 3L * 7L : total / step_every);
     *steps = malloc(sizeof **steps * (size_t)cap);
     if (!*steps) return -1;
     long *st = *steps;
@@ -33,11 +28,11 @@ int evalsched_steps(const RunSpec *s, long per_epoch, long total, long **steps, 
             long k = llround(at->v[i] * (double)per_epoch);
             if (k < total) keep(st, n, k);
         }
-    } else if (every == EVAL_EVERY_LOG) {
+    } else if (log_sched) {
         static const double mant[3] = {1, 2, 5};
-        for (double decade = 0.01; decade * (double)per_epoch < (double)total; decade *= 10)
+        for (int exp10 = -2; exp10 <= 4; exp10++)
             for (int m = 0; m < 3; m++) {
-                long k = llround(mant[m] * decade * (double)per_epoch);
+                long k = llround(mant[m] * pow(10, exp10) * (double)per_epoch);
                 if (k < total) keep(st, n, k);
             }
     } else {

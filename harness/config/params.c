@@ -405,8 +405,7 @@ static int parse_list(const Param *p, const YtNode *n, const char *file, IntList
 }
 
 /* A list of epochs: numbers within [min, max], strictly ascending. */
-static int parse_epochs(const Param *p, const YtNode *n, const char *file, EpochList *out,
-                        Err *e) {
+static int parse_epochs(const Param *p, const YtNode *n, const char *file, EpochList *out, Err *e) {
     if (n->kind != YT_SEQ) return type_error(p, n, file, "a list of epochs", e);
     if (n->n > p->max_len)
         return fail(e, LDE_EINPUT, "%s:%d:%d: %s: %d items; at most %d", file, n->line, n->col,
@@ -416,7 +415,8 @@ static int parse_epochs(const Param *p, const YtNode *n, const char *file, Epoch
         int rc = parse_float(p, n->vals[i], file, &out->v[i], e);
         if (rc != LDE_OK) return rc;
         if (i > 0 && out->v[i] <= out->v[i - 1])
-            return fail(e, LDE_EINPUT, "%s:%d:%d: %s: %s is not above the epoch before it; "
+            return fail(e, LDE_EINPUT,
+                        "%s:%d:%d: %s: %s is not above the epoch before it; "
                         "expected ascending epochs",
                         file, n->vals[i]->line, n->vals[i]->col, p->path, n->vals[i]->str);
     }

@@ -91,15 +91,15 @@ typedef struct {
 } RunSpec;
 
 typedef enum {
-    PT_BOOL,      /* int 0/1 */
-    PT_INT,       /* int, within [min, max] */
-    PT_LONG,      /* long long, within [min, max] (seeds) */
-    PT_FLOAT,     /* double, within [min, max]; min exclusive when min_open */
-    PT_ENUM,      /* int index into choices (matches the C enum's order) */
-    PT_INT_LIST,  /* IntList, elements within [min, max] */
-    PT_ENUM_LIST, /* IntList of indices into choices */
-    PT_FEATURES,  /* const FeatureSource *: `fashion-mnist` or a mapping of .npy paths */
-    PT_IMAGES,    /* const FeatureSource *: a mapping of image .npy paths (data.images) */
+    PT_BOOL,       /* int 0/1 */
+    PT_INT,        /* int, within [min, max] */
+    PT_LONG,       /* long long, within [min, max] (seeds) */
+    PT_FLOAT,      /* double, within [min, max]; min exclusive when min_open */
+    PT_ENUM,       /* int index into choices (matches the C enum's order) */
+    PT_INT_LIST,   /* IntList, elements within [min, max] */
+    PT_ENUM_LIST,  /* IntList of indices into choices */
+    PT_FEATURES,   /* const FeatureSource *: `fashion-mnist` or a mapping of .npy paths */
+    PT_IMAGES,     /* const FeatureSource *: a mapping of image .npy paths (data.images) */
     PT_FLOAT_LIST, /* EpochList, elements within [min, max], ascending */
 } ParamType;
 
@@ -148,7 +148,7 @@ typedef struct {
     long long i; /* PT_BOOL, PT_INT, PT_LONG, PT_ENUM */
     double f;    /* PT_FLOAT */
     IntList list;
-    EpochList epochs; /* PT_FLOAT_LIST */
+    EpochList epochs;        /* PT_FLOAT_LIST */
     FeatureSource *features; /* PT_FEATURES, PT_IMAGES; owned, freed by param_value_free */
 } ParamValue;
 

@@ -116,7 +116,7 @@ static void pca(Store *s, const char *db, Finding *f) {
     int n = 0;
     for (int r = 0; r < t.nrows && n < 64; r++) {
         if (t.rows[r].baseline) continue;
-        k[n] = atof(t.rows[r].label[0]);
+        k[n] = strtod(t.rows[r].label[0], NULL);
         if (k[n] == 0) k[n] = INFINITY;
         a[n] = row_mean(&t, r);
         if (a[n] > best) best = a[n];
@@ -315,7 +315,7 @@ static void bottleneck(Store *s, const char *db, Finding *f) {
         int pick = -1;
         double pl = -1;
         for (int r = 0; r < t.nrows; r++) {
-            double l = atof(t.rows[r].label[0]);
+            double l = strtod(t.rows[r].label[0], NULL);
             if (r != none && !t.rows[r].baseline && l < prev_l && l > pl) pl = l, pick = r;
         }
         if (pick < 0) break;

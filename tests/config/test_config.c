@@ -381,8 +381,7 @@ static void test_eval_schedules_log_and_listed(void) {
     schedule_text("train:\n  epochs: 1\n  eval_at: [0, 0.001, 0.002, 0.5, 1]\n", 937, 937, got,
                   sizeof got);
     CHECK(strcmp(got, "0 1 2 469 937") == 0); /* 0.001 epoch is step 0.937 -> 1 */
-    schedule_text("train:\n  epochs: 1\n  eval_at: [0.0001, 0.0011]\n", 937, 937, got,
-                  sizeof got);
+    schedule_text("train:\n  epochs: 1\n  eval_at: [0.0001, 0.0011]\n", 937, 937, got, sizeof got);
     CHECK(strcmp(got, "0 1 937") == 0); /* step 0 and a repeated step 1 count once */
     schedule_text("train:\n  epochs: 1\n  eval_every: 0.25\n", 100, 100, got, sizeof got);
     CHECK(strcmp(got, "0 25 50 75 100") == 0);
@@ -397,10 +396,8 @@ static void test_eval_at_and_log_ids_and_errors(void) {
     Plan pa, pb, pl;
     Err e;
     CHECK(load_plan("a.yaml", "train:\n  epochs: 2\n", &a, &pa, &e) == LDE_OK);
-    CHECK(load_plan("b.yaml", "train:\n  epochs: 2\n  eval_at: [0.5, 1]\n", &b, &pb, &e) ==
-          LDE_OK);
-    CHECK(load_plan("l.yaml", "train:\n  epochs: 2\n  eval_every: log\n", &l, &pl, &e) ==
-          LDE_OK);
+    CHECK(load_plan("b.yaml", "train:\n  epochs: 2\n  eval_at: [0.5, 1]\n", &b, &pb, &e) == LDE_OK);
+    CHECK(load_plan("l.yaml", "train:\n  epochs: 2\n  eval_every: log\n", &l, &pl, &e) == LDE_OK);
     CHECK(strstr(pa.runs[0].params_json, "eval_at") == NULL);
     CHECK(strstr(pb.runs[0].params_json, "\"eval_at\":[0.5,1]") != NULL);
     CHECK(strstr(pl.runs[0].params_json, "\"eval_every\":\"log\"") != NULL);
