@@ -22,7 +22,8 @@
  * when every sample of every set has the same bpd (the 0.5–99.5% range of all sets
  * within HIST_FLAT of it: on L2-normalized latents the initial flow gives every
  * input the same bpd, 11.33 for the quickstart), the default "first" step becomes
- * the first evaluation that is not flat, and the caption says so. */
+ * the first evaluation that is not flat — or is left out when only the last one is
+ * — and the caption says so. */
 #include "report/plot_hist.h"
 
 #include <math.h>
@@ -141,21 +142,22 @@ static int step_is_flat(Store *s, const ExpData *x, int r, long step, int *flat,
 }
 
 /* Replaces each flat step of steps (run r) by the first later evaluation that is
- * not flat and not shown already; note says what was replaced (empty when nothing
- * was). A run whose every evaluation is flat keeps its steps. */
-static int skip_flat_steps(Store *s, const ExpData *x, int r, long *steps, int nsteps, char *note,
+ * not flat and not shown already, or, when there is none and other panels remain,
+ * leaves it out; note says what was done (empty when nothing was). A run whose
+ * every evaluation is flat keeps its steps. */
+static int skip_flat_steps(Store *s, const ExpData *x, int r, long *steps, int *nsteps, char *note,
                            size_t nnote, Err *e) {
     long *all = NULL;
     int nall = 0, rc = expdata_steps(x, r, &all, &nall, e);
     note[0] = 0;
-    for (int i = 0; i < nsteps && rc == LDE_OK; i++) {
-        int flat;
+    for (int i = 0; i < *nsteps && rc == LDE_OK; i++) {
+        int flat, found = 0;
         double v;
         if ((rc = step_is_flat(s, x, r, steps[i], &flat, &v, e)) || !flat) continue;
-        for (int k = 0; k < nall && rc == LDE_OK; k++) {
+        for (int k = 0; k < nall && rc == LDE_OK && !found; k++) {
             int f2, shown = 0;
             double v2;
-            for (int j = 0; j < nsteps; j++) shown |= steps[j] == all[k];
+            for (int j = 0; j < *nsteps; j++) shown |= steps[j] == all[k];
             if (all[k] <= steps[i] || shown) continue;
             if ((rc = step_is_flat(s, x, r, all[k], &f2, &v2, e)) || f2) continue;
             plot_text(note, nnote,
@@ -163,7 +165,13 @@ static int skip_flat_steps(Store *s, const ExpData *x, int r, long *steps, int n
                       "first informative evaluation)",
                       steps[i], v, all[k]);
             steps[i] = all[k];
-            break;
+            found = 1;
+        }
+        if (rc == LDE_OK && !found && *nsteps > 1) {
+            plot_text(note, nnote, " (step %ld left out: every sample had bpd %.4g there)",
+                      steps[i], v);
+            for (int j = i + 1; j < *nsteps; j++) steps[j - 1] = steps[j];
+            (*nsteps)--, i--;
         }
     }
     free(all);
@@ -408,14 +416,14 @@ int plot_hist(Store *s, const ExpData *x, const PlotArgs *a, const char *dir, Fi
         int r;
         if ((rc = expdata_find_run(x, a->run, &r, e)) ||
             (rc = resolve_steps(x, r, spec, steps, &nsteps, e)) ||
-            (!a->step && (rc = skip_flat_steps(s, x, r, steps, nsteps, note, sizeof note, e))))
+            (!a->step && (rc = skip_flat_steps(s, x, r, steps, &nsteps, note, sizeof note, e))))
             return rc;
         return hist_figure(s, x, r, steps, nsteps, note, a, dir, out, e);
     }
     for (int r = 0; r < x->nruns; r++) {
         if (x->nev[r] == 0) continue;
         if ((rc = resolve_steps(x, r, spec, steps, &nsteps, e)) ||
-            (!a->step && (rc = skip_flat_steps(s, x, r, steps, nsteps, note, sizeof note, e))) ||
+            (!a->step && (rc = skip_flat_steps(s, x, r, steps, &nsteps, note, sizeof note, e))) ||
             (rc = hist_figure(s, x, r, steps, nsteps, note, a, dir, out, e)))
             return rc;
         drawn++;

@@ -48,6 +48,21 @@ check flat_step0_not_drawn bash -c "! ls out/normalization/ | grep -q \"^hist_$(
 "$LDE" plot normalization --db lde.db --out explicit --kind hist --step 0,last >figs.txt 2>&1
 check flat_step0_drawn_when_asked grep -q '_step0_' figs.txt
 
+# Evaluated only at 0 and the end, the flat first panel has no replacement: the
+# figure shows the last step alone and says why.
+F=$ROOT/tests/fixtures/runner
+cat >flat.yaml <<YAML
+experiment: flat
+data:
+  features: {train: $F/train.npy, val: $F/val.npy, ood: {far: $F/far.npy}}
+flow: {arch: realnvp, blocks: 2, hidden: 16}
+train: {epochs: 1, lr: 1.0e-3}
+YAML
+"$LDE" run flat.yaml --db flat.db --models models >/dev/null 2>&1
+"$LDE" plot flat --db flat.db --out flat --kind hist >flat.txt 2>&1
+check flat_only_panel_left_out grep -q '^flat/flat/hist_[0-9a-f]*_step16$' flat.txt
+check flat_only_panel_said grep -q 'at step 16 (step 0 left out: every sample had bpd [0-9.]* there)' flat/flat/*.gp
+
 # Resumable: a second call computes nothing and writes the same sections.
 paper >out2.txt 2>err2.txt
 check paper_rerun_exits_0 test $? -eq 0
