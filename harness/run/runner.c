@@ -1,6 +1,7 @@
 /* runner.c — one grid point: preprocess, train, evaluate, save (see runner.h). */
 #include "run/runner.h"
 
+#include "config/evalsched.h"
 #include "flows/flow_optim.h"
 #include "flows/pixels.h"
 #include "flows/preprocess.h"
@@ -67,12 +68,14 @@ typedef struct {
     FlowWork *work;
     FlowOptim opt;
     int opt_made;
+    long *eval_steps; /* evalsched.h: the steps to evaluate at, ascending */
+    int n_eval_steps;
 } RunState;
 
 static void run_state_free(RunState *s, int n_ood) {
     if (s->pp_fitted) preprocess_free(&s->pp);
     free(s->train), free(s->val), free(s->train_eval), free(s->batch), free(s->perm);
-    free(s->val_ld), free(s->train_eval_ld), free(s->batch_ld);
+    free(s->val_ld), free(s->train_eval_ld), free(s->batch_ld), free(s->eval_steps);
     for (int i = 0; i < n_ood; i++) free(s->ood[i]), free(s->ood_ld[i]);
     if (s->work) flow_work_destroy(s->work);
     if (s->opt_made) flow_optim_destroy(&s->opt);
@@ -267,9 +270,10 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
      * PyTorch's drop_last); fractional epochs round to the nearest step. */
     long per_epoch = n / B;
     long total = llround(sp->train.epochs * (double)per_epoch);
-    long every = llround(sp->train.eval_every * (double)per_epoch);
     if (total < 1) total = 1;
-    if (every < 1) every = 1;
+    if (evalsched_steps(sp, per_epoch, total, &s->eval_steps, &s->n_eval_steps) != 0)
+        return run_failed(out, RUN_FAILED, "%s", "out of memory for the evaluation schedule");
+    int next_eval = 1; /* s->eval_steps[0] is step 0, evaluated below */
 
     if (init_actnorm(s, n, d, seed, pixels, alpha, eps) != 0)
         return run_failed(out, RUN_FAILED, "%s", "out of memory for ActNorm's initialisation");
@@ -310,7 +314,7 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
         }
         loss_sum += bpd, loss_n++;
         double rate = (double)step * B / progress_elapsed(&pr);
-        if (step % every != 0 && step != total) {
+        if (step != s->eval_steps[next_eval]) {
             report(&pr, r, o, fs, step, total, rate, &out->last, 0);
             continue;
         }
@@ -320,6 +324,7 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
         if (rc != LDE_OK) break;
         report(&pr, r, o, fs, step, total, rate, &out->last, 1);
         loss_sum = 0, loss_n = 0;
+        next_eval++;
     }
     progress_end(&pr);
     if (rc != LDE_OK || out->status == RUN_DIVERGED) return rc;
