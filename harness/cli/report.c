@@ -137,7 +137,9 @@ static int write_report(Store *s, const char *db, const ExpData *x, const char *
             fprintf(f, "%s %d %s", first ? "" : ",", count[k], store_status_name((RunStatus)k));
             first = 0;
         }
-    fprintf(f, ".\n\n## Results\n\n");
+    fprintf(f, ".\n\n");
+    expdata_note_inputs(x, f); /* runs of other input bytes: left out, or marked (--all) */
+    fprintf(f, "%s## Results\n\n", x->n_stale + x->n_unknown ? "\n" : "");
     ResultTable tab;
     Err te;
     if (restable_build(x, -1, MET_AUROC, "last", &tab, &te) == LDE_OK) {

@@ -71,6 +71,8 @@ table=$("$LDE" table keys --db db/lde.db 2>table_err.txt)
 check table_leaves_out_stale test "$(grep -c '^| keys' <<<"$table")" -eq 1
 check table_says_left_out grep -q "left out: 2 stale (inputs changed)" table_err.txt
 check table_all_marks_stale grep -q "| stale |" <<<"$("$LDE" table keys --db db/lde.db --all 2>/dev/null)"
+"$LDE" report keys --db db/lde.db --out rep >/dev/null 2>&1
+check report_says_left_out grep -q "keys: 2 runs left out: 2 stale (inputs changed); --all shows them" rep/keys/report.md
 
 # A run recorded by another lde version is marked, not re-run.
 q db/lde.db "UPDATE runs SET lde_version = '0.0.9' WHERE id = (SELECT run_id FROM experiment_runs
