@@ -2,6 +2,7 @@
 #include "run/runner.h"
 
 #include "flows/flow_optim.h"
+#include "flows/gemm.h"
 #include "flows/pixels.h"
 #include "flows/preprocess.h"
 #include "flows/rng.h"
@@ -27,6 +28,11 @@ enum { RUNNER_STREAM_SHUFFLE = 0x53485546 /* "SHUF" */ };
  * flow_log_prob in chunks of it, and bigger chunks use the GEMM better. */
 enum { RUNNER_EVAL_ROWS = 256 };
 
+/* Raw training rows read at a time (RunState.raw): the fixed evaluation subset is
+ * read in chunks of this; a batch of more rows is read in several. At least
+ * GEMM_TILE_M (the tail). */
+enum { RUNNER_RAW_ROWS = 256 };
+
 static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -47,17 +53,21 @@ static void shuffle(int *perm, long n, uint64_t seed, long epoch) {
 }
 
 /* Everything one run allocates, so that every exit path frees it in one place.
- * Latents: train, val and ood hold the preprocessed rows. Pixels: train is NULL
- * (batches come from the FeatureSet's 8-bit values and get fresh dequantization
- * noise each step), val, ood and train_eval hold the flow's input at the bins'
- * midpoints and *_ld their log-determinants (flows/pixels.h). */
+ * Latents: val and ood hold the preprocessed rows; the training rows stay in the
+ * feature file (featureset.h) and each batch is read and preprocessed when drawn
+ * (raw holds it before), with the bits the whole preprocessed set would have given
+ * it: rows in full GEMM tiles through preprocess_apply_batch, the last
+ * n mod GEMM_TILE_M rows from tail, preprocessed once as the whole set's last tile.
+ * Pixels: batches come from the FeatureSet's 8-bit values and get fresh
+ * dequantization noise each step; val, ood and train_eval hold the flow's input at
+ * the bins' midpoints and *_ld their log-determinants (flows/pixels.h). */
 typedef struct {
     Preprocess pp;
     int pp_fitted;
-    float *train, *val, *ood[FEAT_MAX_OOD], *train_eval, *batch;
+    float *val, *ood[FEAT_MAX_OOD], *train_eval, *batch, *raw, *tail;
+    long tail_from; /* latents: the first training row of tail */
     double *val_ld, *ood_ld[FEAT_MAX_OOD], *train_eval_ld, *batch_ld;
-    const float *train_src; /* the rows batches are drawn from (train, or the 8-bit values) */
-    int *perm;
+    int *perm, *eval_rows;
     Flow flow;
     int flow_made;
     FlowWork *work;
@@ -67,7 +77,8 @@ typedef struct {
 
 static void run_state_free(RunState *s, int n_ood) {
     if (s->pp_fitted) preprocess_free(&s->pp);
-    free(s->train), free(s->val), free(s->train_eval), free(s->batch), free(s->perm);
+    free(s->val), free(s->train_eval), free(s->batch), free(s->perm), free(s->raw), free(s->tail);
+    free(s->eval_rows);
     free(s->val_ld), free(s->train_eval_ld), free(s->batch_ld);
     for (int i = 0; i < n_ood; i++) free(s->ood[i]), free(s->ood_ld[i]);
     if (s->work) flow_work_destroy(s->work);
@@ -137,27 +148,63 @@ static int save_model(const PlanRun *r, const RunnerOptions *o, const FeatureSet
     return rc;
 }
 
-/* The flow's input of every split, latents: the preprocessing fitted on train and
- * applied to each split. Returns 0, or fills out's reason and returns -1. */
+/* The flow's input of every split, latents: the preprocessing fitted on train (read
+ * in chunks from the file) and applied to each evaluation split; the training rows'
+ * last partial GEMM tile preprocessed once (RunState). Returns 0, or fills out's
+ * reason and returns -1. */
 static int latent_inputs(const RunSpec *sp, const FeatureSet *fs, RunState *s, RunOutcome *out) {
     PreprocessConfig pc = {.drop_constant = sp->preprocess.drop_constant,
                            .normalize = sp->preprocess.normalize,
                            .pca = sp->preprocess.pca,
                            .epsilon = (float)sp->preprocess.epsilon};
     const char *why = NULL;
-    if (preprocess_fit(&s->pp, &pc, fs->train.x, fs->train.n, fs->d, &why) != 0)
-        return run_failed(out, RUN_FAILED, "preprocessing: %s", why), -1;
+    Err e = {{0}};
+    TrainReader t;
+    featureset_train_source(fs, pc.pca ? "fitting PCA" : "fitting preprocessing", &t, &e);
+    int rc = preprocess_fit_rows(&s->pp, &pc, &t.src, &why);
+    featureset_train_end(&t);
+    if (rc != 0 && t.failed) return run_failed(out, RUN_FAILED, "preprocessing: %.480s", e.msg), -1;
+    if (rc != 0) return run_failed(out, RUN_FAILED, "preprocessing: %s", why), -1;
     s->pp_fitted = 1;
     long n = fs->train.n;
-    s->train = preprocessed(&s->pp, fs->train.x, n);
+    s->tail_from = n - n % GEMM_TILE_M;
+    long nt = n - s->tail_from;
+    int *idx = malloc(sizeof(int) * (size_t)(nt ? nt : 1));
+    s->raw = malloc(sizeof(float) * RUNNER_RAW_ROWS * (size_t)fs->d);
+    s->tail = malloc(sizeof(float) * (size_t)(nt ? nt : 1) * (size_t)s->pp.d_out);
+    int oom = !idx || !s->raw || !s->tail;
+    for (long i = 0; !oom && i < nt; i++) idx[i] = (int)(s->tail_from + i);
+    /* The whole set's last tile on its own: a product of the same nt rows. */
+    if (!oom && (featureset_train_gather(fs, idx, nt, s->raw, &e) != LDE_OK ||
+                 preprocess_apply(&s->pp, s->raw, s->tail, nt) != 0))
+        oom = 1;
+    free(idx);
     s->val = preprocessed(&s->pp, fs->val.x, fs->val.n);
     for (int i = 0; i < fs->n_ood; i++)
         s->ood[i] = preprocessed(&s->pp, fs->ood[i].x, fs->ood[i].n);
-    int oom = !s->train || !s->val;
+    oom |= !s->val;
     for (int i = 0; i < fs->n_ood; i++) oom |= !s->ood[i];
     if (oom)
         return run_failed(out, RUN_FAILED, "%s", "out of memory for the preprocessed features"), -1;
-    s->train_src = s->train;
+    return 0;
+}
+
+/* Training rows idx[0..count) -> out (count, d_out): the flow's input before noise,
+ * with the bits of the whole preprocessed set's rows (RunState). 0, or -1 with *e
+ * set (an unreadable row) or out of memory. */
+static int train_rows(const FeatureSet *fs, RunState *s, const int *idx, long count, float *out,
+                      Err *e) {
+    int dout = s->pp.d_out;
+    for (long c0 = 0; c0 < count; c0 += RUNNER_RAW_ROWS) {
+        long m = count - c0 < RUNNER_RAW_ROWS ? count - c0 : RUNNER_RAW_ROWS;
+        if (featureset_train_gather(fs, idx + c0, m, s->raw, e) != LDE_OK) return -1;
+        if (preprocess_apply_batch(&s->pp, s->raw, out + c0 * dout, m) != 0)
+            return fail(e, LDE_ERUN, "out of memory preprocessing a batch"), -1;
+    }
+    for (long i = 0; i < count; i++)
+        if (idx[i] >= s->tail_from)
+            memcpy(out + i * dout, s->tail + (idx[i] - s->tail_from) * dout,
+                   sizeof(float) * (size_t)dout);
     return 0;
 }
 
@@ -178,7 +225,6 @@ static int pixel_inputs(const RunSpec *sp, const FeatureSet *fs, RunState *s, Ru
     for (int i = 0; i < fs->n_ood; i++)
         oom |= pixel_split(fs->ood[i].x, fs->ood[i].n, fs->d, a, &s->ood[i], &s->ood_ld[i]);
     if (oom) return run_failed(out, RUN_FAILED, "%s", "out of memory for the images"), -1;
-    s->train_src = fs->train.x;
     return 0;
 }
 
@@ -196,18 +242,25 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
     /* The train split of an evaluation: a fixed, evenly spaced subset of the rows. */
     long m = sp->train.eval_train_samples < n ? sp->train.eval_train_samples : n;
     s->train_eval = malloc(sizeof(float) * (size_t)(m > 0 ? m : 1) * d);
+    s->eval_rows = malloc(sizeof(int) * (size_t)(m > 0 ? m : 1));
     s->batch = malloc(sizeof(float) * (size_t)B * d);
     s->perm = malloc(sizeof(int) * (size_t)n);
     if (pixels) {
         s->train_eval_ld = malloc(sizeof(double) * (size_t)(m > 0 ? m : 1));
         s->batch_ld = malloc(sizeof(double) * (size_t)B);
     }
-    if (!s->train_eval || !s->batch || !s->perm || (pixels && (!s->train_eval_ld || !s->batch_ld)))
+    if (!s->train_eval || !s->eval_rows || !s->batch || !s->perm ||
+        (pixels && (!s->train_eval_ld || !s->batch_ld)))
         return run_failed(out, RUN_FAILED, "%s", "out of memory for the training buffers");
-    for (long i = 0; i < m; i++)
-        memcpy(s->train_eval + i * d, s->train_src + (i * n / m) * d, sizeof(float) * d);
-    if (pixels)
+    for (long i = 0; i < m; i++) s->eval_rows[i] = (int)(i * n / m);
+    if (pixels) {
+        for (long i = 0; i < m; i++)
+            memcpy(s->train_eval + i * d, fs->train.x + (long)s->eval_rows[i] * d,
+                   sizeof(float) * d);
         pixels_to_flow(s->train_eval, s->train_eval, s->train_eval_ld, m, d, alpha, 0, 0, 0);
+    } else if (train_rows(fs, s, s->eval_rows, m, s->train_eval, e) != 0) {
+        return run_failed(out, RUN_FAILED, "reading the training rows: %.480s", e->msg);
+    }
 
     FlowConfig fc = flow_config_default(sp->flow.arch, d);
     fc.blocks = sp->flow.blocks, fc.hidden = sp->flow.hidden, fc.bottleneck = sp->flow.bottleneck;
@@ -255,9 +308,14 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
     for (long step = 1; step <= total; step++) {
         long epoch = (step - 1) / per_epoch, pos = (step - 1) % per_epoch;
         if (pos == 0) shuffle(s->perm, n, seed, epoch);
-        for (int i = 0; i < B; i++)
-            memcpy(s->batch + (long)i * d, s->train_src + (long)s->perm[pos * B + i] * d,
-                   sizeof(float) * d);
+        const int *rows = s->perm + pos * B;
+        if (pixels) {
+            for (int i = 0; i < B; i++)
+                memcpy(s->batch + (long)i * d, fs->train.x + (long)rows[i] * d, sizeof(float) * d);
+        } else if (train_rows(fs, s, rows, B, s->batch, e) != 0) {
+            run_failed(out, RUN_FAILED, "reading the training rows: %.480s", e->msg);
+            break;
+        }
         double mean_ld = 0;
         if (pixels) {
             pixels_to_flow(s->batch, s->batch, s->batch_ld, B, d, alpha, 1, seed, (uint64_t)step);

@@ -1,0 +1,102 @@
+/* npymap.c — a float .npy read in place (see npymap.h). */
+#include "data/npymap.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int npymap_open(const char *path, NpyMap *m, Err *e) {
+    memset(m, 0, sizeof *m);
+    NpyShape s;
+    char dtype[8];
+    long off;
+    int rc = npy_layout(path, &s, dtype, &off, e);
+    if (rc != LDE_OK) return rc;
+    int elem = strcmp(dtype, "<f4") == 0 ? 4 : strcmp(dtype, "<f2") == 0 ? 2
+               : strcmp(dtype, "<f8") == 0 ? 8 : 0;
+    if (!elem)
+        return fail(e, LDE_EINPUT, "%s: dtype %s; expected float features (<f4, <f2, <f8)", path,
+                    dtype);
+    snprintf(m->path, sizeof m->path, "%s", path);
+    m->ndim = s.ndim, m->rows = s.rows, m->cols = (int)s.cols, m->elem = elem;
+    if (s.rows == 0 || s.cols == 0) return LDE_OK;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return fail(e, LDE_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    m->map_len = (size_t)off + (size_t)s.rows * (size_t)s.cols * (size_t)elem;
+    void *p = mmap(NULL, m->map_len, PROT_READ, MAP_SHARED, fd, 0);
+    int err = errno;
+    close(fd);
+    if (p == MAP_FAILED) {
+        memset(m, 0, sizeof *m);
+        return fail(e, LDE_ERUN, "%s: cannot map: %s", path, strerror(err));
+    }
+    m->map = p, m->data = (const unsigned char *)p + off;
+    return LDE_OK;
+}
+
+/* Converts and checks n·cols values starting at value k0 of the file into out
+ * (out may be the map itself for an aligned <f4: then it is only checked). */
+static int convert(const NpyMap *m, long k0, long count, float *out, Err *e) {
+    const unsigned char *raw = m->data + (size_t)k0 * (size_t)m->elem;
+    NpyShape s = {2, m->rows, m->cols};
+    for (long i = 0; i < count; i++) {
+        double x;
+        if (m->elem == 2) {
+            uint16_t b;
+            memcpy(&b, raw + 2 * i, 2);
+            x = npy_half_to_float(b);
+        } else if (m->elem == 4) {
+            float f;
+            memcpy(&f, raw + 4 * i, 4);
+            x = f;
+        } else {
+            memcpy(&x, raw + 8 * i, 8);
+        }
+        float v = (float)x;
+        if (!isfinite(v)) return npy_refuse_value(m->path, s, k0 + i, x, e);
+        if (out) out[i] = v;
+    }
+    return LDE_OK;
+}
+
+const float *npymap_rows(const NpyMap *m, long r0, long n, float *buf, Err *e) {
+    long k0 = r0 * m->cols, count = n * m->cols;
+    const unsigned char *at = m->data + (size_t)k0 * (size_t)m->elem;
+    if (m->elem == 4 && ((uintptr_t)at % sizeof(float)) == 0) {
+        /* In place: only the check. */
+        return convert(m, k0, count, NULL, e) == LDE_OK ? (const float *)(const void *)at : NULL;
+    }
+    return convert(m, k0, count, buf, e) == LDE_OK ? buf : NULL;
+}
+
+int npymap_gather(const NpyMap *m, const int *idx, long n, float *out, Err *e) {
+    for (long i = 0; i < n; i++) {
+        float *dst = out + i * m->cols;
+        const float *row = npymap_rows(m, idx[i], 1, dst, e);
+        if (!row) return LDE_EINPUT;
+        if (row != dst) memcpy(dst, row, sizeof(float) * (size_t)m->cols);
+    }
+    return LDE_OK;
+}
+
+void npymap_release(const NpyMap *m, long r0, long n) {
+    if (!m->map || n <= 0) return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t row = (size_t)m->cols * (size_t)m->elem;
+    size_t lo = (size_t)(m->data - (const unsigned char *)m->map) + (size_t)r0 * row;
+    size_t hi = lo + (size_t)n * row;
+    lo = (lo + page - 1) / page * page; /* whole pages inside the rows only */
+    hi = hi / page * page;
+    if (hi > lo) madvise((unsigned char *)m->map + lo, hi - lo, MADV_DONTNEED);
+}
+
+void npymap_close(NpyMap *m) {
+    if (m->map) munmap(m->map, m->map_len);
+    memset(m, 0, sizeof *m);
+}
