@@ -44,7 +44,7 @@ int npymap_open(const char *path, NpyMap *m, Err *e) {
  * (out may be the map itself for an aligned <f4: then it is only checked). */
 static int convert(const NpyMap *m, long k0, long count, float *out, Err *e) {
     const unsigned char *raw = m->data + (size_t)k0 * (size_t)m->elem;
-    NpyShape s = {2, m->rows, m->cols};
+    NpyShape s = {m->ndim, m->rows, m->cols};
     for (long i = 0; i < count; i++) {
         double x;
         if (m->elem == 2) {
