@@ -85,7 +85,7 @@ void featureset_train_end(TrainReader *t) {
     if (t->prev_m > 0) npymap_release(&sp->map, t->prev_r0, t->prev_m);
     double s = progress_elapsed(&t->pr);
     progress_end(&t->pr);
-    if (t->passes > 0)
+    if (t->passes > 0 && !t->failed)
         progress_line(&t->pr, "%s: %ld rows × %d (%s), %d pass%s, %.1f s, %.0f MB/s", t->phase,
                       sp->n, sp->map.cols,
                       sp->map.elem == 2   ? "float16"
