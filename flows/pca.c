@@ -70,6 +70,7 @@ static int covariance(const RowSource *src, float *block, const double *mean, do
             rc = -1;
             break;
         }
+#pragma omp parallel for schedule(static)
         for (int i = 0; i < m; i++)
             for (int j = 0; j < d; j++)
                 centred[(long)i * d + j] = (float)(x[(long)i * d + j] - mean[j]);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -40,29 +41,61 @@ int npymap_open(const char *path, NpyMap *m, Err *e) {
     return LDE_OK;
 }
 
-/* Converts and checks n·cols values starting at value k0 of the file into out
- * (out may be the map itself for an aligned <f4: then it is only checked). */
+/* float16 -> float32 of every bit pattern: the conversion is then one load, about
+ * 30 times faster than decoding each value (measured 77 MB/s before: an
+ * ImageNet-size file took a minute per pass). Filled once, by pthread_once. */
+static float half_table[65536];
+static pthread_once_t half_once = PTHREAD_ONCE_INIT;
+
+static void fill_half_table(void) {
+    for (long b = 0; b < 65536; b++) half_table[b] = npy_half_to_float((uint16_t)b);
+}
+
+/* The stored value k of the file as a double (for the refusal's message). */
+static double value_at(const NpyMap *m, long k) {
+    const unsigned char *raw = m->data + (size_t)k * (size_t)m->elem;
+    if (m->elem == 2) {
+        uint16_t b;
+        memcpy(&b, raw, 2);
+        return half_table[b];
+    }
+    if (m->elem == 4) {
+        float f;
+        memcpy(&f, raw, 4);
+        return f;
+    }
+    double x;
+    memcpy(&x, raw, 8);
+    return x;
+}
+
+/* Converts and checks count values starting at value k0 of the file into out (NULL:
+ * only checks, for <f4 handed out in place). Threads share the values; the first
+ * bad one in file order is refused, whatever the thread count. */
 static int convert(const NpyMap *m, long k0, long count, float *out, Err *e) {
+    pthread_once(&half_once, fill_half_table);
     const unsigned char *raw = m->data + (size_t)k0 * (size_t)m->elem;
-    NpyShape s = {m->ndim, m->rows, m->cols};
+    long bad = count;
+#pragma omp parallel for schedule(static) reduction(min : bad) if (count > 65536)
     for (long i = 0; i < count; i++) {
-        double x;
+        float v;
         if (m->elem == 2) {
             uint16_t b;
             memcpy(&b, raw + 2 * i, 2);
-            x = npy_half_to_float(b);
+            v = half_table[b];
         } else if (m->elem == 4) {
-            float f;
-            memcpy(&f, raw + 4 * i, 4);
-            x = f;
+            memcpy(&v, raw + 4 * i, 4);
         } else {
+            double x;
             memcpy(&x, raw + 8 * i, 8);
+            v = (float)x;
         }
-        float v = (float)x;
-        if (!isfinite(v)) return npy_refuse_value(m->path, s, k0 + i, x, e);
+        if (!isfinite(v) && i < bad) bad = i;
         if (out) out[i] = v;
     }
-    return LDE_OK;
+    if (bad == count) return LDE_OK;
+    NpyShape s = {m->ndim, m->rows, m->cols};
+    return npy_refuse_value(m->path, s, k0 + bad, value_at(m, k0 + bad), e);
 }
 
 const float *npymap_rows(const NpyMap *m, long r0, long n, float *buf, Err *e) {

@@ -295,9 +295,15 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
     if (total < 1) total = 1;
     if (every < 1) every = 1;
 
+    /* Timings for the closing line (issue 18): the evaluations' share, the first step. */
+    long eval_rows = 0;
+    for (int i = 0; i < nsplits; i++) eval_rows += splits[i].n;
+    double t_eval = now_s();
     int rc = evaluate_point(st, r->id, 0, 0.0, NAN, &s->flow, s->work, units, splits, nsplits,
                             &out->last, e);
     if (rc != LDE_OK) return rc;
+    double eval_s = now_s() - t_eval, eval0 = eval_s, first_step = -1;
+    long evals = 1;
     out->evaluated = 1;
     Progress pr;
     progress_begin(&pr, "run", total);
@@ -324,6 +330,7 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
             preprocess_dequantize(s->batch, B, d, (float)eps, seed, (uint64_t)step);
         }
         double loss = flow_train_step(&s->flow, &s->opt, s->batch, B, s->work, seed, NULL);
+        if (step == 1) first_step = progress_process_seconds();
         /* The training loss in bits/dim (the same units as every evaluation); the
          * pixels' log-determinant does not depend on the flow, so it only shifts it. */
         double bpd = pixels ? pixels_bpd(mean_ld - loss, d) : preprocess_bpd(-loss, d, eps);
@@ -341,14 +348,23 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
             continue;
         }
         double ep = (double)step / (double)per_epoch;
+        t_eval = now_s();
         rc = evaluate_point(st, r->id, step, ep, loss_sum / (double)loss_n, &s->flow, s->work,
                             units, splits, nsplits, &out->last, e);
         if (rc != LDE_OK) break;
+        eval_s += now_s() - t_eval, evals++;
         report(&pr, r, o, fs, step, total, rate, &out->last, 1);
         loss_sum = 0, loss_n = 0;
     }
+    double train_s = progress_elapsed(&pr) - (eval_s - eval0);
     progress_end(&pr);
-    if (rc != LDE_OK || out->status == RUN_DIVERGED) return rc;
+    if (rc != LDE_OK || out->status != RUN_DONE) return rc;
+    if (!o->quiet)
+        progress_line(&pr,
+                      "run %d/%d %.8s: first training step %.1f s after start, training %.0f "
+                      "samples/s, evaluation %.0f samples/s",
+                      o->index, o->count, r->id, first_step, (double)total * B / train_s,
+                      (double)evals * eval_rows / eval_s);
     if (pixels &&
         (rc = figarrays_record(st, r->id, &s->flow, s->work, fs, alpha, seed, e)) != LDE_OK)
         return rc;
