@@ -47,7 +47,7 @@ int preprocess_health_rows(const RowSource *src, unsigned char *flags) {
         const float *x = src->rows(src->ctx, r0, m, buf);
         if (!x) goto out;
         if (r0 == 0) memcpy(first, x, sizeof(float) * (size_t)d);
-        /* Columns split among threads: counts and flags are exact whatever the split. */
+            /* Columns split among threads: counts and flags are exact whatever the split. */
 #pragma omp parallel for schedule(static) if ((long)m * d > 65536)
         for (int j0 = 0; j0 < d; j0 += 64) {
             int j1 = j0 + 64 < d ? j0 + 64 : d;

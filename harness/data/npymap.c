@@ -19,8 +19,10 @@ int npymap_open(const char *path, NpyMap *m, Err *e) {
     long off;
     int rc = npy_layout(path, &s, dtype, &off, e);
     if (rc != LDE_OK) return rc;
-    int elem = strcmp(dtype, "<f4") == 0 ? 4 : strcmp(dtype, "<f2") == 0 ? 2
-               : strcmp(dtype, "<f8") == 0 ? 8 : 0;
+    int elem = strcmp(dtype, "<f4") == 0   ? 4
+               : strcmp(dtype, "<f2") == 0 ? 2
+               : strcmp(dtype, "<f8") == 0 ? 8
+                                           : 0;
     if (!elem)
         return fail(e, LDE_EINPUT, "%s: dtype %s; expected float features (<f4, <f2, <f8)", path,
                     dtype);

@@ -23,8 +23,8 @@ typedef struct {
     int ndim; /* 1 or 2 */
     long rows;
     int cols;
-    int elem;                  /* bytes per stored value: 2 (<f2), 4 (<f4) or 8 (<f8) */
-    void *map;                 /* the whole file, read-only; NULL when rows·cols = 0 */
+    int elem;  /* bytes per stored value: 2 (<f2), 4 (<f4) or 8 (<f8) */
+    void *map; /* the whole file, read-only; NULL when rows·cols = 0 */
     size_t map_len;
     const unsigned char *data; /* the first value */
 } NpyMap;

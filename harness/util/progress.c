@@ -4,6 +4,7 @@
 #include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,14 +29,16 @@ double progress_process_seconds(void) {
     fclose(f);
     buf[n] = 0;
     const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-    unsigned long long start = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-                            "%*d %*d %llu",
-                     &start) != 1)
-        return -1;
+    /* Fields from 3 (the state) follow ") "; skip 19 of them to reach field 22. */
+    for (int k = 0; p && k < 20; k++) p = strchr(p + 1, ' ');
+    if (!p) return -1;
+    char *end;
+    unsigned long long start = strtoull(p + 1, &end, 10);
+    if (end == p + 1) return -1;
     struct timespec t;
     clock_gettime(CLOCK_BOOTTIME, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec - (double)start / (double)sysconf(_SC_CLK_TCK);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec -
+           (double)start / (double)sysconf(_SC_CLK_TCK);
 }
 
 double progress_elapsed(const Progress *p) {

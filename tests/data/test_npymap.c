@@ -49,7 +49,7 @@ static int same_as_read(const char *path) {
 }
 
 static void test_npymap_rows_equal_npy_read_f32_for_every_float_dtype(void) {
-    const char *files[] = {GOOD "f4_2d.npy", GOOD "f2_2d.npy",        GOOD "f8_2d.npy",
+    const char *files[] = {GOOD "f4_2d.npy", GOOD "f2_2d.npy",         GOOD "f8_2d.npy",
                            GOOD "f4_v2.npy", GOOD "f2_special_1d.npy", GOOD "f4_empty_0x3.npy"};
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
         if (CHECK(same_as_read(files[k]))) fprintf(stderr, "  %s\n", files[k]);
@@ -70,10 +70,10 @@ static void test_npymap_float32_rows_are_read_in_place(void) {
 
 /* The refusals npy_read_f32 gives, from npymap_open or from reading every row. */
 static void test_npymap_refuses_like_npy_read_f32(void) {
-    const char *files[] = {BAD "nan_row2.npy",        BAD "inf_row5.npy",
+    const char *files[] = {BAD "nan_row2.npy",          BAD "inf_row5.npy",
                            BAD "f8_beyond_float32.npy", BAD "f2_nan_1d.npy",
-                           BAD "truncated_data.npy",   BAD "truncated_big_shape.npy",
-                           BAD "trailing_bytes.npy",   GOOD "i8_1d.npy"};
+                           BAD "truncated_data.npy",    BAD "truncated_big_shape.npy",
+                           BAD "trailing_bytes.npy",    GOOD "i8_1d.npy"};
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
         Err want = {{0}}, got = {{0}};
         float *x = NULL;

@@ -168,8 +168,8 @@ static void reference_covariance(const float *x, long n, int d, double *mean, do
 
 /* Streamed over a copying source in two passes: the same bits as the fit on the
  * array, and as the fit before streaming (the full covariance product; dsyevd reads
- * only its lower row-major triangle, which the streamed fit reproduces). 2500 rows: two full blocks and a
- * partial one; d = 300 crosses GEMM tile edges. */
+ * only its lower row-major triangle, which the streamed fit reproduces). 2500 rows: two full blocks
+ * and a partial one; d = 300 crosses GEMM tile edges. */
 static void test_pca_streamed_fit_has_the_bits_of_the_array_fit(void) {
     enum { N = 2500, D = 300, K = 20 };
     float *x = randn((long)N * D, 5);
