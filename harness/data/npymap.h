@@ -25,6 +25,7 @@ typedef struct {
     int cols;
     int elem;  /* bytes per stored value: 2 (<f2), 4 (<f4) or 8 (<f8) */
     void *map; /* the whole file, read-only; NULL when rows·cols = 0 */
+    int fd;    /* the file, open while mapped (gathers pread it); else -1 */
     size_t map_len;
     const unsigned char *data; /* the first value */
 } NpyMap;
@@ -36,7 +37,8 @@ int npymap_open(const char *path, NpyMap *m, Err *e);
  * floats) filled by conversion. NULL with *e set when a value is not finite. */
 const float *npymap_rows(const NpyMap *m, long r0, long n, float *buf, Err *e);
 
-/* Rows idx[0..n) -> out (n, cols), converted and checked like npymap_rows. */
+/* Rows idx[0..n) -> out (n, cols), converted and checked like npymap_rows; read
+ * with pread, so rows drawn all over the file add nothing to the resident set. */
 int npymap_gather(const NpyMap *m, const int *idx, long n, float *out, Err *e);
 
 /* Drops rows [r0, r0+n)'s whole pages from the resident set (a hint; rows handed
