@@ -60,7 +60,7 @@ static const float *reader_rows(void *ctx, long r0, long m, float *buf) {
     if (x && t->pr.tty) {
         char note[96];
         double s = progress_elapsed(&t->pr);
-        snprintf(note, sizeof note, "%s pass %d, %.0f MB/s", t->phase, t->passes,
+        snprintf(note, sizeof note, "pass %d, %.0f MB/s", t->passes,
                  s > 0 ? t->bytes / 1e6 / s : 0.0);
         progress_update(&t->pr, r0 + m, note);
     }
