@@ -120,7 +120,7 @@ int npymap_gather(const NpyMap *m, const int *idx, long n, float *out, Err *e) {
      * evaluation subset of 10,000 rows of an ImageNet-size float16 file). */
     size_t row = (size_t)m->cols * (size_t)m->elem;
     long off = (long)(m->data - (const unsigned char *)m->map);
-    unsigned char tmp[32768];
+    unsigned char tmp[32768] = {0}; /* filled by pread (cppcheck cannot see it) */
     for (long i = 0; i < n; i++) {
         float *dst = out + i * m->cols;
         if (m->elem != 4 && row > sizeof tmp) { /* rows this long: through the map */
