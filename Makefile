@@ -5,6 +5,7 @@
 #   make check    deps + build + every test (SAN=1: under ASan/UBSan)
 #   make check-slurm  lde slurm on a real one-node Slurm started for the test (root)
 #   make demo     deps + build + the quickstart experiment on the built-in data, then its report
+#   make paper    deps + build + every paper config (resumable), then plots/paper/index.html
 #   make valgrind the end-to-end tests under valgrind
 #   make bench    flow and backbone throughput against this machine's SGEMM peak
 #   make bench-compare  the same models in PyTorch beside lde's figures
@@ -17,9 +18,12 @@ OPENBLAS_LIB := /usr/lib/$(MULTIARCH)/openblas-openmp
 
 # Debian packages: libraries and tools lde builds against or runs (gnuplot for
 # figures, the Fashion-MNIST data set). python3-sklearn is only downloaded and
-# unpacked for its digits file, never installed (see fetch-digits below).
+# unpacked for its digits file, never installed (see fetch-digits below). chromium
+# is for make check only: tests/e2e/test_paper.sh renders lde paper's page in it
+# headless (measured: 113 MB of .debs with chromium-common and its few missing
+# libraries, about 400 MB installed, 15 s to install on this project's machine).
 DEB_PKGS := gcc make libyaml-dev libsqlite3-dev sqlite3 libopenblas-openmp-dev zlib1g-dev \
-            libxxhash-dev gnuplot-nox dataset-fashion-mnist
+            libxxhash-dev gnuplot-nox dataset-fashion-mnist chromium
 DIGITS := results/cache/digits.csv.gz
 
 CC := gcc
@@ -50,7 +54,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/*/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check check-slurm demo bench tests clean format install lint valgrind FORCE
+.PHONY: all deps check check-slurm demo paper bench tests clean format install lint valgrind FORCE
 .DELETE_ON_ERROR:
 
 all: $(LDE_BIN)
@@ -116,6 +120,14 @@ check: deps
 	@$(MAKE) --no-print-directory tests
 	@TEST_BIN_DIR=$(BUILD)/tests LDE=$(abspath $(LDE_BIN)) E2E_SAN=$(if $(filter 1,$(SAN)),1,0) tests/run-tests
 
+# Regenerates the NumPy cross-implementation fixture of the flows
+# (tests/fixtures/flows_numpy.h, read by tests/flows/test_crosscheck.c) with Debian's
+# python3-numpy; `make check` only reads the committed header, never runs Python.
+.PHONY: fixtures
+fixtures:
+	@$(MAKE) --no-print-directory deps DEB_PKGS=python3-numpy
+	/usr/bin/python3 tests/fixtures/gen_flows.py
+
 # lde slurm against a real one-node Slurm (tests/slurm/local_slurm.sh): installs
 # slurm-wlm and munge when missing, starts munged, slurmctld and slurmd as root
 # with everything under a temporary folder, and stops them by pid. CI runs it
@@ -143,6 +155,12 @@ demo: deps
 	./$(LDE_BIN) run configs/quickstart.yaml
 	@echo "open the report:"
 	@./$(LDE_BIN) report quickstart
+
+# Every paper config not yet done, each experiment's report, then one page for both
+# papers with the findings (lde paper --help); run it again to finish what is missing.
+paper: deps
+	@$(MAKE) --no-print-directory all
+	./$(LDE_BIN) paper
 
 # Throughput against the SGEMM peak (about a minute); results vary with machine load.
 # Passive OpenMP waiting: with other processes on the cores, spinning threads made a

@@ -48,7 +48,8 @@ int flow_arch_parse(const char *name, FlowArch *arch) {
 }
 
 FlowConfig flow_config_default(FlowArch arch, int d) {
-    FlowConfig c = {arch, d, 10, 2048, 0, 0.97f, 0, 0, 0, 0, FLOW_MASK_CHECKERBOARD, 0};
+    FlowConfig c = {
+        arch, d, 10, 2048, 0, 0.97f, 0, 0, 0, 0, FLOW_MASK_CHECKERBOARD, 0, FLOW_LINEAR_ROTATION};
     return c;
 }
 
@@ -171,7 +172,8 @@ static int flow_build(const FlowConfig *cfg, FlowLayer *ls, int *n, long *np, lo
     if (cfg->d < 2 || cfg->blocks < 1 || cfg->hidden < 1 || cfg->bottleneck < 0 ||
         cfg->d > FLOW_MAX_WIDTH || cfg->hidden > FLOW_MAX_WIDTH ||
         cfg->bottleneck > FLOW_MAX_WIDTH || cfg->blocks > FLOW_MAX_BLOCKS ||
-        (unsigned)cfg->mask > FLOW_MASK_CHANNEL)
+        (unsigned)cfg->mask > FLOW_MASK_CHANNEL ||
+        (unsigned)cfg->linear_init > FLOW_LINEAR_PERMUTATION)
         return -1;
     *n = 0, *np = 0, *ns = 0;
     if (is_image(cfg)) return build_image(cfg, ls, n, np, ns);
@@ -242,7 +244,12 @@ int flow_create(Flow *f, const FlowConfig *cfg, uint64_t seed) {
             actnorm_init(p, l->ch), s[0] = 0.0f;
             break;
         case FLOW_LAYER_INVLINEAR:
-            invlinear_init(p, s, l->ch, seed, stream);
+            if (cfg->linear_init == FLOW_LINEAR_PERMUTATION) {
+                invlinear_init_permutation(p, s, l->ch, seed, stream);
+            } else if (invlinear_init_rotation(p, s, l->ch, seed, stream) != 0) {
+                flow_destroy(f);
+                return -1;
+            }
             break;
         case FLOW_LAYER_COUPLING:
             coupling_init(&l->c, p, seed, stream);
@@ -374,10 +381,12 @@ static LayerBuf layer_buf(const Flow *f, int i, const FlowWork *w, int train) {
 }
 
 /* What a pass is for: training (keep internals; stochastic estimators keyed by
- * seed and step) or evaluation (exact, nothing kept). */
+ * seed and step) or evaluation (exact, nothing kept); init: an evaluation pass of
+ * flow_init_actnorm, whose log-dets nobody reads (a residual block skips its). */
 typedef struct {
     int train;
     uint64_t seed, step;
+    int init;
 } Pass;
 
 /* Residual-block settings of a training pass: Russian roulette with 2 exact terms
@@ -410,6 +419,8 @@ static void resblock_layer_forward(Flow *f, int i, const float *x, float *y, dou
                                stream + 7, pass.step);
         logdet_series_probe(acts.v, (long)B * d, 0, pass.seed, stream + 6, pass.step << 32);
         resblock_logdet_estimate(&l->rb, p, &norm, &acts, &series, acts.v, logdet, b.scratch, B);
+    } else if (pass.init) {
+        return; /* flow_init_actnorm needs the outputs only */
     } else if (f->cfg.eval_terms > 0) {
         logdet_series_fixed(&series, f->cfg.eval_terms, 1.0 / FLOW_EVAL_PROBES);
         for (int m = 0; m < FLOW_EVAL_PROBES; m++) {
@@ -464,7 +475,7 @@ static void layer_forward(Flow *f, int i, const float *x, float *y, double *logd
         }
         break;
     case FLOW_LAYER_INVLINEAR:
-        invlinear_factors(p, b.T, c);
+        invlinear_factors(p, s, b.T, c);
         if (hw == 1) {
             invlinear_forward(p, s, b.T, x, b.saved, y, logdet, B, c);
         } else {
@@ -545,7 +556,7 @@ static void layer_inverse(const Flow *f, int i, const float *y, float *x, int B,
         actnorm_inverse(p, y, x, rows, c);
         break;
     case FLOW_LAYER_INVLINEAR:
-        invlinear_factors(p, b.T, c);
+        invlinear_factors(p, s, b.T, c);
         invlinear_inverse(s, b.T, y, x, b.saved, rows, c);
         break;
     case FLOW_LAYER_COUPLING:
@@ -613,7 +624,7 @@ static const float *forward_train(Flow *f, const float *x, int B, FlowWork *w, P
 static const float *forward_eval(const Flow *f, const float *x, int B, FlowWork *w) {
     const float *in = x;
     float *out = w->ev_a;
-    Pass eval = {0, 0, 0};
+    Pass eval = {0, 0, 0, 0};
     for (int r = 0; r < B; r++) w->logdet[r] = 0.0;
     for (int i = 0; i < f->nlayers; i++) {
         /* train = 0: evaluation never changes the flow, so the cast is safe */
@@ -647,10 +658,45 @@ void flow_forward(const Flow *f, const float *x, float *z, double *logdet, int B
     }
 }
 
+int flow_init_actnorm(Flow *f, const float *x, int n, FlowWork *w) {
+    int last = -1; /* the last ActNorm still to initialise: no layer after it runs */
+    for (int i = 0; i < f->nlayers; i++)
+        if (f->layers[i].kind == FLOW_LAYER_ACTNORM && f->state[f->layers[i].soff] == 0.0f)
+            last = i;
+    if (last < 0 || n < 1) return 0;
+    size_t size = sizeof(float) * (size_t)n * (size_t)f->cfg.d;
+    float *in = malloc(size), *out = malloc(size);
+    if (!in || !out) {
+        free(in), free(out);
+        return -1;
+    }
+    memcpy(in, x, size);
+    Pass init = {0, 0, 0, 1};
+    for (int i = 0; i <= last; i++) {
+        const FlowLayer *l = &f->layers[i];
+        float *s = f->state + l->soff;
+        if (l->kind == FLOW_LAYER_ACTNORM && s[0] == 0.0f) {
+            actnorm_init_from_data(f->params + l->poff, in, (int)((long)n * l->h * l->w), l->ch);
+            s[0] = 1.0f;
+        }
+        if (i == last) break;
+        for (int r0 = 0; r0 < n; r0 += w->eval_rows) {
+            int m = n - r0 < w->eval_rows ? n - r0 : w->eval_rows;
+            for (int r = 0; r < m; r++) w->logdet[r] = 0.0;
+            layer_forward(f, i, in + (long)r0 * l->din, out + (long)r0 * l->dout, w->logdet, m,
+                          layer_buf(f, i, w, 0), init);
+        }
+        float *t = in;
+        in = out, out = t;
+    }
+    free(in), free(out);
+    return 0;
+}
+
 double flow_loss_grad_input(Flow *f, const float *x, int B, float *grad, float *dx, FlowWork *w,
                             uint64_t seed, uint64_t step) {
     int d = f->cfg.d, L = f->nlayers, dz = out_width(f);
-    Pass pass = {1, seed, step};
+    Pass pass = {1, seed, step, 0};
     const float *z = forward_train(f, x, B, w, pass);
     double loss = 0.0;
     for (int r = 0; r < B; r++) loss -= w->logp[r];
@@ -721,7 +767,7 @@ void flow_coupling_trace(const Flow *f, const float *x, float *const *in, float 
                          float *const *t, FlowWork *w) {
     const float *a = x;
     float *out = w->ev_a;
-    Pass eval = {0, 0, 0};
+    Pass eval = {0, 0, 0, 0};
     w->logdet[0] = 0.0;
     for (int i = 0, k = 0; i < f->nlayers; i++) {
         const FlowLayer *l = &f->layers[i];

@@ -33,6 +33,10 @@
 
 typedef enum { FLOW_REALNVP, FLOW_GLOW, FLOW_RESFLOW } FlowArch;
 
+/* How Glow's invertible linears (and 1×1 convolutions) start (invlinear.h): a random
+ * rotation, as Glow §3.2 (the default, 0), or a random permutation. */
+typedef enum { FLOW_LINEAR_ROTATION, FLOW_LINEAR_PERMUTATION } FlowLinearInit;
+
 /* The layers a flow is a chain of; a block is one or more of them (see flow.c's
  * flow_build, one switch on the arch). */
 typedef enum {
@@ -73,10 +77,12 @@ typedef struct {
     /* Images. All three 0: a vector flow (as before these fields existed). Set: each
      * row is an img_h×img_w×img_c image, NHWC, and d must equal img_c·img_h·img_w. */
     int img_c, img_h, img_w;
-    FlowMask mask; /* images: which positions a coupling conditions on (mask.h);
-                    * ignored by vector flows */
-    int squeeze;   /* images: multi-scale levels, 0 = none (see the top of this file);
-                    * img_h and img_w must divide by 2^squeeze. Vectors: must be 0 */
+    FlowMask mask;              /* images: which positions a coupling conditions on (mask.h);
+                                 * ignored by vector flows */
+    int squeeze;                /* images: multi-scale levels, 0 = none (see the top of this file);
+                                 * img_h and img_w must divide by 2^squeeze. Vectors: must be 0 */
+    FlowLinearInit linear_init; /* glow: the invertible linears' start; not saved with a
+                                 * model (only the start depends on it) */
 } FlowConfig;
 
 /* Probes of the series evaluation mode (eval_terms > 0). */
@@ -136,9 +142,18 @@ void flow_log_prob(const Flow *f, const float *x, double *logp, int B, FlowWork 
 /* x (B,d) -> z = f(x) (B,d) and log|det ∂f/∂x| (B). Any B (chunked). */
 void flow_forward(const Flow *f, const float *x, float *z, double *logdet, int B, FlowWork *w);
 
+/* Data-dependent init (Glow §3.1) of every ActNorm not yet initialised, from the n
+ * rows of x (n,d) together, whatever the batch size: layer by layer, x goes through
+ * the chain (evaluation mode, in chunks; log-dets not computed) and each ActNorm is
+ * set from all n rows (n·h·w pixels for images) as they reach it. Initialised
+ * ActNorms stay as they are (a loaded model is never re-initialised). Returns 0, or
+ * -1 when memory runs out (2·n·d floats). */
+int flow_init_actnorm(Flow *f, const float *x, int n, FlowWork *w);
+
 /* Training: returns the mean negative log-likelihood in nats of x (B,d) and writes
- * its gradient (nparams, overwritten) into grad. The first call initialises the
- * ActNorms from this batch (data-dependent init; never again, not after a load).
+ * its gradient (nparams, overwritten) into grad. An ActNorm that flow_init_actnorm
+ * has not initialised is initialised from this batch as it reaches it (the lazy
+ * form of the same init; never again, not after a load).
  * (seed, step) key the random numbers of stochastic log-det estimators. */
 double flow_loss_grad(Flow *f, const float *x, int B, float *grad, FlowWork *w, uint64_t seed,
                       uint64_t step);

@@ -25,20 +25,95 @@ long invlinear_nparams(int d) {
 }
 
 long invlinear_nstate(int d) {
-    return d;
+    return 2L * d; /* perm, sign */
 }
 
-void invlinear_init(float *params, float *state, int d, uint64_t seed, uint64_t stream) {
+void invlinear_init_permutation(float *params, float *state, int d, uint64_t seed,
+                                uint64_t stream) {
     memset(params, 0, sizeof(float) * (size_t)invlinear_nparams(d));
     long *perm = malloc(sizeof(long) * (size_t)d);
     rng_permutation(perm, d, seed, stream);
-    for (int i = 0; i < d; i++) state[i] = (float)perm[i];
+    for (int i = 0; i < d; i++) state[i] = (float)perm[i], state[d + i] = 1.0f;
     free(perm);
 }
 
-void invlinear_factors(const float *params, float *T, int d) {
+/* a (d,d) row-major, Gaussian -> the Q (d,d) of the QR of aᵀ (again a Gaussian
+ * matrix) with R_ii > 0, by modified Gram–Schmidt on the rows of a (contiguous), then
+ * a transpose. Gram–Schmidt's R has a positive diagonal by construction, so its Q is
+ * the sign-fixed Q of any QR, Haar-distributed (Mezzadri 2007, §5); in double it
+ * stays orthogonal to ~1e-13 at the widths lde builds. t: (d,d) scratch. */
+static void gaussian_to_rotation(double *a, double *t, int d) {
+    for (int k = 0; k < d; k++) {
+        double *rk = a + (long)k * d;
+        for (int j = 0; j < k; j++) {
+            const double *rj = a + (long)j * d;
+            double dot = 0.0;
+            for (int i = 0; i < d; i++) dot += rj[i] * rk[i];
+            for (int i = 0; i < d; i++) rk[i] -= dot * rj[i];
+        }
+        double nrm = 0.0;
+        for (int i = 0; i < d; i++) nrm += rk[i] * rk[i];
+        nrm = sqrt(nrm);
+        for (int i = 0; i < d; i++) rk[i] /= nrm;
+    }
+    for (int i = 0; i < d; i++)
+        for (int j = 0; j < d; j++) t[(long)j * d + i] = a[(long)i * d + j];
+    memcpy(a, t, sizeof(double) * (size_t)d * d);
+}
+
+/* a (d,d) -> Gaussian elimination with column pivoting, a·Π = L·U
+ * with (a·Π)[:,k] = a[:,perm[k]]; L's strict lower part and U overwrite a. The pivot
+ * of row k is its largest remaining entry, so |L_ij| need not be <= 1 but U_kk != 0
+ * for any invertible a. */
+static void lu_column_pivot(double *a, long *perm, int d) {
+    for (int k = 0; k < d; k++) perm[k] = k;
+    for (int k = 0; k < d; k++) {
+        int p = k;
+        for (int j = k + 1; j < d; j++)
+            if (fabs(a[(long)k * d + j]) > fabs(a[(long)k * d + p])) p = j;
+        if (p != k) {
+            for (int i = 0; i < d; i++) {
+                double t = a[(long)i * d + k];
+                a[(long)i * d + k] = a[(long)i * d + p], a[(long)i * d + p] = t;
+            }
+            long t = perm[k];
+            perm[k] = perm[p], perm[p] = t;
+        }
+        for (int i = k + 1; i < d; i++) {
+            double l = a[(long)i * d + k] / a[(long)k * d + k];
+            a[(long)i * d + k] = l;
+            for (int j = k + 1; j < d; j++) a[(long)i * d + j] -= l * a[(long)k * d + j];
+        }
+    }
+}
+
+int invlinear_init_rotation(float *params, float *state, int d, uint64_t seed, uint64_t stream) {
+    /* calloc, not malloc: clang-tidy cannot follow the fill loop below to d·d */
+    double *a = calloc(2 * (size_t)d * d, sizeof(double));
+    long *perm = malloc(sizeof(long) * (size_t)d);
+    if (!a || !perm) {
+        free(a), free(perm);
+        return -1;
+    }
+    /* Gaussian entries from the same counter whatever the thread count */
+    for (long k = 0; k < (long)d * d; k++) a[k] = rng_normal(seed, stream, (uint64_t)k);
+    gaussian_to_rotation(a, a + (long)d * d, d);
+    lu_column_pivot(a, perm, d); /* Q = L·U·P, (P x)_i = x_{perm[i]} (invlinear.h) */
+    for (int i = 0; i < d; i++)
+        for (int j = 0; j < d; j++)
+            params[(long)i * d + j] = i == j ? 0.0f : (float)a[(long)i * d + j];
+    for (int i = 0; i < d; i++) {
+        double u = a[(long)i * d + i];
+        params[(long)d * d + i] = (float)log(fabs(u));
+        state[i] = (float)perm[i], state[d + i] = u < 0.0 ? -1.0f : 1.0f;
+    }
+    free(a), free(perm);
+    return 0;
+}
+
+void invlinear_factors(const float *params, const float *state, float *T, int d) {
     memcpy(T, params, sizeof(float) * (size_t)d * d);
-    for (int i = 0; i < d; i++) T[(long)i * d + i] = expf(params[(long)d * d + i]);
+    for (int i = 0; i < d; i++) T[(long)i * d + i] = state[d + i] * expf(params[(long)d * d + i]);
 }
 
 /* Bm := Bm·op(T) (trmm), or Bm := Bm·op(T)⁻¹ (trsm), Bm (rows,d), on fixed row tiles. */
@@ -91,7 +166,7 @@ void invlinear_backward(const float *state, const float *T, const float *x, cons
             long k = (long)i * d + j;
             dparams[k] = i > j ? gL[k] : i < j ? gU[(long)i * d + (int)state[j]] : 0.0f;
         }
-    /* U_ii = exp(logs_i): ∂/∂logs_i = dU_ii·U_ii, plus the log-det's weight on every row. */
+    /* U_ii = sign_i·exp(logs_i): ∂/∂logs_i = dU_ii·U_ii, plus the log-det's weight on every row. */
     for (int i = 0; i < d; i++)
         dlogs[i] = gU[(long)i * d + (int)state[i]] * T[(long)i * d + i] + dlogdet * (float)B;
 }

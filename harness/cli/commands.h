@@ -23,6 +23,7 @@ extern const Command cmd_status;
 extern const Command cmd_plot;
 extern const Command cmd_table;
 extern const Command cmd_report;
+extern const Command cmd_paper;
 extern const Command cmd_baselines;
 extern const Command cmd_score;
 extern const Command cmd_features;

@@ -14,9 +14,9 @@
 
 /* The commands, in the order `lde --help` lists them; NULL ends the list. */
 static const Command *const commands[] = {
-    &cmd_run,    &cmd_plan,      &cmd_status,  &cmd_plot,     &cmd_table,
-    &cmd_report, &cmd_baselines, &cmd_score,   &cmd_features, &cmd_slurm,
-    &cmd_merge,  &cmd_datasets,  &cmd_inspect, &cmd_bench,    NULL,
+    &cmd_run,      &cmd_plan,      &cmd_status, &cmd_plot,     &cmd_table, &cmd_report,
+    &cmd_paper,    &cmd_baselines, &cmd_score,  &cmd_features, &cmd_slurm, &cmd_merge,
+    &cmd_datasets, &cmd_inspect,   &cmd_bench,  NULL,
 };
 
 /* True when argv holds -h or --help: every command answers it with its usage. */

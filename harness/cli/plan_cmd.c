@@ -125,8 +125,8 @@ static void print_json(const Config *c, const Plan *p, sqlite3_stmt *q) {
 /* The parameter table, for users writing a config. */
 static void print_params(void) {
     static const char *const type_names[] = {"bool",     "int",     "int",      "number", "choice",
-                                             "int list", "choices", "features", "images"};
-    _Static_assert(sizeof type_names / sizeof *type_names == PT_IMAGES + 1,
+                                             "int list", "choices", "features", "images", "epochs"};
+    _Static_assert(sizeof type_names / sizeof *type_names == PT_FLOAT_LIST + 1,
                    "a name for every ParamType");
     printf("%-26s %-9s %-28s %s\n", "key", "type", "default", "allowed / meaning");
     for (int i = 0; i < n_params; i++) {
@@ -138,7 +138,7 @@ static void print_params(void) {
                 snprintf(allowed + l, sizeof allowed - l, "%s%s", k ? "|" : "", p->choices[k]);
             }
         } else if (p->type == PT_INT || p->type == PT_LONG || p->type == PT_FLOAT ||
-                   p->type == PT_INT_LIST) {
+                   p->type == PT_INT_LIST || p->type == PT_FLOAT_LIST) {
             snprintf(allowed, sizeof allowed, "%s%.10g..%.10g", p->min_open ? ">" : "", p->min,
                      p->max);
         }

@@ -6,6 +6,7 @@
  * (lde version, git revision, host, threads, wall time, errors) and the config. Reads the database
  * only; the figures are drawn by plot.h and sit beside the page. */
 #include "cli/cliopt.h"
+#include "cli/report_cmd.h"
 #include "cli/commands.h"
 #include "report/plot_curves.h"
 #include "report/plot_hist.h"
@@ -178,18 +179,25 @@ static int report_run(int argc, char **argv, Err *e) {
     if (rc) return rc;
     if (!experiment) return fail(e, LDE_EINPUT, "which EXPERIMENT? (lde status lists them)");
     if ((rc = gnuplot_check(e))) return rc;
-    Store *s;
-    ExpData x;
-    if ((rc = expdata_open(db, experiment, all, &s, &x, e))) return rc;
-    expdata_note_inputs(&x, stderr);
-    char dir[4096];
-    plot_experiment_dir(out, experiment, dir, sizeof dir);
     FigList figs = {0};
-    Notes notes = {0};
-    rc = draw_figures(s, &x, dir, &figs, &notes, e);
-    if (rc == LDE_OK) rc = write_report(s, db, &x, dir, &figs, &notes, e);
+    char dir[4096];
+    rc = report_experiment(db, experiment, all, out, &figs, dir, sizeof dir, e);
     if (rc == LDE_OK) printf("%s/report.md\n", dir);
     figlist_free(&figs);
+    return rc;
+}
+
+int report_experiment(const char *db, const char *experiment, int all, const char *out,
+                      FigList *figs, char *dir, size_t ndir, Err *e) {
+    Store *s;
+    ExpData x;
+    int rc = expdata_open(db, experiment, all, &s, &x, e);
+    if (rc) return rc;
+    expdata_note_inputs(&x, stderr);
+    plot_experiment_dir(out, experiment, dir, ndir);
+    Notes notes = {0};
+    rc = draw_figures(s, &x, dir, figs, &notes, e);
+    if (rc == LDE_OK) rc = write_report(s, db, &x, dir, figs, &notes, e);
     expdata_free(&x);
     store_close(s);
     return rc;

@@ -46,7 +46,7 @@ void config_free(Config *c) {
 }
 
 static int is_list_param(const Param *p) {
-    return p->type == PT_INT_LIST || p->type == PT_ENUM_LIST;
+    return p->type == PT_INT_LIST || p->type == PT_ENUM_LIST || p->type == PT_FLOAT_LIST;
 }
 
 /* An unknown key: the nearest sibling if one is close, else the parameter whose

@@ -14,6 +14,8 @@
 
 static const char *const flow_archs[] = {"realnvp", "glow", "resflow", NULL};
 static const char *const flow_masks[] = {"checkerboard", "horizontal", "cycle", "channel", NULL};
+/* In FlowLinearInit's order (flows/flow.h). */
+static const char *const flow_linear_inits[] = {"rotation", "permutation", NULL};
 static const char *const backbone_archs[] = {"cnn", "mlp", NULL};
 static const char *const ood_sets[] = {"digits", "gaussian", "uniform", "vflip", "heldout", NULL};
 
@@ -187,6 +189,13 @@ const Param params[] = {
      .max = 64,
      .help = "resflow evaluation log-det: 0 = exact (LU per sample), n = n-term series "
              "with 2 probes (mean error < 0.01 bpd, tested; 20-30x faster)"},
+    {.path = "flow.linear_init",
+     .type = PT_ENUM,
+     .offset = OFF(flow.linear_init),
+     .dflt = "rotation",
+     .choices = flow_linear_inits,
+     .help = "glow: start of the invertible linears, a random rotation (Glow 3.2) or a random "
+             "permutation; other archs ignore it"},
     {.path = "flow.mask",
      .type = PT_ENUM,
      .offset = OFF(flow.mask),
@@ -240,7 +249,19 @@ const Param params[] = {
      .offset = OFF(train.eval_every),
      .max = 10000,
      .min_open = 1,
-     .help = "epochs between evaluations (default: only at the start and the end)"},
+     .word = "log",
+     .word_value = EVAL_EVERY_LOG,
+     .help = "epochs between evaluations (default: only at the start and the end); `log`: at "
+             "0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, ... epochs and the end"},
+    {.path = "train.eval_at",
+     .type = PT_FLOAT_LIST,
+     .offset = OFF(train.eval_at),
+     .dflt = "[]",
+     .max = 10000,
+     .max_len = SPEC_MAX_EPOCHS,
+     .id_unless_default = 1,
+     .help = "epochs to evaluate at, ascending, instead of every eval_every (0 and the end "
+             "are always evaluated)"},
     {.path = "train.eval_train_samples",
      .type = PT_INT,
      .offset = OFF(train.eval_train_samples),
@@ -340,7 +361,13 @@ static int parse_integer(const Param *p, const YtNode *n, const char *file, long
 
 static int parse_float(const Param *p, const YtNode *n, const char *file, double *out, Err *e) {
     double v;
-    if (scalar_number(n, &v) != 0) return type_error(p, n, file, "a number", e);
+    if (p->word && n->kind == YT_SCALAR && !n->quoted && strcmp(n->str, p->word) == 0)
+        return *out = p->word_value, LDE_OK;
+    if (scalar_number(n, &v) != 0) {
+        char want[64];
+        snprintf(want, sizeof want, "a number%s%s", p->word ? " or " : "", p->word ? p->word : "");
+        return type_error(p, n, file, want, e);
+    }
     if (v < p->min || (p->min_open && v == p->min) || v > p->max)
         return range_error(p, n, file, "a number", e);
     *out = v;
@@ -386,6 +413,25 @@ static int parse_list(const Param *p, const YtNode *n, const char *file, IntList
     return LDE_OK;
 }
 
+/* A list of epochs: numbers within [min, max], strictly ascending. */
+static int parse_epochs(const Param *p, const YtNode *n, const char *file, EpochList *out, Err *e) {
+    if (n->kind != YT_SEQ) return type_error(p, n, file, "a list of epochs", e);
+    if (n->n > p->max_len)
+        return fail(e, LDE_EINPUT, "%s:%d:%d: %s: %d items; at most %d", file, n->line, n->col,
+                    p->path, n->n, p->max_len);
+    out->n = n->n;
+    for (int i = 0; i < n->n; i++) {
+        int rc = parse_float(p, n->vals[i], file, &out->v[i], e);
+        if (rc != LDE_OK) return rc;
+        if (i > 0 && out->v[i] <= out->v[i - 1])
+            return fail(e, LDE_EINPUT,
+                        "%s:%d:%d: %s: %s is not above the epoch before it; "
+                        "expected ascending epochs",
+                        file, n->vals[i]->line, n->vals[i]->col, p->path, n->vals[i]->str);
+    }
+    return LDE_OK;
+}
+
 /* ---- the public entry points ---- */
 
 int param_parse(const Param *p, const YtNode *node, const char *file, const char *dir,
@@ -404,6 +450,8 @@ int param_parse(const Param *p, const YtNode *node, const char *file, const char
     case PT_INT_LIST:
     case PT_ENUM_LIST:
         return parse_list(p, node, file, &v->list, e);
+    case PT_FLOAT_LIST:
+        return parse_epochs(p, node, file, &v->epochs, e);
     case PT_FEATURES:
         return featsource_parse(node, file, dir, &v->features, e);
     case PT_IMAGES:
@@ -437,6 +485,9 @@ void param_apply(const Param *p, const ParamValue *v, RunSpec *s) {
     case PT_INT_LIST:
     case PT_ENUM_LIST:
         memcpy(field, &v->list, sizeof v->list);
+        break;
+    case PT_FLOAT_LIST:
+        memcpy(field, &v->epochs, sizeof v->epochs);
         break;
     case PT_FEATURES: /* one parameter has this type: data.features */
         s->data.features = v->features;
@@ -527,8 +578,16 @@ static int pixel_checks(const RunSpec *s, const YtNode *const *src, const char *
 
 int runspec_finish(RunSpec *s, const YtNode *const *src, const char *file, Err *e) {
     char msg[256];
+    if (s->train.eval_at.n > 0 && src[param_find("train.eval_every") - params])
+        return at(e, src, "train.eval_at", file,
+                  "give train.eval_every or train.eval_at, not both");
+    if (s->train.eval_at.n > 0 && s->train.eval_at.v[s->train.eval_at.n - 1] > s->train.epochs) {
+        snprintf(msg, sizeof msg, "%g is after the last epoch (train.epochs %g)",
+                 s->train.eval_at.v[s->train.eval_at.n - 1], s->train.epochs);
+        return at(e, src, "train.eval_at", file, msg);
+    }
     if (s->train.eval_every == 0) s->train.eval_every = s->train.epochs;
-    if (s->train.epochs / s->train.eval_every > 100000) {
+    if (s->train.eval_every > 0 && s->train.epochs / s->train.eval_every > 100000) {
         snprintf(msg, sizeof msg,
                  "%g epochs with an evaluation every %g is more than 100000 "
                  "evaluations",
@@ -697,7 +756,18 @@ int param_json(const Param *p, const RunSpec *s, char *buf, size_t cap, size_t *
         return put(buf, cap, len, "%lld", l);
     case PT_FLOAT:
         memcpy(&f, field, sizeof f);
+        if (p->word && f == p->word_value) return put_string(buf, cap, len, p->word);
         return put_double(buf, cap, len, f);
+    case PT_FLOAT_LIST: {
+        EpochList ep;
+        memcpy(&ep, field, sizeof ep);
+        int rc = put(buf, cap, len, "[");
+        for (int k = 0; k < ep.n; k++) {
+            rc |= put(buf, cap, len, k ? "," : "");
+            rc |= put_double(buf, cap, len, ep.v[k]);
+        }
+        return rc | put(buf, cap, len, "]");
+    }
     case PT_ENUM:
         memcpy(&i, field, sizeof i);
         return put_string(buf, cap, len, p->choices[i]);
@@ -719,4 +789,12 @@ int param_json(const Param *p, const RunSpec *s, char *buf, size_t cap, size_t *
                               : put(buf, cap, len, "null");
     }
     return -1;
+}
+
+int param_is_default(const Param *p, const RunSpec *s, const RunSpec *defaults) {
+    char a[2048], b[2048];
+    size_t la = 0, lb = 0;
+    if (param_json(p, s, a, sizeof a, &la) != 0 || param_json(p, defaults, b, sizeof b, &lb) != 0)
+        return 0;
+    return la == lb && memcmp(a, b, la) == 0;
 }

@@ -29,6 +29,18 @@ typedef struct {
     int v[SPEC_MAX_LIST];
 } IntList;
 
+enum { SPEC_MAX_EPOCHS = 64 };
+
+/* A list of epochs (train.eval_at), ascending. */
+typedef struct {
+    int n;
+    double v[SPEC_MAX_EPOCHS];
+} EpochList;
+
+/* train.eval_every's value for `log` (a 1-2-5 schedule, config/evalsched.h): never
+ * a valid number of epochs, which must be > 0. */
+#define EVAL_EVERY_LOG (-1.0)
+
 /* The built-in classifier whose features the flow sees (data.backbone.*). */
 typedef struct {
     BackboneArch arch;
@@ -61,31 +73,35 @@ typedef struct {
         FlowArch arch;
         int blocks, hidden, bottleneck;
         double lipschitz;
-        int eval_terms; /* resflow: 0 = exact evaluation log-det, n = n-term series */
-        int mask;       /* pixels: FlowMask (flows/flow.h) of the couplings */
-        int squeeze;    /* pixels: multi-scale levels (space-to-depth, factor out half) */
+        int eval_terms;  /* resflow: 0 = exact evaluation log-det, n = n-term series */
+        int mask;        /* pixels: FlowMask (flows/flow.h) of the couplings */
+        int squeeze;     /* pixels: multi-scale levels (space-to-depth, factor out half) */
+        int linear_init; /* glow: FlowLinearInit (flows/flow.h), rotation or permutation */
     } flow;
     struct {
         double epochs; /* fractional allowed */
         int batch_size;
         double lr, weight_decay;
         double clip_grad;  /* gradient-norm bound; 0 = off */
-        double eval_every; /* epochs between evaluations (the config's default: epochs) */
+        double eval_every; /* epochs between evaluations (the config's default: epochs);
+                              EVAL_EVERY_LOG = the log-spaced schedule */
+        EpochList eval_at; /* n > 0: evaluate at these epochs instead of every eval_every */
         int eval_train_samples;
         double diverge_bpd; /* mean training bpd beyond this marks the run diverged */
     } train;
 } RunSpec;
 
 typedef enum {
-    PT_BOOL,      /* int 0/1 */
-    PT_INT,       /* int, within [min, max] */
-    PT_LONG,      /* long long, within [min, max] (seeds) */
-    PT_FLOAT,     /* double, within [min, max]; min exclusive when min_open */
-    PT_ENUM,      /* int index into choices (matches the C enum's order) */
-    PT_INT_LIST,  /* IntList, elements within [min, max] */
-    PT_ENUM_LIST, /* IntList of indices into choices */
-    PT_FEATURES,  /* const FeatureSource *: `fashion-mnist` or a mapping of .npy paths */
-    PT_IMAGES,    /* const FeatureSource *: a mapping of image .npy paths (data.images) */
+    PT_BOOL,       /* int 0/1 */
+    PT_INT,        /* int, within [min, max] */
+    PT_LONG,       /* long long, within [min, max] (seeds) */
+    PT_FLOAT,      /* double, within [min, max]; min exclusive when min_open */
+    PT_ENUM,       /* int index into choices (matches the C enum's order) */
+    PT_INT_LIST,   /* IntList, elements within [min, max] */
+    PT_ENUM_LIST,  /* IntList of indices into choices */
+    PT_FEATURES,   /* const FeatureSource *: `fashion-mnist` or a mapping of .npy paths */
+    PT_IMAGES,     /* const FeatureSource *: a mapping of image .npy paths (data.images) */
+    PT_FLOAT_LIST, /* EpochList, elements within [min, max], ascending */
 } ParamType;
 
 /* Which runs a parameter means something for. A parameter enters a run's id only
@@ -111,6 +127,14 @@ typedef struct {
     int unique;                 /* lists: no element twice (sets, not layer widths) */
     const char *const *choices; /* PT_ENUM, PT_ENUM_LIST: NULL-terminated */
     ParamScope scope;           /* the runs it applies to (and enters the id of) */
+    /* A parameter added after runs were stored enters a run's id only when its value
+     * differs from the default, so the ids of every run that leaves it alone stay as
+     * they were (train.eval_at). */
+    int id_unless_default;
+    /* PT_FLOAT: a word the config may write instead of a number, read as word_value
+     * and written back as the word in the canonical JSON (train.eval_every: log). */
+    const char *word;
+    double word_value;
     const char *help;
 } Param;
 
@@ -125,6 +149,7 @@ typedef struct {
     long long i; /* PT_BOOL, PT_INT, PT_LONG, PT_ENUM */
     double f;    /* PT_FLOAT */
     IntList list;
+    EpochList epochs;        /* PT_FLOAT_LIST */
     FeatureSource *features; /* PT_FEATURES, PT_IMAGES; owned, freed by param_value_free */
 } ParamValue;
 
@@ -150,6 +175,10 @@ int runspec_finish(RunSpec *s, const YtNode *const *src, const char *file, Err *
  * shortest round-trip numbers, so 1e-4 and 0.0001 (and 1 and 1.0 for a float)
  * write the same text. Returns 0, or -1 when buf is too small. */
 int param_json(const Param *p, const RunSpec *s, char *buf, size_t cap, size_t *len);
+
+/* 1 when p's value in s writes the same canonical JSON as in defaults (a list of
+ * epochs is at most 64 numbers, so a fixed buffer holds either). */
+int param_is_default(const Param *p, const RunSpec *s, const RunSpec *defaults);
 
 const char *ood_set_name(int set);
 

@@ -96,6 +96,8 @@ static int make_run(const Config *c, const RunSpec *defaults, const int *pos, co
     if (rc != LDE_OK) return rc;
     for (int i = 0; i < n_params; i++) {
         if (!param_applies(&params[i], run->spec.data.features)) continue;
+        if (params[i].id_unless_default && param_is_default(&params[i], &run->spec, defaults))
+            continue;
         size_t cap = 256, len = 0;
         for (;;) {
             char *buf = malloc(cap);

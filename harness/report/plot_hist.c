@@ -16,7 +16,14 @@
  * HIST_MAX_BINS bins in all.
  *
  * An experiment with flows on raw pixels and on latents also gets one figure with
- * a run of each side by side (Kirichenko et al. Fig. 5, pixels vs embeddings). */
+ * a run of each side by side (Kirichenko et al. Fig. 5, pixels vs embeddings).
+ *
+ * A panel with nothing to show is replaced when the user did not pick the steps:
+ * when every sample of every set has the same bpd (the 0.5–99.5% range of all sets
+ * within HIST_FLAT of it: on L2-normalized latents the initial flow gives every
+ * input the same bpd, 11.33 for the quickstart), the default "first" step becomes
+ * the first evaluation that is not flat — or is left out when only the last one is
+ * — and the caption says so. */
 #include "report/plot_hist.h"
 
 #include <math.h>
@@ -31,6 +38,9 @@ enum {
     HIST_MAX_SETS = EXP_MAX_OOD + 2
 };
 static const double HIST_QLO = 0.005, HIST_QHI = 0.995, HIST_LOG_RATIO = 8;
+/* Relative width (of max(1, |bpd|)) below which a panel's range counts as one value:
+ * 1e-4 of 11 bpd is 0.001 bpd, under a pixel of any bin width a figure can show. */
+static const double HIST_FLAT = 1e-4;
 
 typedef struct {
     char split[EXP_SPLIT];
@@ -106,6 +116,68 @@ static void free_sets(HistSet *sets, int n) {
     for (int i = 0; i < n; i++) free(sets[i].bpd);
 }
 
+/* The range of a panel: the lowest 0.5% and highest 99.5% quantile over the sets
+ * (lo > hi when no set has a finite value). */
+static void panel_range(const HistSet *sets, int nsets, double *lo, double *hi) {
+    *lo = INFINITY, *hi = -INFINITY;
+    for (int i = 0; i < nsets; i++) {
+        if (sets[i].n == 0) continue;
+        *lo = fmin(*lo, quantile(sets[i].bpd, sets[i].n, HIST_QLO));
+        *hi = fmax(*hi, quantile(sets[i].bpd, sets[i].n, HIST_QHI));
+    }
+}
+
+/* *flat = 1 when run r's panel at step would show one value (*value) for every
+ * set: nothing to see. */
+static int step_is_flat(Store *s, const ExpData *x, int r, long step, int *flat, double *value,
+                        Err *e) {
+    HistSet sets[HIST_MAX_SETS];
+    int nsets = 0, rc = load_sets(s, x, r, step, sets, &nsets, e);
+    double lo, hi;
+    panel_range(sets, nsets, &lo, &hi);
+    free_sets(sets, nsets);
+    *flat = rc == LDE_OK && isfinite(lo) && hi - lo <= HIST_FLAT * fmax(1, fabs(lo));
+    *value = lo;
+    return rc;
+}
+
+/* Replaces each flat step of steps (run r) by the first later evaluation that is
+ * not flat and not shown already, or, when there is none and other panels remain,
+ * leaves it out; note says what was done (empty when nothing was). A run whose
+ * every evaluation is flat keeps its steps. */
+static int skip_flat_steps(Store *s, const ExpData *x, int r, long *steps, int *nsteps, char *note,
+                           size_t nnote, Err *e) {
+    long *all = NULL;
+    int nall = 0, rc = expdata_steps(x, r, &all, &nall, e);
+    note[0] = 0;
+    for (int i = 0; i < *nsteps && rc == LDE_OK; i++) {
+        int flat, found = 0;
+        double v;
+        if ((rc = step_is_flat(s, x, r, steps[i], &flat, &v, e)) || !flat) continue;
+        for (int k = 0; k < nall && rc == LDE_OK && !found; k++) {
+            int f2, shown = 0;
+            double v2;
+            for (int j = 0; j < *nsteps; j++) shown |= steps[j] == all[k];
+            if (all[k] <= steps[i] || shown) continue;
+            if ((rc = step_is_flat(s, x, r, all[k], &f2, &v2, e)) || f2) continue;
+            plot_text(note, nnote,
+                      " (step %ld left out: every sample had bpd %.4g there; step %ld is the "
+                      "first informative evaluation)",
+                      steps[i], v, all[k]);
+            steps[i] = all[k];
+            found = 1;
+        }
+        if (rc == LDE_OK && !found && *nsteps > 1) {
+            plot_text(note, nnote, " (step %ld left out: every sample had bpd %.4g there)",
+                      steps[i], v);
+            for (int j = i + 1; j < *nsteps; j++) steps[j - 1] = steps[j];
+            (*nsteps)--, i--;
+        }
+    }
+    free(all);
+    return rc;
+}
+
 /* One panel: its .dat file (NAME_<tag>step<step>.dat: bin centre, then each set's
  * % per bin) and the plot commands. title_prefix (the run) goes above the step
  * line; tag tells the data files of two runs at the same step apart. */
@@ -117,15 +189,13 @@ static int hist_panel(Store *s, const ExpData *x, int r, long step, const char *
         free_sets(sets, nsets);
         return rc;
     }
-    double lo = INFINITY, hi = -INFINITY;
+    double lo, hi;
     long total = 0, outside = 0;
     for (int i = 0; i < nsets; i++) {
         total += sets[i].n + sets[i].nonfinite;
         outside += sets[i].nonfinite;
-        if (sets[i].n == 0) continue;
-        lo = fmin(lo, quantile(sets[i].bpd, sets[i].n, HIST_QLO));
-        hi = fmax(hi, quantile(sets[i].bpd, sets[i].n, HIST_QHI));
     }
+    panel_range(sets, nsets, &lo, &hi);
     if (!isfinite(lo)) { /* every value non-finite: an empty panel */
         lo = 0;
         hi = 1;
@@ -223,7 +293,8 @@ out:
 
 /* The figure of run r at the given steps (distinct, 1..HIST_MAX_PANELS). */
 static int hist_figure(Store *s, const ExpData *x, int r, const long *steps, int nsteps,
-                       const PlotArgs *args, const char *dir, FigList *out, Err *e) {
+                       const char *note, const PlotArgs *args, const char *dir, FigList *out,
+                       Err *e) {
     char name[200], label[256], prefix[512], caption[256];
     int len = plot_text(name, sizeof name, "hist_%.8s", x->runs[r].id);
     for (int i = 0; i < nsteps && len < (int)sizeof name; i++)
@@ -252,6 +323,7 @@ static int hist_figure(Store *s, const ExpData *x, int r, const long *steps, int
         n +=
             snprintf(caption + n, sizeof caption - (size_t)n, "%s %ld",
                      i == 0 ? (nsteps > 1 ? "s" : "") : (i + 1 == nsteps ? " and" : ","), steps[i]);
+    if (n < (int)sizeof caption) plot_text(caption + n, sizeof caption - (size_t)n, "%s", note);
     char comment[1024];
     plot_text(comment, sizeof comment,
               "%s.\nExperiment %s. Columns: bin centre (bits/dim), then each set's share of\n"
@@ -339,17 +411,20 @@ int plot_hist(Store *s, const ExpData *x, const PlotArgs *a, const char *dir, Fi
     const char *spec = a->step ? a->step : "first,last";
     long steps[HIST_MAX_PANELS];
     int nsteps, rc, drawn = 0;
+    char note[200] = "";
     if (a->run) {
         int r;
         if ((rc = expdata_find_run(x, a->run, &r, e)) ||
-            (rc = resolve_steps(x, r, spec, steps, &nsteps, e)))
+            (rc = resolve_steps(x, r, spec, steps, &nsteps, e)) ||
+            (!a->step && (rc = skip_flat_steps(s, x, r, steps, &nsteps, note, sizeof note, e))))
             return rc;
-        return hist_figure(s, x, r, steps, nsteps, a, dir, out, e);
+        return hist_figure(s, x, r, steps, nsteps, note, a, dir, out, e);
     }
     for (int r = 0; r < x->nruns; r++) {
         if (x->nev[r] == 0) continue;
         if ((rc = resolve_steps(x, r, spec, steps, &nsteps, e)) ||
-            (rc = hist_figure(s, x, r, steps, nsteps, a, dir, out, e)))
+            (!a->step && (rc = skip_flat_steps(s, x, r, steps, &nsteps, note, sizeof note, e))) ||
+            (rc = hist_figure(s, x, r, steps, nsteps, note, a, dir, out, e)))
             return rc;
         drawn++;
     }

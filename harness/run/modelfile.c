@@ -136,6 +136,27 @@ static int slurp(const char *path, unsigned char **buf, size_t *n, Err *e) {
     return LDE_OK;
 }
 
+/* State floats version 3 added: the U-diagonal signs, ch per invertible linear. */
+static long signs_added(const Flow *f) {
+    long n = 0;
+    for (int i = 0; i < f->nlayers; i++)
+        if (f->layers[i].kind == FLOW_LAYER_INVLINEAR) n += f->layers[i].ns / 2;
+    return n;
+}
+
+/* A version 1-2 state s (each invertible linear's permutation alone) into f->state,
+ * the signs +1: U's diagonal was exp(logs) then. */
+static void state_from_v2(Flow *f, const void *s) {
+    const char *src = s;
+    for (int i = 0; i < f->nlayers; i++) {
+        const FlowLayer *l = &f->layers[i];
+        long n = l->kind == FLOW_LAYER_INVLINEAR ? l->ns / 2 : l->ns;
+        memcpy(f->state + l->soff, src, sizeof(float) * (size_t)n);
+        for (long k = n; k < l->ns; k++) f->state[l->soff + k] = 1.0f;
+        src += sizeof(float) * (size_t)n;
+    }
+}
+
 static int parse(const char *path, uint32_t version, Reader *r, Flow *f, ModelSection **sections,
                  int *nsections, Err *e) {
     FlowConfig c;
@@ -166,14 +187,21 @@ static int parse(const char *path, uint32_t version, Reader *r, Flow *f, ModelSe
         return fail(e, LDE_EINPUT,
                     "%s: model config (arch %u, d %d, blocks %d, hidden %d) cannot be built", path,
                     (unsigned)c.arch, c.d, c.blocks, c.hidden);
-    if (np != want_p || ns != want_s)
+    if (np != want_p || ns > want_s || (version >= 3 && ns != want_s))
         return fail(e, LDE_EINPUT, "%s: %lld params and %lld state values, expected %ld and %ld",
                     path, (long long)np, (long long)ns, want_p, want_s);
+    c.linear_init = FLOW_LINEAR_PERMUTATION; /* the cheap start: the file's values replace it */
     if (flow_create(f, &c, 0) != 0)
         return fail(e, LDE_ERUN, "%s: out of memory building a flow of %ld params", path, want_p);
+    if (version < 3 && ns != want_s - signs_added(f)) {
+        flow_destroy(f);
+        return fail(e, LDE_EINPUT, "%s: %lld state values, expected %ld (version %u)", path,
+                    (long long)ns, want_s - signs_added(f), (unsigned)version);
+    }
     const void *p = take(r, sizeof(float) * (size_t)np), *s = take(r, sizeof(float) * (size_t)ns);
     if (p) memcpy(f->params, p, sizeof(float) * (size_t)np);
-    if (s) memcpy(f->state, s, sizeof(float) * (size_t)ns);
+    if (s && version >= 3) memcpy(f->state, s, sizeof(float) * (size_t)ns);
+    if (s && version < 3) state_from_v2(f, s);
     /* Each section takes at least its 12-byte name length and size: a count the rest
      * of the file cannot hold is refused before the table is allocated. */
     if (nsec > (r->n - r->at) / 12) r->ok = 0;

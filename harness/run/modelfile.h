@@ -20,7 +20,10 @@
 
 #include <stddef.h>
 
-enum { MODELFILE_VERSION = 2, MODELFILE_NAME_MAX = 255 };
+/* Version 3: an invertible linear's state is its permutation then its U-diagonal
+ * signs (flows/invlinear.h); versions 1-2 held the permutation alone and load with
+ * signs +1, the function they saved. */
+enum { MODELFILE_VERSION = 3, MODELFILE_NAME_MAX = 255 };
 
 typedef struct {
     char name[MODELFILE_NAME_MAX + 1];

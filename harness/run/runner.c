@@ -1,6 +1,7 @@
 /* runner.c — one grid point: preprocess, train, evaluate, save (see runner.h). */
 #include "run/runner.h"
 
+#include "config/evalsched.h"
 #include "flows/flow_optim.h"
 #include "flows/gemm.h"
 #include "flows/pixels.h"
@@ -23,6 +24,10 @@
 /* The rng stream of the per-epoch batch order (rng.h: streams separate the uses
  * of one seed). */
 enum { RUNNER_STREAM_SHUFFLE = 0x53485546 /* "SHUF" */ };
+
+/* ActNorm's data-dependent init sees this many training rows (README: "ActNorm's
+ * initialisation"). */
+enum { RUNNER_INIT_ROWS = 512 };
 
 /* The flow's work buffers hold this many rows at least: evaluation goes through
  * flow_log_prob in chunks of it, and bigger chunks use the GEMM better. */
@@ -73,13 +78,15 @@ typedef struct {
     FlowWork *work;
     FlowOptim opt;
     int opt_made;
+    long *eval_steps; /* evalsched.h: the steps to evaluate at, ascending */
+    int n_eval_steps;
 } RunState;
 
 static void run_state_free(RunState *s, int n_ood) {
     if (s->pp_fitted) preprocess_free(&s->pp);
     free(s->val), free(s->train_eval), free(s->batch), free(s->perm), free(s->raw), free(s->tail);
     free(s->eval_rows);
-    free(s->val_ld), free(s->train_eval_ld), free(s->batch_ld);
+    free(s->val_ld), free(s->train_eval_ld), free(s->batch_ld), free(s->eval_steps);
     for (int i = 0; i < n_ood; i++) free(s->ood[i]), free(s->ood_ld[i]);
     if (s->work) flow_work_destroy(s->work);
     if (s->opt_made) flow_optim_destroy(&s->opt);
@@ -228,6 +235,35 @@ static int pixel_inputs(const RunSpec *sp, const FeatureSet *fs, RunState *s, Ru
     return 0;
 }
 
+/* ActNorm's data-dependent init (Glow §3.1) on a fixed sample, whatever the batch
+ * size: the first RUNNER_INIT_ROWS rows (all, if fewer) of epoch 0's order, as a
+ * training batch sees them (dequantized), with the noise of step 0, which no
+ * training step uses. Returns 0, or -1 when memory runs out. */
+static int init_actnorm(const FeatureSet *fs, RunState *s, long n, int d, uint64_t seed,
+                        int pixels, float alpha, double eps, Err *e) {
+    int k = n < RUNNER_INIT_ROWS ? (int)n : RUNNER_INIT_ROWS;
+    float *x = malloc(sizeof(float) * (size_t)k * d);
+    double *ld = malloc(sizeof(double) * (size_t)k);
+    int rc = -1;
+    if (x && ld) {
+        shuffle(s->perm, n, seed, 0);
+        if (pixels) {
+            for (int i = 0; i < k; i++)
+                memcpy(x + (long)i * d, fs->train.x + (long)s->perm[i] * d, sizeof(float) * d);
+        } else if (train_rows(fs, s, s->perm, k, x, e) != 0) {
+            free(x), free(ld);
+            return -1;
+        }
+        if (pixels)
+            pixels_to_flow(x, x, ld, k, d, alpha, 1, seed, 0);
+        else
+            preprocess_dequantize(x, k, d, (float)eps, seed, 0);
+        rc = flow_init_actnorm(&s->flow, x, k, s->work);
+    }
+    free(x), free(ld);
+    return rc;
+}
+
 static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
                               const RunnerOptions *o, RunState *s, RunOutcome *out, Err *e) {
     const RunSpec *sp = &r->spec;
@@ -269,6 +305,7 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
         fc.img_h = fs->img_h, fc.img_w = fs->img_w, fc.img_c = fs->img_c;
         fc.mask = (FlowMask)sp->flow.mask, fc.squeeze = sp->flow.squeeze;
     }
+    fc.linear_init = (FlowLinearInit)sp->flow.linear_init;
     if (flow_create(&s->flow, &fc, seed) != 0)
         return run_failed(out, RUN_FAILED, "%s", "cannot create the flow (out of memory?)");
     s->flow_made = 1;
@@ -291,9 +328,14 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
      * PyTorch's drop_last); fractional epochs round to the nearest step. */
     long per_epoch = n / B;
     long total = llround(sp->train.epochs * (double)per_epoch);
-    long every = llround(sp->train.eval_every * (double)per_epoch);
     if (total < 1) total = 1;
-    if (every < 1) every = 1;
+    if (evalsched_steps(sp, per_epoch, total, &s->eval_steps, &s->n_eval_steps) != 0)
+        return run_failed(out, RUN_FAILED, "%s", "out of memory for the evaluation schedule");
+    int next_eval = 1; /* s->eval_steps[0] is step 0, evaluated below */
+
+    if (init_actnorm(fs, s, n, d, seed, pixels, alpha, eps, e) != 0)
+        return run_failed(out, RUN_FAILED, "ActNorm's initialisation: %.480s",
+                          e->msg[0] ? e->msg : "out of memory");
 
     /* Timings for the closing line (issue 18): the evaluations' share, the first step. */
     long eval_rows = 0;
@@ -343,7 +385,7 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
         }
         loss_sum += bpd, loss_n++;
         double rate = (double)step * B / progress_elapsed(&pr);
-        if (step % every != 0 && step != total) {
+        if (step != s->eval_steps[next_eval]) {
             report(&pr, r, o, fs, step, total, rate, &out->last, 0);
             continue;
         }
@@ -355,6 +397,7 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
         eval_s += now_s() - t_eval, evals++;
         report(&pr, r, o, fs, step, total, rate, &out->last, 1);
         loss_sum = 0, loss_n = 0;
+        next_eval++;
     }
     double train_s = progress_elapsed(&pr) - (eval_s - eval0);
     progress_end(&pr);

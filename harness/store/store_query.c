@@ -123,10 +123,12 @@ int store_experiments(Store *s, char ***names, int *n, Err *e) {
 
 /* Leaves of every run's params_json (SQLite's json_tree): a path varies when its
  * values are not all equal (compared with their JSON type) or when some run lacks
- * it. substr(fullkey, 3) drops the leading "$.". */
+ * it. substr(fullkey, 3) drops the leading "$."; SQLite quotes a key with an
+ * underscore in fullkey ($.flow."linear_init"), and the quotes are dropped so that a
+ * path reads as the parameter table spells it (no parameter name holds a quote). */
 static const char *SQL_VARYING_PARAMS =
     "WITH leaves AS ("
-    "  SELECT er.run_id AS run_id, substr(t.fullkey, 3) AS path,"
+    "  SELECT er.run_id AS run_id, replace(substr(t.fullkey, 3), '\"', '') AS path,"
     "         t.type || ':' || quote(t.atom) AS value"
     "  FROM experiment_runs er JOIN runs r ON r.id = er.run_id, json_tree(r.params_json) t"
     "  WHERE er.experiment = :name AND t.type NOT IN ('object', 'array'))"
@@ -145,7 +147,8 @@ static const char *SQL_RUN_PARAM =
     "SELECT CASE t.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'"
     " WHEN 'null' THEN 'null' ELSE t.atom END"
     " FROM runs r, json_tree(r.params_json) t"
-    " WHERE r.id = :id AND t.fullkey = '$.' || :path AND t.type NOT IN ('object', 'array')";
+    " WHERE r.id = :id AND replace(t.fullkey, '\"', '') = '$.' || :path"
+    "   AND t.type NOT IN ('object', 'array')";
 
 int store_run_param(Store *s, const char *id, const char *path, char *buf, int size, Err *e) {
     sqlite3_stmt *st;

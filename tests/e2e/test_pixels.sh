@@ -84,11 +84,12 @@ expect_exit pixels_coupling_needs_pixel_runs 2 "no coupling arrays stored; a flo
     "$LDE" plot latent --db m1.db --kind coupling --out plots
 
 # lde score takes feature vectors: a pixel model is refused with the reason.
-model=$(ls results/models/*.flow 2>/dev/null | head -n 1)
+id=$(q m1.db "SELECT run_id FROM experiment_runs WHERE experiment = 'masks' ORDER BY run_id LIMIT 1")
+model=results/models/$id.flow
 printf '\x93NUMPY\x01\x00\x76\x00{"descr": "<f4", "fortran_order": False, "shape": (1, 64), }' >x.npy
 printf '%*s\n' 47 '' >>x.npy
 head -c 256 /dev/zero >>x.npy
-[ -n "$model" ] && expect_exit pixels_score_refuses_pixel_model 2 "a flow on pixels; lde score takes feature vectors" \
+[ -n "$id" ] && expect_exit pixels_score_refuses_pixel_model 2 "a flow on pixels; lde score takes feature vectors" \
     "$LDE" score --model "$model" --features x.npy
 
 # Bad settings and files: exit 2, one line, the key or file, nothing written.

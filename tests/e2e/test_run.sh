@@ -77,6 +77,17 @@ want=$(q a.db "SELECT printf('%.4f', mean_bpd) FROM evals WHERE run_id='$id' AND
 check score_matches_stored_val_bpd grep -q "mean $want bits/dim" score.txt
 check score_writes_npy test -s val_bpd.npy
 
+# ActNorm's data-dependent init sees a fixed sample (the first 512 rows of epoch 0's
+# order), not the first batch: Glows with batch 32 and 64 evaluate identically at
+# step 0 (after the init), and the two starts of the invertible linears do not.
+config start 0 glow 0.5
+sed -i -e "s/batch_size: 64/batch_size: [32, 64]/" \
+    -e "s/  arch: glow/  arch: glow\n  linear_init: [rotation, permutation]/" start.yaml
+"$LDE" run start.yaml --db s.db --models ms >/dev/null 2>&1
+check actnorm_init_independent_of_batch_size test "$(q s.db "SELECT count(*) FROM evals
+    WHERE step = 0 AND split = 'val'") $(q s.db "SELECT count(DISTINCT mean_bpd) FROM evals
+    WHERE step = 0 AND split = 'val'")" = "4 2"
+
 if [ "${E2E_VALGRIND:-0}" != 1 ]; then
 # Kill and resume: SIGKILL at 12 random moments, then let it finish. Every run must
 # end done exactly once with complete evaluation points, and the file stays sound.

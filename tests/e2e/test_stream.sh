@@ -3,7 +3,8 @@
 # gave when it copied them: the stored bpd of every split at every evaluation, on
 # features shaped like the shipped configs' (tests/fixtures/stream: d = 256, 1000
 # training rows, the last 104 outside a full GEMM tile), equal the digests lde
-# 0.1.0 at commit f017328 (before streaming) stored, for normalized latents
+# stored before streaming (main at 33a3227: Glow's rotation start, ActNorm on 512
+# rows), for normalized latents
 # (quickstart's and normalization's preprocessing), normalization with PCA 64 (the
 # pca config's), and the same from a float16 training file; at 1 and 2 threads.
 # Loading prints one line per phase off a terminal; a non-finite value in a float16
@@ -34,11 +35,12 @@ train:
 YAML
 }
 
-# Digests of `SELECT hex(bpd) FROM scores ORDER BY step, split` from lde at f017328.
+# Digests of `SELECT hex(bpd) FROM scores ORDER BY step, split` from lde at 33a3227
+# (main before streaming; at f017328, before Glow's rotation start, they agreed too).
 declare -A WANT=(
-    [norm]=0dbe44373ff364498dec7c0ebca71689bdc26dfee2559886e5b151c92f60d1ec
-    [pca]=25925c507650a644a23f863263456b04e8ee79cb4316ae782d937cc2395b46d2
-    [half]=d2551452f88b1d0ce911680610d33087de7581565ca5807ea97a8daf3c0c73cd
+    [norm]=c446dc29fdb563c184bcb5d5c9e33169e7636ef93bb06611539df173982adcc2
+    [pca]=dc8be02deb2e6c17aff5baa7853f018c283f808d986fe7721b1f6cc270f3e462
+    [half]=a3ec6bc7d1d713c4b9fd07a8359666047808e3db06a0270927163172b345f61e
 )
 stream_config norm "$S/train.npy" 0
 stream_config pca "$S/train.npy" 64

@@ -89,6 +89,33 @@ static void make_flow(Flow *f, FlowWork **w, const Case *k, int max_batch) {
     free(x), free(g);
 }
 
+/* flow_init_actnorm over 10 images in evaluation chunks of 3 (the work's batch) sets
+ * every per-channel ActNorm of a multi-scale Glow as a first training batch of all 10
+ * would: statistics over all 10·h·w pixels, not over a chunk. */
+static void test_image_actnorm_init_sees_the_whole_sample(void) {
+    enum { N = 10 };
+    FlowConfig cfg = flow_config_image(FLOW_GLOW, 1, 4, 4);
+    cfg.mask = FLOW_MASK_CHANNEL, cfg.squeeze = 1, cfg.blocks = 2, cfg.hidden = 3;
+    Flow f1, f2;
+    CHECK(flow_create(&f1, &cfg, 3) == 0 && flow_create(&f2, &cfg, 3) == 0);
+    FlowWork *w1 = flow_work_create(&f1, 3), *w2 = flow_work_create(&f2, N);
+    float x[N * 16], *g = malloc(sizeof(float) * f2.nparams);
+    make_images(x, N, 4, 4, 1, 5);
+    CHECK(flow_init_actnorm(&f1, x, N, w1) == 0);
+    flow_loss_grad(&f2, x, N, g, w2, 0, 0);
+    double worst = 0.0;
+    for (long i = 0; i < f1.nparams; i++) worst = fmax(worst, fabs(f1.params[i] - f2.params[i]));
+    CHECK(worst < 1e-5);
+    int n_an = 0;
+    for (int i = 0; i < f1.nlayers; i++)
+        if (f1.layers[i].kind == FLOW_LAYER_ACTNORM)
+            n_an++, CHECK(f1.state[f1.layers[i].soff] == 1.0f);
+    CHECK(n_an == 4);
+    free(g);
+    flow_work_destroy(w1), flow_work_destroy(w2);
+    flow_destroy(&f1), flow_destroy(&f2);
+}
+
 /* Inverse round trip: float32 through up to 17 layers, |s| < 2, values O(1): the
  * rounding of each layer (~1e-7 relative, amplified at most e² by a scale) stays
  * well under 1e-5. */
@@ -635,6 +662,7 @@ int main(int argc, char **argv) {
     static const struct unit_test tests[] = {
         UNIT(test_image_flows_invert_to_1e5),
         UNIT(test_image_flow_logdet_matches_brute_force_jacobian),
+        UNIT(test_image_actnorm_init_sees_the_whole_sample),
         UNIT(test_image_flow_gradients_match_finite_differences),
         UNIT(test_image_gradient_check_catches_a_wrong_gradient),
         UNIT(test_image_training_same_bits_with_one_and_two_threads),

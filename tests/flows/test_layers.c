@@ -1,7 +1,8 @@
 /* test_layers.c — ActNorm, invertible linear and affine coupling, each on its own:
  * gradients (parameters and inputs) against finite differences, with a mutated
  * gradient that must fail the same check; inverse round trip; log-determinant
- * against a brute-force Jacobian at d = 8; ActNorm's init on constant dimensions. */
+ * against a brute-force Jacobian at d = 8; ActNorm's init on constant dimensions;
+ * the invertible linear's rotation and permutation starts. */
 #include "flows/actnorm.h"
 #include "flows/coupling.h"
 #include "flows/invlinear.h"
@@ -44,13 +45,15 @@ static Layer layer_make(Kind kind) {
            : kind == K_INVLINEAR ? invlinear_nparams(D)
                                  : coupling_nparams(&l.c);
     l.params = randn(l.np, 0.3f, 1);
-    l.state = calloc(D, sizeof(float));
+    l.state = calloc(2 * D, sizeof(float)); /* the invertible linear's perm and signs */
     l.T = calloc(D * D, sizeof(float));
     l.saved = calloc((size_t)B * coupling_nsaved(&l.c) + B * D, sizeof(float));
     l.scratch = calloc((size_t)B * coupling_nscratch(&l.c) + 2 * D * D, sizeof(float));
     if (kind == K_INVLINEAR) {
         float *p = randn(l.np, 0.3f, 1);
-        invlinear_init(l.params, l.state, D, 5, 2);
+        /* a rotation's perm and signs (some diagonal signs negative, the case a
+         * permutation start never exercises), then random factors on top */
+        if (invlinear_init_rotation(l.params, l.state, D, 5, 2) != 0) abort();
         /* keep the random factors, but the unused diagonal stays 0 */
         for (int i = 0; i < D; i++)
             for (int j = 0; j < D; j++) l.params[i * D + j] = i == j ? 0.0f : p[i * D + j];
@@ -74,7 +77,7 @@ static void layer_forward(Layer *l, const float *x, float *y, int rows) {
         actnorm_forward(l->params, x, y, l->logdet, rows, D);
         break;
     case K_INVLINEAR:
-        invlinear_factors(l->params, l->T, D);
+        invlinear_factors(l->params, l->state, l->T, D);
         invlinear_forward(l->params, l->state, l->T, x, l->saved, y, l->logdet, rows, D);
         break;
     case K_COUPLING:
@@ -111,7 +114,7 @@ static void layer_inverse(Layer *l, const float *y, float *x) {
         actnorm_inverse(l->params, y, x, B, D);
         break;
     case K_INVLINEAR:
-        invlinear_factors(l->params, l->T, D);
+        invlinear_factors(l->params, l->state, l->T, D);
         invlinear_inverse(l->state, l->T, y, x, l->scratch, B, D);
         break;
     case K_COUPLING:
@@ -248,6 +251,64 @@ static void test_actnorm_init_survives_constant_dimension(void) {
     for (int r = 0; r < N; r++) CHECK(y[r * 3 + 1] == 0.0f);
 }
 
+/* W (n,n) of an invertible linear, column j = W e_j, read back through forward. */
+static void invlinear_matrix(const float *params, const float *state, int n, double *W,
+                             double *logdet) {
+    float *T = calloc((size_t)n * n, sizeof(float)), *e = calloc((size_t)n * n, sizeof(float));
+    float *a = calloc((size_t)n * n, sizeof(float)), *y = calloc((size_t)n * n, sizeof(float));
+    double *ld = calloc((size_t)n, sizeof(double));
+    for (int j = 0; j < n; j++) e[j * n + j] = 1.0f;
+    invlinear_factors(params, state, T, n);
+    invlinear_forward(params, state, T, e, a, y, ld, n, n); /* row j = (W e_j)ᵀ */
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) W[i * n + j] = y[j * n + i];
+    *logdet = ld[0];
+    free(T), free(e), free(a), free(y), free(ld);
+}
+
+/* Glow's start (§3.2): W a random rotation, so WᵀW = I and log|det W| = Σ logs = 0,
+ * with U's diagonal signs fixed in the state (some negative) and the unused diagonal
+ * of M zero; over many seeds W's entries have the Haar moments E[W_ij] = 0,
+ * E[W_ij²] = 1/n (a rotation biased towards the identity, as a permutation start or
+ * a missing sign fix would be for the trace, fails the trace's mean). The
+ * permutation start is a permutation matrix with signs +1. */
+static void test_invlinear_rotation_start_is_a_random_rotation(void) {
+    enum { N = 40, SEEDS = 200, S = 6 };
+    float *p = calloc(N * N + N, sizeof(float)), st[2 * N];
+    double *W = calloc(N * N, sizeof(double)), ld, worst = 0.0;
+    CHECK(invlinear_init_rotation(p, st, N, 7, 3) == 0);
+    invlinear_matrix(p, st, N, W, &ld);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            double g = 0.0;
+            for (int k = 0; k < N; k++) g += W[k * N + i] * W[k * N + j];
+            worst = fmax(worst, fabs(g - (i == j)));
+        }
+    CHECK(worst < 1e-5);
+    CHECK_NEAR(ld, 0.0, 1e-4);
+    int neg = 0, diag0 = 1;
+    for (int i = 0; i < N; i++) neg += st[N + i] < 0, diag0 &= p[i * N + i] == 0.0f;
+    CHECK(neg > 0 && neg < N && diag0);
+    double tr = 0.0, sq = 0.0, w[S * S];
+    float ps[S * S + S], ss[2 * S];
+    for (int k = 0; k < SEEDS; k++) {
+        CHECK(invlinear_init_rotation(ps, ss, S, 100 + k, 0) == 0);
+        invlinear_matrix(ps, ss, S, w, &ld);
+        for (int i = 0; i < S; i++) tr += w[i * S + i];
+        sq += w[0] * w[0];
+    }
+    /* trace of a Haar rotation: mean 0, variance 1; W_00²: mean 1/S, sd < 0.4/S */
+    CHECK(fabs(tr / SEEDS) < 0.3);
+    CHECK_NEAR(sq / SEEDS, 1.0 / S, 0.1 / S * 3);
+    invlinear_init_permutation(p, st, N, 7, 3);
+    invlinear_matrix(p, st, N, W, &ld);
+    double ones = 0.0;
+    for (int i = 0; i < N * N; i++) ones += W[i] == 1.0 ? 1.0 : W[i] == 0.0 ? 0.0 : 1e9;
+    CHECK(ones == N && ld == 0.0);
+    for (int i = 0; i < N; i++) CHECK(st[N + i] == 1.0f);
+    free(p), free(W);
+}
+
 int main(int argc, char **argv) {
     static const struct unit_test tests[] = {
         UNIT(test_actnorm_gradients_match_finite_differences),
@@ -258,6 +319,7 @@ int main(int argc, char **argv) {
         UNIT(test_layers_invert_exactly),
         UNIT(test_layer_logdets_match_brute_force_jacobian),
         UNIT(test_actnorm_init_survives_constant_dimension),
+        UNIT(test_invlinear_rotation_start_is_a_random_rotation),
     };
     return unit_main(tests, sizeof tests / sizeof tests[0], argc, argv);
 }

@@ -1,6 +1,6 @@
 /* test_modelfile.c — a saved flow loads with the same parameters, state, sections and
  * log-densities; ActNorm is not re-initialised after a load; damaged files are refused
- * with LDE_EINPUT and a message naming the file. */
+ * with LDE_EINPUT and a message naming the file; a version 2 file loads (signs +1). */
 #include "flows/rng.h"
 #include "run/modelfile.h"
 #include "tests/unit.h"
@@ -212,6 +212,63 @@ static void test_model_sizes_checked_before_building(void) {
     CHECK(strstr(e.msg, "120 params and 0 state values, expected") != NULL);
 }
 
+/* A version 2 file (each invertible linear's state its permutation alone, U's
+ * diagonal positive) loads with those permutations and signs +1; one state value
+ * short is refused. The file is the version 3 save rewritten as version 2 wrote it. */
+static void test_version_2_model_loads_with_positive_signs(void) {
+    char v3[4200], v2[4200];
+    snprintf(v3, sizeof v3, "%s/v3.flow", unit_tmpdir());
+    snprintf(v2, sizeof v2, "%s/v2.flow", unit_tmpdir());
+    Flow f;
+    float x[B * D];
+    make_saved(v3, &f, x);
+    static unsigned char buf[1 << 20], old[1 << 20];
+    long n = file_bytes(v3, buf, sizeof buf);
+    /* magic 8, version 4, 11 u32 of config, np, ns (i64), nsec: then params, state */
+    long head = 8 + 4 + 44 + 8 + 8 + 4, at = head + 4 * f.nparams, o = at, removed = 0;
+    memcpy(old, buf, (size_t)at);
+    for (int i = 0; i < f.nlayers; i++) {
+        const FlowLayer *l = &f.layers[i];
+        long keep = l->kind == FLOW_LAYER_INVLINEAR ? l->ns / 2 : l->ns;
+        memcpy(old + o, buf + at + 4 * l->soff, 4 * (size_t)keep);
+        o += 4 * keep, removed += l->ns - keep;
+    }
+    long rest = n - 8 - (at + 4 * f.nstate);
+    memcpy(old + o, buf + at + 4 * f.nstate, (size_t)rest);
+    o += rest;
+    uint32_t version = 2;
+    int64_t ns = f.nstate - removed;
+    memcpy(old + 8, &version, 4);
+    memcpy(old + 8 + 4 + 44 + 8, &ns, 8);
+    uint64_t sum = XXH64(old, (size_t)o, 0);
+    memcpy(old + o, &sum, 8);
+    write_bytes(v2, old, o + 8);
+    Flow g;
+    ModelSection *secs = NULL;
+    int nsec = 0;
+    Err e = {{0}};
+    CHECK(removed == 3 * D);
+    CHECK(modelfile_load(v2, &g, &secs, &nsec, &e) == LDE_OK);
+    if (g.nlayers == f.nlayers) {
+        CHECK(memcmp(g.params, f.params, sizeof(float) * f.nparams) == 0);
+        for (int i = 0; i < f.nlayers; i++) {
+            const FlowLayer *l = &f.layers[i];
+            long keep = l->kind == FLOW_LAYER_INVLINEAR ? l->ns / 2 : l->ns;
+            CHECK(memcmp(g.state + l->soff, f.state + l->soff, 4 * (size_t)keep) == 0);
+            for (long k = keep; k < l->ns; k++) CHECK(g.state[l->soff + k] == 1.0f);
+        }
+        modelfile_sections_free(secs, nsec);
+        flow_destroy(&g);
+    }
+    ns--; /* one state value short: the body no longer matches the header */
+    memcpy(old + 8 + 4 + 44 + 8, &ns, 8);
+    sum = XXH64(old, (size_t)o, 0);
+    memcpy(old + o, &sum, 8);
+    write_bytes(v2, old, o + 8);
+    expect_refused(v2, "state values");
+    flow_destroy(&f);
+}
+
 int main(int argc, char **argv) {
     static const struct unit_test tests[] = {
         UNIT(test_model_roundtrip_keeps_params_state_sections_and_density),
@@ -219,6 +276,7 @@ int main(int argc, char **argv) {
         UNIT(test_damaged_model_files_are_refused),
         UNIT(test_model_fuzz_corpus_loads_or_fails_cleanly),
         UNIT(test_model_sizes_checked_before_building),
+        UNIT(test_version_2_model_loads_with_positive_signs),
     };
     return unit_main(tests, sizeof tests / sizeof tests[0], argc, argv);
 }

@@ -160,6 +160,27 @@ static void test_store_varying_params_and_values(void) {
     store_close(s);
 }
 
+/* A key with an underscore, which SQLite's json_tree quotes in its paths, reads as
+ * the parameter table spells it: flow.linear_init, not flow."linear_init". */
+static void test_store_varying_param_with_underscore(void) {
+    static const StoreRunSpec runs[2] = {
+        {"dddd4444", "{\"flow\":{\"linear_init\":\"rotation\"},\"seed\":0}", 0, NULL, 0},
+        {"eeee5555", "{\"flow\":{\"linear_init\":\"permutation\"},\"seed\":0}", 1, NULL, 0},
+    };
+    Store *s;
+    Err e = {{0}};
+    CHECK(store_open(db_path("underscore.db"), &s, &e) == LDE_OK);
+    CHECK(store_add_experiment(s, "li", "x", runs, 2, &e) == LDE_OK);
+    char **paths, buf[64];
+    int n;
+    CHECK(store_varying_params(s, "li", &paths, &n, &e) == LDE_OK);
+    CHECK(n == 1 && strcmp(paths[0], "flow.linear_init") == 0);
+    store_strings_free(paths, n);
+    CHECK(store_run_param(s, "eeee5555", "flow.linear_init", buf, sizeof buf, &e) == LDE_OK);
+    CHECK(strcmp(buf, "permutation") == 0);
+    store_close(s);
+}
+
 static void test_store_add_experiment_idempotent_and_shared_run(void) {
     const char *path = db_path("shared.db");
     Store *s;
@@ -542,6 +563,7 @@ int main(int argc, char **argv) {
     static const struct unit_test tests[] = {
         UNIT(test_store_run_roundtrip),
         UNIT(test_store_varying_params_and_values),
+        UNIT(test_store_varying_param_with_underscore),
         UNIT(test_store_add_experiment_idempotent_and_shared_run),
         UNIT(test_store_begin_run_removes_earlier_attempt),
         UNIT(test_store_rejects_unknown_runs_and_bad_status),
