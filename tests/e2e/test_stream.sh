@@ -3,10 +3,9 @@
 # gave when it copied them: the stored bpd of every split at every evaluation, on
 # features shaped like the shipped configs' (tests/fixtures/stream: d = 256, 1000
 # training rows, the last 104 outside a full GEMM tile), equal the digests lde
-# stored before streaming (main at 33a3227: Glow's rotation start, ActNorm on 512
-# rows), for normalized latents
-# (quickstart's and normalization's preprocessing), normalization with PCA 64 (the
-# pca config's), and the same from a float16 training file; at 1 and 2 threads.
+# stored before streaming (main at 33a3227), for normalized latents (quickstart's
+# and normalization's preprocessing), normalization with PCA 64 (the pca config's),
+# and the same from a float16 training file; at 1 and 2 threads.
 # Loading prints one line per phase off a terminal; a non-finite value in a float16
 # training file and a declared shape beyond the file are still refused (exit 2).
 source "$(dirname "$0")/lib.sh"
