@@ -10,6 +10,7 @@
 #   make valgrind the end-to-end tests under valgrind
 #   make bench    flow and backbone throughput against this machine's SGEMM peak
 #   make bench-compare  the same models in PyTorch beside lde's figures
+#   make bench-scale    lde run on ImageNet-size float16 features: memory and times
 
 VERSION := 0.1.0
 MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
@@ -188,6 +189,17 @@ bench-compare: deps
 	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} ./$(LDE_BIN) bench --json > results/bench.jsonl
 	OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-$$(./$(LDE_BIN) --version | awk '/^BLAS/ {print $$(NF-1)}')} \
 	  OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} /usr/bin/python3 tests/bench/torch_compare.py results/bench.jsonl
+
+# lde run on ImageNet-size float16 features (issue 18; tests/bench/bench_scale.sh):
+# peak resident memory, seconds to the first training step, PCA fit time, training
+# and evaluation samples/s, with PCA 512 and without. BENCH_ROWS=200000 for a
+# smaller run. Data under results/bench-scale, removed after. Not part of CI.
+BENCH_ROWS ?= 1281167
+.PHONY: bench-scale
+bench-scale: deps
+	@$(MAKE) --no-print-directory deps DEB_PKGS="python3-numpy bc time"
+	@$(MAKE) --no-print-directory all
+	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} tests/bench/bench_scale.sh $(BENCH_ROWS)
 
 # The layering of harness/ (harness/README.md: which folder may include which, no
 # include or link cycles; tests/lint/check_layers.sh), then static analysis of flows/

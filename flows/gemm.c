@@ -18,8 +18,11 @@ static void gemm_tile(int transA, int transB, int i0, int j0, int m, int n, int 
                 C + (long)i0 * ldc + j0, ldc);
 }
 
-void gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
-          const float *B, int ldb, float beta, float *C, int ldc) {
+/* The tiles of C, all of them or (lower) only those holding an element on or below
+ * the diagonal. A tile's bits never depend on which other tiles are computed. */
+static void gemm_tiles(int lower, int transA, int transB, int M, int N, int K, float alpha,
+                       const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                       int ldc) {
     if (M <= 0 || N <= 0) return;
     int tm = (M + GEMM_TILE_M - 1) / GEMM_TILE_M;
     int tn = (N + GEMM_TILE_N - 1) / GEMM_TILE_N;
@@ -29,13 +32,25 @@ void gemm(int transA, int transB, int M, int N, int K, float alpha, const float 
      * changes the bits (measured: a 64×64×256 product at 1 vs 2 threads). Products
      * of at most 65536·4 multiply-adds OpenBLAS always runs in the calling thread
      * (its SMP threshold, GEMM_MULTITHREAD_THRESHOLD = 4), so they skip the parallel
-     * region, whose start-up costs more than such a product. */
-#pragma omp parallel for schedule(static) if (!omp_in_parallel() &&                                \
-                                              (ntiles > 1 || (double)M * N * K > 65536.0 * 4))
+     * region, whose start-up costs more than such a product. Dynamic scheduling
+     * balances the skipped tiles of a lower product; it cannot change a tile. */
+#pragma omp parallel for schedule(dynamic) if (!omp_in_parallel() &&                               \
+                                               (ntiles > 1 || (double)M * N * K > 65536.0 * 4))
     for (int t = 0; t < ntiles; t++) {
         int i0 = (t / tn) * GEMM_TILE_M, j0 = (t % tn) * GEMM_TILE_N;
         int m = M - i0 < GEMM_TILE_M ? M - i0 : GEMM_TILE_M;
         int n = N - j0 < GEMM_TILE_N ? N - j0 : GEMM_TILE_N;
+        if (lower && j0 > i0 + m - 1) continue;
         gemm_tile(transA, transB, i0, j0, m, n, K, alpha, A, lda, B, ldb, beta, C, ldc);
     }
+}
+
+void gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+          const float *B, int ldb, float beta, float *C, int ldc) {
+    gemm_tiles(0, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void gemm_lower(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                const float *B, int ldb, float beta, float *C, int ldc) {
+    gemm_tiles(1, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }

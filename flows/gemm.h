@@ -21,4 +21,12 @@ enum { GEMM_TILE_M = 128, GEMM_TILE_N = 256 };
 void gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
           const float *B, int ldb, float beta, float *C, int ldc);
 
+/* gemm restricted to the tiles of C that hold an element C[i][j] with j <= i (the
+ * lower triangle, diagonal included); other tiles are left as they were. Each
+ * computed tile is the same call as in gemm, so those elements have gemm's bits:
+ * a symmetric product (AᵀA, a covariance) costs about half, as SYRK would, without
+ * SYRK's different summation. */
+void gemm_lower(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                const float *B, int ldb, float beta, float *C, int ldc);
+
 #endif

@@ -32,27 +32,61 @@ void pca_free(Pca *p) {
     memset(p, 0, sizeof *p);
 }
 
-/* x (n,d) -> cov (d,d) in double, the unbiased covariance around mean (d). */
-static int covariance(const float *x, long n, int d, const double *mean, double *cov) {
-    float *block = malloc(sizeof(float) * PCA_BLOCK * (size_t)d);
+/* The rows of src -> mean (d) in double, summed row by row in row order. */
+static int mean_of(const RowSource *src, float *block, double *mean) {
+    int d = src->d;
+    memset(mean, 0, sizeof(double) * (size_t)d);
+    for (long r0 = 0; r0 < src->n; r0 += PCA_BLOCK) {
+        long m = src->n - r0 < PCA_BLOCK ? src->n - r0 : PCA_BLOCK;
+        const float *x = src->rows(src->ctx, r0, m, block);
+        if (!x) return -1;
+        for (long i = 0; i < m; i++)
+            for (int j = 0; j < d; j++) mean[j] += x[i * d + j];
+    }
+    for (int j = 0; j < d; j++) mean[j] /= (double)src->n;
+    return 0;
+}
+
+/* The rows of src -> cov (d,d) in double, the unbiased covariance around mean (d).
+ * Only the lower triangle (row-major, diagonal included) is computed: it is the
+ * triangle dsyevd reads (its "U" of a column-major matrix); the upper one is a
+ * mirror. Each block's lower tiles are gemm()'s (gemm_lower), so those entries have
+ * the bits of the full product. */
+static int covariance(const RowSource *src, float *block, const double *mean, double *cov) {
+    long n = src->n;
+    int d = src->d;
+    float *centred = malloc(sizeof(float) * PCA_BLOCK * (size_t)d);
     float *part = malloc(sizeof(float) * (size_t)d * (size_t)d);
-    if (!block || !part) {
-        free(block), free(part);
+    if (!centred || !part) {
+        free(centred), free(part);
         return -1;
     }
+    int rc = 0;
     memset(cov, 0, sizeof(double) * (size_t)d * (size_t)d);
-    for (long r0 = 0; r0 < n; r0 += PCA_BLOCK) {
+    for (long r0 = 0; r0 < n && rc == 0; r0 += PCA_BLOCK) {
         int m = n - r0 < PCA_BLOCK ? (int)(n - r0) : PCA_BLOCK;
+        const float *x = src->rows(src->ctx, r0, m, block);
+        if (!x) {
+            rc = -1;
+            break;
+        }
+#pragma omp parallel for schedule(static)
         for (int i = 0; i < m; i++)
             for (int j = 0; j < d; j++)
-                block[(long)i * d + j] = (float)(x[(r0 + i) * d + j] - mean[j]);
-        /* part = blockᵀ · block  (d,m)·(m,d) */
-        gemm(1, 0, d, d, m, 1.0f, block, d, block, d, 0.0f, part, d);
-        for (long i = 0; i < (long)d * d; i++) cov[i] += part[i];
+                centred[(long)i * d + j] = (float)(x[(long)i * d + j] - mean[j]);
+        /* part = centredᵀ · centred  (d,m)·(m,d), lower tiles */
+        gemm_lower(1, 0, d, d, m, 1.0f, centred, d, centred, d, 0.0f, part, d);
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j <= i; j++) cov[(long)i * d + j] += part[(long)i * d + j];
     }
-    for (long i = 0; i < (long)d * d; i++) cov[i] /= (double)(n - 1);
-    free(block), free(part);
-    return 0;
+    for (int i = 0; i < d; i++)
+        for (int j = 0; j <= i; j++) {
+            cov[(long)i * d + j] /= (double)(n - 1);
+            cov[(long)j * d + i] = cov[(long)i * d + j];
+        }
+    free(centred), free(part);
+    return rc;
 }
 
 /* Symmetric a (d,d) -> eigenvalues w (ascending) and eigenvectors in a's columns
@@ -82,17 +116,18 @@ static int eigh(double *a, double *w, int d) {
     return info == 0 ? 0 : -1;
 }
 
-int pca_fit(Pca *p, const float *x, long n, int d, int k) {
-    if (n < 2 || pca_alloc(p, d, k) != 0) return -1;
-    double *mean = calloc((size_t)d, sizeof(double));
+int pca_fit_rows(Pca *p, const RowSource *src, int k) {
+    int d = src->d;
+    if (src->n < 2 || pca_alloc(p, d, k) != 0) return -1;
+    double *mean = malloc(sizeof(double) * (size_t)d);
     double *cov = malloc(sizeof(double) * (size_t)d * (size_t)d);
     double *w = malloc(sizeof(double) * (size_t)d);
+    float *block = malloc(sizeof(float) * PCA_BLOCK * (size_t)d);
     int rc = -1;
-    if (!mean || !cov || !w) goto out;
-    for (long i = 0; i < n; i++)
-        for (int j = 0; j < d; j++) mean[j] += x[i * d + j];
-    for (int j = 0; j < d; j++) mean[j] /= (double)n;
-    if (covariance(x, n, d, mean, cov) != 0 || eigh(cov, w, d) != 0) goto out;
+    if (!mean || !cov || !w || !block) goto out;
+    if (mean_of(src, block, mean) != 0 || covariance(src, block, mean, cov) != 0 ||
+        eigh(cov, w, d) != 0)
+        goto out;
     for (int j = 0; j < d; j++) p->mean[j] = (float)mean[j];
     for (int c = 0; c < k; c++) {
         const double *v = cov + (long)(d - 1 - c) * d; /* c-th largest eigenvalue */
@@ -105,9 +140,15 @@ int pca_fit(Pca *p, const float *x, long n, int d, int k) {
     }
     rc = 0;
 out:
-    free(mean), free(cov), free(w);
+    free(mean), free(cov), free(w), free(block);
     if (rc != 0) pca_free(p);
     return rc;
+}
+
+int pca_fit(Pca *p, const float *x, long n, int d, int k) {
+    RowArray a = {x, d};
+    RowSource src = {n, d, rows_of_array, &a};
+    return pca_fit_rows(p, &src, k);
 }
 
 int pca_project(const Pca *p, const float *x, float *y, long n) {

@@ -1,6 +1,7 @@
 /* preprocess.c — see preprocess.h. */
 #include "flows/preprocess.h"
 
+#include "flows/gemm.h"
 #include "flows/rng.h"
 
 #include <math.h>
@@ -29,24 +30,50 @@ void preprocess_free(Preprocess *p) {
     memset(p, 0, sizeof *p);
 }
 
-int preprocess_health(const float *x, long n, int d, unsigned char *flags) {
+/* Rows per chunk read from a RowSource by the health check and the fit. */
+enum { PREP_SOURCE_CHUNK = 1024 };
+
+int preprocess_health_rows(const RowSource *src, unsigned char *flags) {
+    long n = src->n;
+    int d = src->d;
     long *zeros = calloc((size_t)d, sizeof(long));
-    if (!zeros) return -1;
+    float *first = malloc(sizeof(float) * (size_t)d);
+    float *buf = malloc(sizeof(float) * PREP_SOURCE_CHUNK * (size_t)d);
+    int flagged = -1;
+    if (!zeros || !first || !buf) goto out;
     memset(flags, n > 0 ? HEALTH_CONSTANT : 0, (size_t)d);
-    for (long i = 0; i < n; i++)
-        for (int j = 0; j < d; j++) {
-            float v = x[i * d + j];
-            zeros[j] += v == 0.0f;
-            /* != also clears a dimension holding NaN: NaN is not "one value". */
-            if (v != x[j]) flags[j] &= (unsigned char)~HEALTH_CONSTANT;
+    for (long r0 = 0; r0 < n; r0 += PREP_SOURCE_CHUNK) {
+        long m = n - r0 < PREP_SOURCE_CHUNK ? n - r0 : PREP_SOURCE_CHUNK;
+        const float *x = src->rows(src->ctx, r0, m, buf);
+        if (!x) goto out;
+        if (r0 == 0) memcpy(first, x, sizeof(float) * (size_t)d);
+            /* Columns split among threads: counts and flags are exact whatever the split. */
+#pragma omp parallel for schedule(static) if ((long)m * d > 65536)
+        for (int j0 = 0; j0 < d; j0 += 64) {
+            int j1 = j0 + 64 < d ? j0 + 64 : d;
+            for (long i = 0; i < m; i++)
+                for (int j = j0; j < j1; j++) {
+                    float v = x[i * d + j];
+                    zeros[j] += v == 0.0f;
+                    /* != also clears a dimension holding NaN: NaN is not "one value". */
+                    if (v != first[j]) flags[j] &= (unsigned char)~HEALTH_CONSTANT;
+                }
         }
-    int flagged = 0;
+    }
+    flagged = 0;
     for (int j = 0; j < d; j++) {
         if (zeros[j] * 10 > n * 9) flags[j] |= HEALTH_MOSTLY_ZERO;
         flagged += flags[j] != 0;
     }
-    free(zeros);
+out:
+    free(zeros), free(first), free(buf);
     return flagged;
+}
+
+int preprocess_health(const float *x, long n, int d, unsigned char *flags) {
+    RowArray a = {x, d};
+    RowSource src = {n, d, rows_of_array, &a};
+    return preprocess_health_rows(&src, flags);
 }
 
 /* Steps 0 and 1 on rows [0, m) of x: src (m,d_in) -> dst (m,d_kept). */
@@ -68,8 +95,28 @@ static void gather_normalize(const Preprocess *p, const float *src, float *dst, 
     }
 }
 
-int preprocess_fit(Preprocess *p, const PreprocessConfig *cfg, const float *train, long n, int d,
-                   const char **why) {
+/* The rows of a source after steps 0 and 1: what PCA is fitted on. */
+typedef struct {
+    const Preprocess *p;
+    const RowSource *raw;
+    float *raw_buf; /* PREP_SOURCE_CHUNK × d_in */
+} GatheredRows;
+
+static const float *gathered_rows(void *ctx, long r0, long m, float *buf) {
+    GatheredRows *g = ctx;
+    for (long done = 0; done < m; done += PREP_SOURCE_CHUNK) {
+        long c = m - done < PREP_SOURCE_CHUNK ? m - done : PREP_SOURCE_CHUNK;
+        const float *x = g->raw->rows(g->raw->ctx, r0 + done, c, g->raw_buf);
+        if (!x) return NULL;
+        gather_normalize(g->p, x, buf + done * g->p->d_kept, c);
+    }
+    return buf;
+}
+
+int preprocess_fit_rows(Preprocess *p, const PreprocessConfig *cfg, const RowSource *train,
+                        const char **why) {
+    long n = train->n;
+    int d = train->d;
     memset(p, 0, sizeof *p);
     p->cfg = *cfg;
     p->d_in = p->d_kept = d;
@@ -79,10 +126,10 @@ int preprocess_fit(Preprocess *p, const PreprocessConfig *cfg, const float *trai
     if (cfg->drop_constant) {
         unsigned char *flags = malloc((size_t)d);
         p->kept = malloc(sizeof(int) * (size_t)d);
-        if (!flags || !p->kept || preprocess_health(train, n, d, flags) < 0) {
+        if (!flags || !p->kept || preprocess_health_rows(train, flags) < 0) {
             free(flags);
             preprocess_free(p);
-            return refuse(why, "out of memory");
+            return refuse(why, "out of memory or unreadable training rows");
         }
         p->d_kept = 0;
         for (int j = 0; j < d; j++)
@@ -99,20 +146,24 @@ int preprocess_fit(Preprocess *p, const PreprocessConfig *cfg, const float *trai
         return refuse(why, "pca asks for more components than there are feature dimensions");
     }
     if (cfg->pca == 0) return 0;
-    float *z = malloc(sizeof(float) * (size_t)n * (size_t)p->d_kept);
-    if (!z) {
-        preprocess_free(p);
-        return refuse(why, "out of memory");
-    }
-    gather_normalize(p, train, z, n);
-    int rc = pca_fit(&p->pca, z, n, p->d_kept, cfg->pca);
-    free(z);
+    GatheredRows g = {p, train, malloc(sizeof(float) * PREP_SOURCE_CHUNK * (size_t)d)};
+    RowSource z = {n, p->d_kept, gathered_rows, &g};
+    int rc = g.raw_buf ? pca_fit_rows(&p->pca, &z, cfg->pca) : -1;
+    free(g.raw_buf);
     if (rc != 0) {
         preprocess_free(p);
-        return refuse(why, "PCA failed (out of memory or the eigensolver did not converge)");
+        return refuse(why, "PCA failed (out of memory, unreadable training rows or the "
+                           "eigensolver did not converge)");
     }
     p->d_out = cfg->pca;
     return 0;
+}
+
+int preprocess_fit(Preprocess *p, const PreprocessConfig *cfg, const float *train, long n, int d,
+                   const char **why) {
+    RowArray a = {train, d};
+    RowSource src = {n, d, rows_of_array, &a};
+    return preprocess_fit_rows(p, cfg, &src, why);
 }
 
 int preprocess_apply(const Preprocess *p, const float *x, float *y, long n) {
@@ -136,6 +187,22 @@ int preprocess_apply(const Preprocess *p, const float *x, float *y, long n) {
     }
     free(z);
     return 0;
+}
+
+int preprocess_apply_batch(const Preprocess *p, const float *x, float *y, long n) {
+    if (!p->cfg.pca) return preprocess_apply(p, x, y, n);
+    /* Whole tiles: the rows past n are zeros, their outputs dropped. */
+    long padded = (n + GEMM_TILE_M - 1) / GEMM_TILE_M * GEMM_TILE_M;
+    float *z = calloc((size_t)(padded ? padded : 1) * (size_t)p->d_kept, sizeof(float));
+    float *out = malloc(sizeof(float) * (size_t)(padded ? padded : 1) * (size_t)p->d_out);
+    int rc = -1;
+    if (z && out) {
+        gather_normalize(p, x, z, n);
+        rc = pca_project(&p->pca, z, out, padded);
+    }
+    if (rc == 0) memcpy(y, out, sizeof(float) * (size_t)n * (size_t)p->d_out);
+    free(z), free(out);
+    return rc;
 }
 
 void preprocess_dequantize(float *x, long n, int d, float epsilon, uint64_t seed, uint64_t step) {

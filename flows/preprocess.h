@@ -45,8 +45,23 @@ PreprocessConfig preprocess_config_default(void);
 int preprocess_fit(Preprocess *p, const PreprocessConfig *cfg, const float *train, long n, int d,
                    const char **why);
 
+/* preprocess_fit over the rows of a source read in chunks (the health pass for
+ * drop_constant, then PCA's two passes, pca.h): never a copy of the training set,
+ * the same bits as preprocess_fit on the rows in memory (which is this on an
+ * array). Also -1 when the source fails ("unreadable training rows"). */
+int preprocess_fit_rows(Preprocess *p, const PreprocessConfig *cfg, const RowSource *train,
+                        const char **why);
+
 /* x (n,d_in) -> y (n,d_out): steps 0–2, no noise. Returns 0, or -1 out of memory. */
 int preprocess_apply(const Preprocess *p, const float *x, float *y, long n);
+
+/* preprocess_apply for rows gathered from anywhere in the training set (a batch):
+ * each output row has the bits preprocess_apply gives that row inside the whole set
+ * whenever it lies in a full tile of GEMM_TILE_M rows there (every row but the last
+ * n_train mod GEMM_TILE_M). The PCA product runs on whole tiles of GEMM_TILE_M
+ * rows, the last padded with zero rows, because OpenBLAS takes a different kernel
+ * (other bits) for a product of fewer rows (measured: a 64×16×64 product). */
+int preprocess_apply_batch(const Preprocess *p, const float *x, float *y, long n);
 
 /* Step 3, in place on a training batch x (n,d) of the flow's input: adds
  * U(−ε/2, ε/2) noise. Value i of the batch of step `step` uses rng index
@@ -65,6 +80,10 @@ double preprocess_bpd(double logp, int d, double epsilon);
  * number of flagged dimensions, or -1 when memory runs out. */
 enum { HEALTH_CONSTANT = 1, HEALTH_MOSTLY_ZERO = 2 };
 int preprocess_health(const float *x, long n, int d, unsigned char *flags);
+
+/* preprocess_health over the rows of a source read in chunks; -1 also when the
+ * source fails. */
+int preprocess_health_rows(const RowSource *src, unsigned char *flags);
 
 /* The fitted state as bytes (native little-endian; "LDEPREP1" magic, then the
  * config, shapes, kept indices and PCA). size() bytes are written by serialize. */

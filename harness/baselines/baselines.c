@@ -81,12 +81,16 @@ static int odin_scores(const FeatureSet *fs, const BaselineSpec *b, float **scor
     return rc;
 }
 
-/* The methods fitted on the training features: ReAct, Mahalanobis, KNN. */
+/* The methods fitted on the training features: ReAct, Mahalanobis, KNN (on the
+ * whole training matrix in float32: featureset_train_x). */
 static int fitted_scores(const FeatureSet *fs, const BaselineSpec *b, float **scores, Err *e) {
     int d = fs->d, rc = LDE_OK;
+    float *owned;
+    const float *train = featureset_train_x(fs, &owned, e);
+    if (!train) return LDE_EINPUT;
     if (b->method == BL_REACT) {
         float c;
-        rc = react_threshold(fs->train.x, fs->train.n, d, b->percentile, &c, e);
+        rc = react_threshold(train, fs->train.n, d, b->percentile, &c, e);
         for (int i = 0; rc == LDE_OK && i <= fs->n_ood; i++) {
             const FeatureSplit *sp = split_at(fs, i);
             rc = baseline_react(sp->x, sp->n, d, c, fs->head_W, fs->head_b, fs->K, b->T, scores[i],
@@ -94,17 +98,20 @@ static int fitted_scores(const FeatureSet *fs, const BaselineSpec *b, float **sc
         }
     } else if (b->method == BL_MAHALANOBIS) {
         Mahalanobis m;
-        if ((rc = mahalanobis_fit(&m, fs->train.x, fs->train_labels, fs->train.n, d, e))) return rc;
+        rc = mahalanobis_fit(&m, train, fs->train_labels, fs->train.n, d, e);
+        int fitted = rc == LDE_OK;
         for (int i = 0; rc == LDE_OK && i <= fs->n_ood; i++)
             rc = mahalanobis_score(&m, split_at(fs, i)->x, split_at(fs, i)->n, scores[i], e);
-        mahalanobis_free(&m);
+        if (fitted) mahalanobis_free(&m);
     } else {
         Knn m;
-        if ((rc = knn_fit(&m, fs->train.x, fs->train.n, d, b->k, e))) return rc;
+        rc = knn_fit(&m, train, fs->train.n, d, b->k, e);
+        int fitted = rc == LDE_OK;
         for (int i = 0; rc == LDE_OK && i <= fs->n_ood; i++)
             rc = knn_score(&m, split_at(fs, i)->x, split_at(fs, i)->n, scores[i], e);
-        knn_free(&m);
+        if (fitted) knn_free(&m);
     }
+    free(owned);
     return rc;
 }
 

@@ -234,8 +234,11 @@ static uint32_t le32(const unsigned char *p) {
 
 /* Opens PATH, validates everything the header and the file size can tell (ranks up
  * to max_ndim), and leaves *f positioned at the first data byte (the caller closes
- * it). Nothing of the array's size is allocated here. */
-static int npy_open(const char *path, int max_ndim, FILE **out, Header *h, char descr[8], Err *e) {
+ * it). Nothing of the array's size is allocated here. in_memory: the caller will
+ * hold the whole array in memory, so a shape needing more than the machine has is
+ * refused; a file read in place (npy_layout) is not. */
+static int npy_open(const char *path, int max_ndim, int in_memory, FILE **out, Header *h,
+                    char descr[8], Err *e) {
     *out = NULL;
     int rc = LDE_EINPUT; /* until every check has passed */
     char *text = NULL;
@@ -326,7 +329,7 @@ static int npy_open(const char *path, int max_ndim, FILE **out, Header *h, char 
         goto done;
     }
     double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-    if ((double)mem_bytes > phys) {
+    if (in_memory && (double)mem_bytes > phys) {
         fail(e, LDE_EINPUT, "%s: shape %s of %s needs %.3g GiB, more than this machine's %.3g GiB",
              path, shape_buf, h->dtype->descr, (double)mem_bytes / 1073741824.0,
              phys / 1073741824.0);
@@ -357,7 +360,7 @@ done:
 int npy_shape(const char *path, NpyShape *s, char dtype[8], Err *e) {
     FILE *f;
     Header h = {0};
-    int rc = npy_open(path, 2, &f, &h, dtype, e);
+    int rc = npy_open(path, 2, 1, &f, &h, dtype, e);
     if (rc != LDE_OK) return rc;
     fclose(f);
     *s = h.shape;
@@ -367,17 +370,27 @@ int npy_shape(const char *path, NpyShape *s, char dtype[8], Err *e) {
 int npy_shape_nd(const char *path, NpyDims *d, char dtype[8], Err *e) {
     FILE *f;
     Header h = {0};
-    int rc = npy_open(path, NPY_MAX_NDIM, &f, &h, dtype, e);
+    int rc = npy_open(path, NPY_MAX_NDIM, 1, &f, &h, dtype, e);
     if (rc != LDE_OK) return rc;
     fclose(f);
     *d = h.dims;
     return LDE_OK;
 }
 
+int npy_layout(const char *path, NpyShape *s, char dtype[8], long *data_offset, Err *e) {
+    FILE *f;
+    Header h = {0};
+    int rc = npy_open(path, 2, 0, &f, &h, dtype, e);
+    if (rc != LDE_OK) return rc;
+    fclose(f);
+    *s = h.shape, *data_offset = h.data_offset;
+    return LDE_OK;
+}
+
 /* ---- conversion --------------------------------------------------------------- */
 
 /* IEEE 754 binary16 -> float32: sign, 5-bit exponent (bias 15), 10-bit mantissa. */
-static float half_to_float(uint16_t b) {
+float npy_half_to_float(uint16_t b) {
     int exp = (b >> 10) & 0x1f, man = b & 0x3ff;
     float v;
     if (exp == 0)
@@ -394,7 +407,7 @@ static double float_at(const Dtype *d, const unsigned char *raw, long i) {
     if (d->size == 2) {
         uint16_t b;
         memcpy(&b, raw + 2 * i, 2);
-        return half_to_float(b);
+        return npy_half_to_float(b);
     }
     if (d->size == 4) {
         float x;
@@ -427,6 +440,17 @@ static const char *where(NpyShape s, long k, char *buf, size_t cap) {
     return buf;
 }
 
+int npy_refuse_value(const char *path, NpyShape s, long k, double x, Err *e) {
+    char at[64];
+    where(s, k, at, sizeof at);
+    if (isnan(x))
+        return fail(e, LDE_EINPUT, "%s: NaN at %s (0-based); features must be finite", path, at);
+    if (isinf(x))
+        return fail(e, LDE_EINPUT, "%s: %cInf at %s (0-based); features must be finite", path,
+                    x < 0 ? '-' : '+', at);
+    return fail(e, LDE_EINPUT, "%s: %g at %s (0-based) is beyond float32 range", path, x, at);
+}
+
 /* Reads h->count elements from f in chunks, converting each as `as` says. */
 static int read_elements(const char *path, FILE *f, const Header *h, Out as, void *out, Err *e) {
     int size = h->dtype->size;
@@ -453,17 +477,7 @@ static int read_elements(const char *path, FILE *f, const Header *h, Out as, voi
             float v = (float)x;
             ((float *)out)[k0 + i] = v;
             if (isfinite(v) || as == OUT_F32_UNCHECKED) continue;
-            char at[64];
-            where(h->shape, k0 + i, at, sizeof at);
-            if (isnan(x))
-                rc = fail(e, LDE_EINPUT, "%s: NaN at %s (0-based); features must be finite", path,
-                          at);
-            else if (isinf(x))
-                rc = fail(e, LDE_EINPUT, "%s: %cInf at %s (0-based); features must be finite", path,
-                          x < 0 ? '-' : '+', at);
-            else
-                rc = fail(e, LDE_EINPUT, "%s: %g at %s (0-based) is beyond float32 range", path, x,
-                          at);
+            rc = npy_refuse_value(path, h->shape, k0 + i, x, e);
         }
     }
     free(raw);
@@ -477,7 +491,7 @@ static int read_as(const char *path, int max_ndim, Out as, void **data, Header *
     Header h = {0};
     char descr[8];
     *data = NULL;
-    int rc = npy_open(path, max_ndim, &f, &h, descr, e);
+    int rc = npy_open(path, max_ndim, 1, &f, &h, descr, e);
     if (rc != LDE_OK) return rc;
     int is_u8 = strcmp(h.dtype->descr, "|u1") == 0;
     if (as == OUT_U8 && !is_u8) {

@@ -48,6 +48,19 @@ const char *npy_dims_text(NpyDims d, char *buf, size_t cap);
  * A rank other than 1 or 2 is refused. */
 int npy_shape(const char *path, NpyShape *s, char dtype[8], Err *e);
 
+/* npy_shape for a file read in place (data/npymap.h): the same checks, a declared
+ * shape beyond the file's size still refused, but no refusal of a shape larger than
+ * this machine's memory; *data_offset receives where the data starts. */
+int npy_layout(const char *path, NpyShape *s, char dtype[8], long *data_offset, Err *e);
+
+/* IEEE 754 binary16 -> float32 (zero, subnormals, Inf and NaN included). */
+float npy_half_to_float(uint16_t b);
+
+/* The refusal of a stored float value x that is not a finite float32, at element k of
+ * an array of shape s: "PATH: NaN at row r, column c (0-based); ..."; returns
+ * LDE_EINPUT. */
+int npy_refuse_value(const char *path, NpyShape s, long k, double x, Err *e);
+
 /* npy_shape for ranks 1 to 4 (images): the same checks, nothing else read. */
 int npy_shape_nd(const char *path, NpyDims *d, char dtype[8], Err *e);
 

@@ -34,6 +34,91 @@ static int read_split(FeatureSplit *sp, const char *name, const char *path, int 
     return read_rows(path, &sp->x, &sp->n, d, e);
 }
 
+/* The training split, mapped in place (featureset.h); d = 0 accepts any width. */
+static int map_train(FeatureSplit *sp, const char *path, int *d, Err *e) {
+    snprintf(sp->name, sizeof sp->name, "train");
+    int rc = npymap_open(path, &sp->map, e);
+    if (rc != LDE_OK) return rc;
+    if (sp->map.ndim != 2 || (*d && sp->map.cols != *d))
+        return fail(e, LDE_EINPUT, "%s: shape (%ld, %d), expected (N, %d) features", path,
+                    sp->map.rows, sp->map.cols, *d);
+    sp->n = sp->map.rows, *d = sp->map.cols;
+    return LDE_OK;
+}
+
+/* TrainReader's rows (featureset.h): the pages of the chunk before are released,
+ * the pass's progress advanced. */
+static const float *reader_rows(void *ctx, long r0, long m, float *buf) {
+    TrainReader *t = ctx;
+    const FeatureSplit *sp = &t->fs->train;
+    if (r0 == 0) t->passes++;
+    if (t->prev_m > 0) npymap_release(&sp->map, t->prev_r0, t->prev_m);
+    t->prev_r0 = r0, t->prev_m = m;
+    t->bytes += (double)m * sp->map.cols * sp->map.elem;
+    const float *x = npymap_rows(&sp->map, r0, m, buf, t->e);
+    t->failed |= !x;
+    if (x && t->pr.tty) {
+        char note[96];
+        double s = progress_elapsed(&t->pr);
+        snprintf(note, sizeof note, "pass %d, %.0f MB/s", t->passes,
+                 s > 0 ? t->bytes / 1e6 / s : 0.0);
+        progress_update(&t->pr, r0 + m, note);
+    }
+    return x;
+}
+
+void featureset_train_source(const FeatureSet *fs, const char *phase, TrainReader *t, Err *e) {
+    memset(t, 0, sizeof *t);
+    t->fs = fs, t->e = e;
+    snprintf(t->phase, sizeof t->phase, "%s", phase);
+    progress_begin(&t->pr, phase, fs->train.n);
+    if (fs->train.x) {
+        t->array = (RowArray){fs->train.x, fs->d};
+        t->src = (RowSource){fs->train.n, fs->d, rows_of_array, &t->array};
+    } else {
+        t->src = (RowSource){fs->train.n, fs->d, reader_rows, t};
+    }
+}
+
+void featureset_train_end(TrainReader *t) {
+    const FeatureSplit *sp = &t->fs->train;
+    if (t->prev_m > 0) npymap_release(&sp->map, t->prev_r0, t->prev_m);
+    double s = progress_elapsed(&t->pr);
+    progress_end(&t->pr);
+    if (t->passes > 0 && !t->failed)
+        progress_line(&t->pr, "%s: %ld rows × %d (%s), %d pass%s, %.1f s, %.0f MB/s", t->phase,
+                      sp->n, sp->map.cols,
+                      sp->map.elem == 2   ? "float16"
+                      : sp->map.elem == 8 ? "float64"
+                                          : "float32",
+                      t->passes, t->passes == 1 ? "" : "es", s, s > 0 ? t->bytes / 1e6 / s : 0.0);
+}
+
+int featureset_train_gather(const FeatureSet *fs, const int *idx, long n, float *out, Err *e) {
+    if (!fs->train.x) return npymap_gather(&fs->train.map, idx, n, out, e);
+    for (long i = 0; i < n; i++)
+        memcpy(out + i * fs->d, fs->train.x + (long)idx[i] * fs->d, sizeof(float) * (size_t)fs->d);
+    return LDE_OK;
+}
+
+const float *featureset_train_x(const FeatureSet *fs, float **owned, Err *e) {
+    *owned = NULL;
+    if (fs->train.x) return fs->train.x;
+    float *buf = NULL;
+    if (fs->train.map.elem != 4 || fs->train.n == 0) {
+        buf = malloc(sizeof(float) * (size_t)(fs->train.n ? fs->train.n : 1) * (size_t)fs->d);
+        if (!buf) {
+            fail(e, LDE_ERUN, "%s: out of memory for the training features", fs->train.map.path);
+            return NULL;
+        }
+    }
+    const float *x = fs->train.n ? npymap_rows(&fs->train.map, 0, fs->train.n, buf, e) : buf;
+    if (!x) free(buf), buf = NULL;
+    *owned = x == buf ? buf : NULL;
+    if (x != buf) free(buf);
+    return x;
+}
+
 /* Labels of n rows from path (a 1-D integer .npy of length n). */
 static int read_labels(const char *path, long n, int64_t **y, Err *e) {
     NpyShape s;
@@ -47,14 +132,30 @@ static int read_labels(const char *path, long n, int64_t **y, Err *e) {
     return LDE_OK;
 }
 
-/* z (n, d) -> logits (n, K) = z·Wᵀ + b: the bias fills the output, gemm adds z·Wᵀ. */
-static float *head_logits(const FeatureSet *fs, const FeatureSplit *sp) {
-    long n = sp->n;
+/* z (n, d) -> logits (n, K) = z·Wᵀ + b: the bias fills the output, gemm adds z·Wᵀ,
+ * over chunks of rows read from src (chunks of whole 128-row tiles, so the bits are
+ * those of one gemm over all rows). NULL out of memory or on a failed read. */
+static float *head_logits(const FeatureSet *fs, const RowSource *src) {
+    enum { LOGIT_CHUNK = 4096 };
+    long n = src->n;
     float *l = malloc(sizeof(float) * (size_t)(n ? n : 1) * (size_t)fs->K);
-    if (!l) return NULL;
+    float *buf = malloc(sizeof(float) * LOGIT_CHUNK * (size_t)fs->d);
+    if (!l || !buf) {
+        free(l), free(buf);
+        return NULL;
+    }
     for (long i = 0; i < n; i++) memcpy(l + i * fs->K, fs->head_b, sizeof(float) * (size_t)fs->K);
-    if (n > 0)
-        gemm(0, 1, (int)n, fs->K, fs->d, 1.0f, sp->x, fs->d, fs->head_W, fs->d, 1.0f, l, fs->K);
+    for (long r0 = 0; r0 < n; r0 += LOGIT_CHUNK) {
+        long m = n - r0 < LOGIT_CHUNK ? n - r0 : LOGIT_CHUNK;
+        const float *z = src->rows(src->ctx, r0, m, buf);
+        if (!z) {
+            free(l), free(buf);
+            return NULL;
+        }
+        gemm(0, 1, (int)m, fs->K, fs->d, 1.0f, z, fs->d, fs->head_W, fs->d, 1.0f, l + r0 * fs->K,
+             fs->K);
+    }
+    free(buf);
     return l;
 }
 
@@ -77,11 +178,19 @@ static int load_extras(FeatureSet *fs, const char *W, const char *b, const char 
         return fail(e, LDE_EINPUT, "%s: shape (%ld%s), expected (%ld,): the head's b", b, sb.rows,
                     sb.ndim == 1 ? "," : ", ...", sw.rows);
     fs->K = (int)sw.rows;
-    FeatureSplit *all[2 + FEAT_MAX_OOD] = {&fs->train, &fs->val};
-    for (int i = 0; i < fs->n_ood; i++) all[2 + i] = &fs->ood[i];
-    for (int i = 0; i < 2 + fs->n_ood; i++)
-        if (!(all[i]->logits = head_logits(fs, all[i])))
-            return fail(e, LDE_ERUN, "%s: out of memory for the logits", all[i]->name);
+    TrainReader t;
+    featureset_train_source(fs, "head logits", &t, e);
+    fs->train.logits = head_logits(fs, &t.src);
+    featureset_train_end(&t);
+    if (!fs->train.logits)
+        return t.failed ? LDE_EINPUT : fail(e, LDE_ERUN, "train: out of memory for the logits");
+    for (int i = 0; i < 1 + fs->n_ood; i++) {
+        FeatureSplit *sp = i == 0 ? &fs->val : &fs->ood[i - 1];
+        RowArray a = {sp->x, fs->d};
+        RowSource src = {sp->n, fs->d, rows_of_array, &a};
+        if (!(sp->logits = head_logits(fs, &src)))
+            return fail(e, LDE_ERUN, "%s: out of memory for the logits", sp->name);
+    }
     return LDE_OK;
 }
 
@@ -137,7 +246,7 @@ int featureset_from_cache(const char *dir, const char *const *ood, int n_ood, co
     char path[4200];
     int d = 0, rc;
     snprintf(path, sizeof path, "%s/train.npy", dir);
-    if ((rc = read_split(&fs->train, "train", path, &d, e)) != LDE_OK) return rc;
+    if ((rc = map_train(&fs->train, path, &d, e)) != LDE_OK) return rc;
     snprintf(path, sizeof path, "%s/val.npy", dir);
     if ((rc = read_split(&fs->val, "val", path, &d, e)) != LDE_OK) return rc;
     for (int i = 0; i < n_ood; i++) {
@@ -160,7 +269,7 @@ int featureset_from_cache(const char *dir, const char *const *ood, int n_ood, co
  * moved (issue 23). */
 static int load_user(const FeatureSource *src, FeatureSet *fs, Err *e) {
     int d = 0, rc;
-    if ((rc = read_split(&fs->train, "train", src->train, &d, e)) != LDE_OK) return rc;
+    if ((rc = map_train(&fs->train, src->train, &d, e)) != LDE_OK) return rc;
     if ((rc = read_split(&fs->val, "val", src->val, &d, e)) != LDE_OK) return rc;
     for (int i = 0; i < src->n_ood; i++) {
         if ((rc = read_split(&fs->ood[i], src->ood[i].name, src->ood[i].path, &d, e)) != LDE_OK)
@@ -185,12 +294,18 @@ static int load_user(const FeatureSource *src, FeatureSet *fs, Err *e) {
     return load_extras(fs, src->head_W, src->head_b, src->train_labels, src->val_labels, e);
 }
 
-/* Counts the flagged dimensions of the training features (featureset.h). */
+/* Counts the flagged dimensions of the training features (featureset.h), reading
+ * every row once: this pass also refuses a non-finite value. */
 static int check_health(FeatureSet *fs, Err *e) {
     unsigned char *flags = malloc(fs->d > 0 ? (size_t)fs->d : 1);
-    if (!flags || preprocess_health(fs->train.x, fs->train.n, fs->d, flags) < 0) {
+    if (!flags) return fail(e, LDE_ERUN, "out of memory checking the features");
+    TrainReader t;
+    featureset_train_source(fs, "reading training features", &t, e);
+    int flagged = preprocess_health_rows(&t.src, flags);
+    featureset_train_end(&t);
+    if (flagged < 0) {
         free(flags);
-        return fail(e, LDE_ERUN, "out of memory checking the features");
+        return t.failed ? LDE_EINPUT : fail(e, LDE_ERUN, "out of memory checking the features");
     }
     for (int j = 0; j < fs->d; j++) {
         fs->n_constant += (flags[j] & HEALTH_CONSTANT) != 0;
@@ -265,5 +380,6 @@ void featureset_free(FeatureSet *fs) {
     free(fs->train.x), free(fs->val.x), free(fs->train.logits), free(fs->val.logits);
     for (int i = 0; i < fs->n_ood; i++) free(fs->ood[i].x), free(fs->ood[i].logits);
     free(fs->head_W), free(fs->head_b), free(fs->train_labels), free(fs->val_labels);
+    npymap_close(&fs->train.map);
     memset(fs, 0, sizeof *fs);
 }

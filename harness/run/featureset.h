@@ -8,6 +8,14 @@
  * backbone (feature_cache.h) and then read from their .npy files exactly like a
  * user's, so both sources take one code path. Arrays are owned by the FeatureSet.
  *
+ * Latent training features are never copied whole (issue 18: an ImageNet-size
+ * file is larger than its float32 copy may fit): train.x is NULL and the rows are
+ * read in place from the mapped file, chunk by chunk (featureset_train_source) or
+ * by index (featureset_train_gather), float16/float64 converted as they are read.
+ * Loading reads them once, with progress, to check every value finite and for the
+ * health check. val and the OOD sets (evaluation sets, far smaller) are held as
+ * float32 arrays.
+ *
  * What the baselines need besides the latents is optional: the classifier head
  * (W, b) and the class labels of train and val. The built-in cache always has
  * them; a user gives them as data.features.head and train_labels / val_labels.
@@ -18,7 +26,10 @@
 #define LDE_FEATURESET_H
 
 #include "config/plan.h"
+#include "data/npymap.h"
+#include "flows/rows.h"
 #include "util/err.h"
+#include "util/progress.h"
 
 #include <stdint.h>
 
@@ -26,7 +37,8 @@ enum { FEAT_KEY_SIZE = 80 }; /* bytes of FeatureSet.key, NUL included */
 
 typedef struct {
     char name[40]; /* "train", "val" or the OOD set's name (config: at most 32 chars) */
-    float *x;      /* n × d */
+    float *x;      /* n × d; NULL for latent train features, which stay in their file */
+    NpyMap map;    /* latent train features: the file, read in place (data/npymap.h) */
     long n;
     float *logits; /* n × K through the head, NULL without a head */
 } FeatureSplit;
@@ -67,6 +79,34 @@ int featureset_from_cache(const char *dir, const char *const *ood, int n_ood, co
 
 /* True when runs a and b read the same features (the runner then loads them once). */
 int featureset_same_source(const PlanRun *a, const PlanRun *b);
+
+/* Reads the training rows chunk by chunk as a RowSource (flows/rows.h), for a pass
+ * over all of them: a phase named `phase` with progress on a terminal (rows, MB/s,
+ * ETA; a new pass starts when row 0 is read again) and one line per phase
+ * otherwise (featureset_train_end), pages already read dropped from the resident
+ * set. A failed read (a non-finite value) leaves its reason in *e. */
+typedef struct {
+    const FeatureSet *fs;
+    Err *e;
+    Progress pr;
+    char phase[48];
+    int passes;
+    int failed; /* a read failed: *e holds why */
+    long prev_r0, prev_m;
+    double bytes; /* read from the file so far */
+    RowArray array;
+    RowSource src;
+} TrainReader;
+void featureset_train_source(const FeatureSet *fs, const char *phase, TrainReader *t, Err *e);
+void featureset_train_end(TrainReader *t);
+
+/* Training rows idx[0..n) -> out (n, d) as float32. */
+int featureset_train_gather(const FeatureSet *fs, const int *idx, long n, float *out, Err *e);
+
+/* All training rows as an (n, d) float32 array: train.x, the map itself (<f4), or a
+ * converted copy that *owned receives (the caller frees it; NULL otherwise). For the
+ * baselines fitted on the training features. NULL on failure with *e set. */
+const float *featureset_train_x(const FeatureSet *fs, float **owned, Err *e);
 
 void featureset_free(FeatureSet *fs);
 

@@ -3,6 +3,7 @@
 
 #include "config/evalsched.h"
 #include "flows/flow_optim.h"
+#include "flows/gemm.h"
 #include "flows/pixels.h"
 #include "flows/preprocess.h"
 #include "flows/rng.h"
@@ -32,6 +33,11 @@ enum { RUNNER_INIT_ROWS = 512 };
  * flow_log_prob in chunks of it, and bigger chunks use the GEMM better. */
 enum { RUNNER_EVAL_ROWS = 256 };
 
+/* Raw training rows read at a time (RunState.raw): the fixed evaluation subset is
+ * read in chunks of this; a batch of more rows is read in several. At least
+ * GEMM_TILE_M (the tail). */
+enum { RUNNER_RAW_ROWS = 256 };
+
 static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -52,17 +58,21 @@ static void shuffle(int *perm, long n, uint64_t seed, long epoch) {
 }
 
 /* Everything one run allocates, so that every exit path frees it in one place.
- * Latents: train, val and ood hold the preprocessed rows. Pixels: train is NULL
- * (batches come from the FeatureSet's 8-bit values and get fresh dequantization
- * noise each step), val, ood and train_eval hold the flow's input at the bins'
- * midpoints and *_ld their log-determinants (flows/pixels.h). */
+ * Latents: val and ood hold the preprocessed rows; the training rows stay in the
+ * feature file (featureset.h) and each batch is read and preprocessed when drawn
+ * (raw holds it before), with the bits the whole preprocessed set would have given
+ * it: rows in full GEMM tiles through preprocess_apply_batch, the last
+ * n mod GEMM_TILE_M rows from tail, preprocessed once as the whole set's last tile.
+ * Pixels: batches come from the FeatureSet's 8-bit values and get fresh
+ * dequantization noise each step; val, ood and train_eval hold the flow's input at
+ * the bins' midpoints and *_ld their log-determinants (flows/pixels.h). */
 typedef struct {
     Preprocess pp;
     int pp_fitted;
-    float *train, *val, *ood[FEAT_MAX_OOD], *train_eval, *batch;
+    float *val, *ood[FEAT_MAX_OOD], *train_eval, *batch, *raw, *tail;
+    long tail_from; /* latents: the first training row of tail */
     double *val_ld, *ood_ld[FEAT_MAX_OOD], *train_eval_ld, *batch_ld;
-    const float *train_src; /* the rows batches are drawn from (train, or the 8-bit values) */
-    int *perm;
+    int *perm, *eval_rows;
     Flow flow;
     int flow_made;
     FlowWork *work;
@@ -74,7 +84,8 @@ typedef struct {
 
 static void run_state_free(RunState *s, int n_ood) {
     if (s->pp_fitted) preprocess_free(&s->pp);
-    free(s->train), free(s->val), free(s->train_eval), free(s->batch), free(s->perm);
+    free(s->val), free(s->train_eval), free(s->batch), free(s->perm), free(s->raw), free(s->tail);
+    free(s->eval_rows);
     free(s->val_ld), free(s->train_eval_ld), free(s->batch_ld), free(s->eval_steps);
     for (int i = 0; i < n_ood; i++) free(s->ood[i]), free(s->ood_ld[i]);
     if (s->work) flow_work_destroy(s->work);
@@ -144,27 +155,63 @@ static int save_model(const PlanRun *r, const RunnerOptions *o, const FeatureSet
     return rc;
 }
 
-/* The flow's input of every split, latents: the preprocessing fitted on train and
- * applied to each split. Returns 0, or fills out's reason and returns -1. */
+/* The flow's input of every split, latents: the preprocessing fitted on train (read
+ * in chunks from the file) and applied to each evaluation split; the training rows'
+ * last partial GEMM tile preprocessed once (RunState). Returns 0, or fills out's
+ * reason and returns -1. */
 static int latent_inputs(const RunSpec *sp, const FeatureSet *fs, RunState *s, RunOutcome *out) {
     PreprocessConfig pc = {.drop_constant = sp->preprocess.drop_constant,
                            .normalize = sp->preprocess.normalize,
                            .pca = sp->preprocess.pca,
                            .epsilon = (float)sp->preprocess.epsilon};
     const char *why = NULL;
-    if (preprocess_fit(&s->pp, &pc, fs->train.x, fs->train.n, fs->d, &why) != 0)
-        return run_failed(out, RUN_FAILED, "preprocessing: %s", why), -1;
+    Err e = {{0}};
+    TrainReader t;
+    featureset_train_source(fs, pc.pca ? "fitting PCA" : "fitting preprocessing", &t, &e);
+    int rc = preprocess_fit_rows(&s->pp, &pc, &t.src, &why);
+    featureset_train_end(&t);
+    if (rc != 0 && t.failed) return run_failed(out, RUN_FAILED, "preprocessing: %.480s", e.msg), -1;
+    if (rc != 0) return run_failed(out, RUN_FAILED, "preprocessing: %s", why), -1;
     s->pp_fitted = 1;
     long n = fs->train.n;
-    s->train = preprocessed(&s->pp, fs->train.x, n);
+    s->tail_from = n - n % GEMM_TILE_M;
+    long nt = n - s->tail_from;
+    int *idx = malloc(sizeof(int) * (size_t)(nt ? nt : 1));
+    s->raw = malloc(sizeof(float) * RUNNER_RAW_ROWS * (size_t)fs->d);
+    s->tail = malloc(sizeof(float) * (size_t)(nt ? nt : 1) * (size_t)s->pp.d_out);
+    int oom = !idx || !s->raw || !s->tail;
+    for (long i = 0; !oom && i < nt; i++) idx[i] = (int)(s->tail_from + i);
+    /* The whole set's last tile on its own: a product of the same nt rows. */
+    if (!oom && (featureset_train_gather(fs, idx, nt, s->raw, &e) != LDE_OK ||
+                 preprocess_apply(&s->pp, s->raw, s->tail, nt) != 0))
+        oom = 1;
+    free(idx);
     s->val = preprocessed(&s->pp, fs->val.x, fs->val.n);
     for (int i = 0; i < fs->n_ood; i++)
         s->ood[i] = preprocessed(&s->pp, fs->ood[i].x, fs->ood[i].n);
-    int oom = !s->train || !s->val;
+    oom |= !s->val;
     for (int i = 0; i < fs->n_ood; i++) oom |= !s->ood[i];
     if (oom)
         return run_failed(out, RUN_FAILED, "%s", "out of memory for the preprocessed features"), -1;
-    s->train_src = s->train;
+    return 0;
+}
+
+/* Training rows idx[0..count) -> out (count, d_out): the flow's input before noise,
+ * with the bits of the whole preprocessed set's rows (RunState). 0, or -1 with *e
+ * set (an unreadable row) or out of memory. */
+static int train_rows(const FeatureSet *fs, RunState *s, const int *idx, long count, float *out,
+                      Err *e) {
+    int dout = s->pp.d_out;
+    for (long c0 = 0; c0 < count; c0 += RUNNER_RAW_ROWS) {
+        long m = count - c0 < RUNNER_RAW_ROWS ? count - c0 : RUNNER_RAW_ROWS;
+        if (featureset_train_gather(fs, idx + c0, m, s->raw, e) != LDE_OK) return -1;
+        if (preprocess_apply_batch(&s->pp, s->raw, out + c0 * dout, m) != 0)
+            return fail(e, LDE_ERUN, "out of memory preprocessing a batch"), -1;
+    }
+    for (long i = 0; i < count; i++)
+        if (idx[i] >= s->tail_from)
+            memcpy(out + i * dout, s->tail + (idx[i] - s->tail_from) * dout,
+                   sizeof(float) * (size_t)dout);
     return 0;
 }
 
@@ -185,7 +232,6 @@ static int pixel_inputs(const RunSpec *sp, const FeatureSet *fs, RunState *s, Ru
     for (int i = 0; i < fs->n_ood; i++)
         oom |= pixel_split(fs->ood[i].x, fs->ood[i].n, fs->d, a, &s->ood[i], &s->ood_ld[i]);
     if (oom) return run_failed(out, RUN_FAILED, "%s", "out of memory for the images"), -1;
-    s->train_src = fs->train.x;
     return 0;
 }
 
@@ -193,16 +239,21 @@ static int pixel_inputs(const RunSpec *sp, const FeatureSet *fs, RunState *s, Ru
  * size: the first RUNNER_INIT_ROWS rows (all, if fewer) of epoch 0's order, as a
  * training batch sees them (dequantized), with the noise of step 0, which no
  * training step uses. Returns 0, or -1 when memory runs out. */
-static int init_actnorm(RunState *s, long n, int d, uint64_t seed, int pixels, float alpha,
-                        double eps) {
+static int init_actnorm(const FeatureSet *fs, RunState *s, long n, int d, uint64_t seed,
+                        int pixels, float alpha, double eps, Err *e) {
     int k = n < RUNNER_INIT_ROWS ? (int)n : RUNNER_INIT_ROWS;
     float *x = malloc(sizeof(float) * (size_t)k * d);
     double *ld = malloc(sizeof(double) * (size_t)k);
     int rc = -1;
     if (x && ld) {
         shuffle(s->perm, n, seed, 0);
-        for (int i = 0; i < k; i++)
-            memcpy(x + (long)i * d, s->train_src + (long)s->perm[i] * d, sizeof(float) * d);
+        if (pixels) {
+            for (int i = 0; i < k; i++)
+                memcpy(x + (long)i * d, fs->train.x + (long)s->perm[i] * d, sizeof(float) * d);
+        } else if (train_rows(fs, s, s->perm, k, x, e) != 0) {
+            free(x), free(ld);
+            return -1;
+        }
         if (pixels)
             pixels_to_flow(x, x, ld, k, d, alpha, 1, seed, 0);
         else
@@ -227,18 +278,25 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
     /* The train split of an evaluation: a fixed, evenly spaced subset of the rows. */
     long m = sp->train.eval_train_samples < n ? sp->train.eval_train_samples : n;
     s->train_eval = malloc(sizeof(float) * (size_t)(m > 0 ? m : 1) * d);
+    s->eval_rows = malloc(sizeof(int) * (size_t)(m > 0 ? m : 1));
     s->batch = malloc(sizeof(float) * (size_t)B * d);
     s->perm = malloc(sizeof(int) * (size_t)n);
     if (pixels) {
         s->train_eval_ld = malloc(sizeof(double) * (size_t)(m > 0 ? m : 1));
         s->batch_ld = malloc(sizeof(double) * (size_t)B);
     }
-    if (!s->train_eval || !s->batch || !s->perm || (pixels && (!s->train_eval_ld || !s->batch_ld)))
+    if (!s->train_eval || !s->eval_rows || !s->batch || !s->perm ||
+        (pixels && (!s->train_eval_ld || !s->batch_ld)))
         return run_failed(out, RUN_FAILED, "%s", "out of memory for the training buffers");
-    for (long i = 0; i < m; i++)
-        memcpy(s->train_eval + i * d, s->train_src + (i * n / m) * d, sizeof(float) * d);
-    if (pixels)
+    for (long i = 0; i < m; i++) s->eval_rows[i] = (int)(i * n / m);
+    if (pixels) {
+        for (long i = 0; i < m; i++)
+            memcpy(s->train_eval + i * d, fs->train.x + (long)s->eval_rows[i] * d,
+                   sizeof(float) * d);
         pixels_to_flow(s->train_eval, s->train_eval, s->train_eval_ld, m, d, alpha, 0, 0, 0);
+    } else if (train_rows(fs, s, s->eval_rows, m, s->train_eval, e) != 0) {
+        return run_failed(out, RUN_FAILED, "reading the training rows: %.480s", e->msg);
+    }
 
     FlowConfig fc = flow_config_default(sp->flow.arch, d);
     fc.blocks = sp->flow.blocks, fc.hidden = sp->flow.hidden, fc.bottleneck = sp->flow.bottleneck;
@@ -275,12 +333,19 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
         return run_failed(out, RUN_FAILED, "%s", "out of memory for the evaluation schedule");
     int next_eval = 1; /* s->eval_steps[0] is step 0, evaluated below */
 
-    if (init_actnorm(s, n, d, seed, pixels, alpha, eps) != 0)
-        return run_failed(out, RUN_FAILED, "%s", "out of memory for ActNorm's initialisation");
+    if (init_actnorm(fs, s, n, d, seed, pixels, alpha, eps, e) != 0)
+        return run_failed(out, RUN_FAILED, "ActNorm's initialisation: %.480s",
+                          e->msg[0] ? e->msg : "out of memory");
 
+    /* Timings for the closing line (issue 18): the evaluations' share, the first step. */
+    long eval_rows = 0;
+    for (int i = 0; i < nsplits; i++) eval_rows += splits[i].n;
+    double t_eval = now_s();
     int rc = evaluate_point(st, r->id, 0, 0.0, NAN, &s->flow, s->work, units, splits, nsplits,
                             &out->last, e);
     if (rc != LDE_OK) return rc;
+    double eval_s = now_s() - t_eval, eval0 = eval_s, first_step = -1;
+    long evals = 1;
     out->evaluated = 1;
     Progress pr;
     progress_begin(&pr, "run", total);
@@ -291,9 +356,14 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
     for (long step = 1; step <= total; step++) {
         long epoch = (step - 1) / per_epoch, pos = (step - 1) % per_epoch;
         if (pos == 0) shuffle(s->perm, n, seed, epoch);
-        for (int i = 0; i < B; i++)
-            memcpy(s->batch + (long)i * d, s->train_src + (long)s->perm[pos * B + i] * d,
-                   sizeof(float) * d);
+        const int *rows = s->perm + pos * B;
+        if (pixels) {
+            for (int i = 0; i < B; i++)
+                memcpy(s->batch + (long)i * d, fs->train.x + (long)rows[i] * d, sizeof(float) * d);
+        } else if (train_rows(fs, s, rows, B, s->batch, e) != 0) {
+            run_failed(out, RUN_FAILED, "reading the training rows: %.480s", e->msg);
+            break;
+        }
         double mean_ld = 0;
         if (pixels) {
             pixels_to_flow(s->batch, s->batch, s->batch_ld, B, d, alpha, 1, seed, (uint64_t)step);
@@ -302,6 +372,7 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
             preprocess_dequantize(s->batch, B, d, (float)eps, seed, (uint64_t)step);
         }
         double loss = flow_train_step(&s->flow, &s->opt, s->batch, B, s->work, seed, NULL);
+        if (step == 1) first_step = progress_process_seconds();
         /* The training loss in bits/dim (the same units as every evaluation); the
          * pixels' log-determinant does not depend on the flow, so it only shifts it. */
         double bpd = pixels ? pixels_bpd(mean_ld - loss, d) : preprocess_bpd(-loss, d, eps);
@@ -319,15 +390,24 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
             continue;
         }
         double ep = (double)step / (double)per_epoch;
+        t_eval = now_s();
         rc = evaluate_point(st, r->id, step, ep, loss_sum / (double)loss_n, &s->flow, s->work,
                             units, splits, nsplits, &out->last, e);
         if (rc != LDE_OK) break;
+        eval_s += now_s() - t_eval, evals++;
         report(&pr, r, o, fs, step, total, rate, &out->last, 1);
         loss_sum = 0, loss_n = 0;
         next_eval++;
     }
+    double train_s = progress_elapsed(&pr) - (eval_s - eval0);
     progress_end(&pr);
-    if (rc != LDE_OK || out->status == RUN_DIVERGED) return rc;
+    if (rc != LDE_OK || out->status != RUN_DONE) return rc;
+    if (!o->quiet)
+        progress_line(&pr,
+                      "run %d/%d %.8s: first training step %.1f s after start, training %.0f "
+                      "samples/s, evaluation %.0f samples/s",
+                      o->index, o->count, r->id, first_step, (double)total * B / train_s,
+                      (double)evals * eval_rows / eval_s);
     if (pixels &&
         (rc = figarrays_record(st, r->id, &s->flow, s->work, fs, alpha, seed, e)) != LDE_OK)
         return rc;

@@ -126,12 +126,22 @@ static int hash_fd(int fd, const char *path, long long size, FileDigest *d, Err 
         XXH3_128bits_update(x, buf, (size_t)got);
         total += got;
         if (show) {
-            char note[64];
-            snprintf(note, sizeof note, "%lld of %lld MiB", total >> 20, size >> 20);
+            char note[96];
+            double s = progress_elapsed(&p);
+            snprintf(note, sizeof note, "%lld of %lld MiB, %.0f MB/s", total >> 20, size >> 20,
+                     s > 0 ? (double)total / 1e6 / s : 0.0);
             progress_update(&p, (long)(total >> 20), note);
         }
     }
-    if (show) progress_end(&p);
+    if (show) {
+        /* Off a terminal, one line per big file: hashing is the first full read of a
+         * feature file and can take a while (issue 18). */
+        double s = progress_elapsed(&p);
+        progress_end(&p);
+        if (rc == LDE_OK)
+            progress_line(&p, "%s: %lld MiB in %.1f s, %.0f MB/s", p.label, total >> 20, s,
+                          s > 0 ? (double)total / 1e6 / s : 0.0);
+    }
     if (rc == LDE_OK) {
         XXH128_canonical_t c;
         XXH128_canonicalFromHash(&c, XXH3_128bits_digest(x));

@@ -4,7 +4,9 @@
 #include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { BAR_WIDTH = 30 };
@@ -16,6 +18,27 @@ void progress_begin(Progress *p, const char *label, long total) {
     p->t0 = omp_get_wtime();
     p->drawn = -1.0;
     p->tty = isatty(STDERR_FILENO);
+}
+
+double progress_process_seconds(void) {
+    /* Field 22 of /proc/self/stat: the start in clock ticks since boot (proc(5)). */
+    FILE *f = fopen("/proc/self/stat", "r");
+    if (!f) return -1;
+    char buf[1024];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    /* Fields from 3 (the state) follow ") "; skip 19 of them to reach field 22. */
+    for (int k = 0; p && k < 20; k++) p = strchr(p + 1, ' ');
+    if (!p) return -1;
+    char *end;
+    unsigned long long start = strtoull(p + 1, &end, 10);
+    if (end == p + 1) return -1;
+    struct timespec t;
+    clock_gettime(CLOCK_BOOTTIME, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec -
+           (double)start / (double)sysconf(_SC_CLK_TCK);
 }
 
 double progress_elapsed(const Progress *p) {

@@ -30,6 +30,11 @@ void progress_line(Progress *p, const char *fmt, ...) __attribute__((format(prin
 /* Clears the bar. */
 void progress_end(Progress *p);
 
+/* Seconds since this process started (Linux /proc/self/stat, 10 ms steps), or -1
+ * when it cannot be read: how long a command took to reach a point (lde run's first
+ * training step, issue 18). */
+double progress_process_seconds(void);
+
 /* Seconds since progress_begin. */
 double progress_elapsed(const Progress *p);
 

@@ -83,11 +83,35 @@ static void test_gemm_single_tile_same_bits_with_one_and_two_threads(void) {
     free(A), free(B), free(C1), free(C2);
 }
 
+/* gemm_lower: the tiles holding lower-triangle elements have gemm's bits (the
+ * covariance of pca.c relies on it); the tiles wholly above the diagonal are left as
+ * they were. A symmetric AᵀA of 600 × 600 crosses tile edges both ways. */
+static void test_gemm_lower_has_gemm_bits_below_the_diagonal(void) {
+    enum { D = 600, R = 90 };
+    float *A = randn((long)R * D, 7);
+    float *full = malloc(sizeof(float) * D * D), *low = malloc(sizeof(float) * D * D);
+    gemm(1, 0, D, D, R, 1.0f, A, D, A, D, 0.0f, full, D);
+    for (long i = 0; i < (long)D * D; i++) low[i] = -7.0f;
+    gemm_lower(1, 0, D, D, R, 1.0f, A, D, A, D, 0.0f, low, D);
+    int lower_same = 1, above_untouched = 1;
+    for (int i = 0; i < D; i++)
+        for (int j = 0; j < D; j++) {
+            if (j <= i) lower_same &= memcmp(&low[i * D + j], &full[i * D + j], 4) == 0;
+            /* Tile (rows of i, columns of j) lies wholly above the diagonal. */
+            int i_end = (i / GEMM_TILE_M) * GEMM_TILE_M + GEMM_TILE_M - 1;
+            if ((j / GEMM_TILE_N) * GEMM_TILE_N > i_end) above_untouched &= low[i * D + j] == -7.0f;
+        }
+    CHECK(lower_same);
+    CHECK(above_untouched);
+    free(A), free(full), free(low);
+}
+
 int main(int argc, char **argv) {
     static const struct unit_test tests[] = {
         UNIT(test_gemm_matches_double_reference_all_transposes),
         UNIT(test_gemm_same_bits_with_one_and_two_threads),
         UNIT(test_gemm_single_tile_same_bits_with_one_and_two_threads),
+        UNIT(test_gemm_lower_has_gemm_bits_below_the_diagonal),
         UNIT(test_gemm_long_k_tile_same_bits_with_one_and_two_threads),
     };
     return unit_main(tests, sizeof tests / sizeof tests[0], argc, argv);

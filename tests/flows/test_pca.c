@@ -1,5 +1,7 @@
 /* test_pca.c — PCA: recovers a known covariance, orthonormal components with a fixed
  * sign, projections whose variances are the eigenvalues, same bits at 1 and 2 threads. */
+#include "flows/blas.h"
+#include "flows/gemm.h"
 #include "flows/pca.h"
 #include "flows/rng.h"
 #include "tests/unit.h"
@@ -127,8 +129,96 @@ static void test_pca_rejects_invalid_shapes(void) {
     CHECK(p.components == NULL);
 }
 
+/* A source that hands out copies of an array's rows (never in place), as a file
+ * converted from float16 would, and counts its passes. */
+typedef struct {
+    const float *x;
+    int d;
+    int passes;
+} CopySource;
+
+static const float *copy_rows(void *ctx, long r0, long m, float *buf) {
+    CopySource *c = ctx;
+    c->passes += r0 == 0;
+    memcpy(buf, c->x + r0 * c->d, sizeof(float) * (size_t)(m * c->d));
+    return buf;
+}
+
+/* The covariance as lde computed it before streaming (whole-array mean, the full
+ * product per 1024-row block, summed in double): the reference of same bits. */
+static void reference_covariance(const float *x, long n, int d, double *mean, double *cov) {
+    memset(mean, 0, sizeof(double) * (size_t)d);
+    for (long i = 0; i < n; i++)
+        for (int j = 0; j < d; j++) mean[j] += x[i * d + j];
+    for (int j = 0; j < d; j++) mean[j] /= (double)n;
+    float *block = malloc(sizeof(float) * 1024 * (size_t)d);
+    float *part = malloc(sizeof(float) * (size_t)d * d);
+    memset(cov, 0, sizeof(double) * (size_t)d * d);
+    for (long r0 = 0; r0 < n; r0 += 1024) {
+        int m = n - r0 < 1024 ? (int)(n - r0) : 1024;
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < d; j++)
+                block[(long)i * d + j] = (float)(x[(r0 + i) * d + j] - mean[j]);
+        gemm(1, 0, d, d, m, 1.0f, block, d, block, d, 0.0f, part, d);
+        for (long i = 0; i < (long)d * d; i++) cov[i] += part[i];
+    }
+    for (long i = 0; i < (long)d * d; i++) cov[i] /= (double)(n - 1);
+    free(block), free(part);
+}
+
+/* Streamed over a copying source in two passes: the same bits as the fit on the
+ * array, and as the fit before streaming (the full covariance product; dsyevd reads
+ * only its lower row-major triangle, which the streamed fit reproduces). 2500 rows: two full blocks
+ * and a partial one; d = 300 crosses GEMM tile edges. */
+static void test_pca_streamed_fit_has_the_bits_of_the_array_fit(void) {
+    enum { N = 2500, D = 300, K = 20 };
+    float *x = randn((long)N * D, 5);
+    for (long i = 0; i < (long)N * D; i++) x[i] = x[i] * (float)(1 + i % 7) + 0.5f;
+    Pca a, b;
+    CHECK(pca_fit(&a, x, N, D, K) == 0);
+    CopySource c = {x, D, 0};
+    RowSource src = {N, D, copy_rows, &c};
+    CHECK(pca_fit_rows(&b, &src, K) == 0);
+    CHECK(c.passes == 2);
+    CHECK(memcmp(a.mean, b.mean, sizeof(float) * D) == 0);
+    CHECK(memcmp(a.components, b.components, sizeof(float) * K * D) == 0);
+    CHECK(memcmp(a.eigenvalues, b.eigenvalues, sizeof(double) * K) == 0);
+    /* The whole fit as before streaming: full covariance, dsyevd on it. */
+    double *mean = malloc(sizeof(double) * D), *cov = malloc(sizeof(double) * D * D);
+    double *w = malloc(sizeof(double) * D);
+    reference_covariance(x, N, D, mean, cov);
+    int n = D, info = 0, lwork = -1, liwork = -1, iq = 0;
+    double wq = 0;
+    dsyevd_("V", "U", &n, cov, &n, w, &wq, &lwork, &iq, &liwork, &info);
+    lwork = (int)wq, liwork = iq;
+    double *work = malloc(sizeof(double) * (size_t)lwork);
+    int *iwork = malloc(sizeof(int) * (size_t)liwork);
+#pragma omp parallel num_threads(2)
+    {
+#pragma omp single
+        dsyevd_("V", "U", &n, cov, &n, w, work, &lwork, iwork, &liwork, &info);
+    }
+    CHECK(info == 0);
+    int same = 1;
+    for (int c = 0; c < K; c++) {
+        const double *v = cov + (long)(D - 1 - c) * D;
+        int big = 0;
+        for (int i = 1; i < D; i++)
+            if (fabs(v[i]) > fabs(v[big])) big = i;
+        double sign = v[big] < 0 ? -1.0 : 1.0;
+        for (int i = 0; i < D; i++) same &= (float)(sign * v[i]) == b.components[c * D + i];
+        same &= w[D - 1 - c] == b.eigenvalues[c];
+    }
+    for (int j = 0; j < D; j++) same &= (float)mean[j] == b.mean[j];
+    CHECK(same);
+    free(w), free(work), free(iwork);
+    pca_free(&a), pca_free(&b);
+    free(x), free(mean), free(cov);
+}
+
 int main(int argc, char **argv) {
     static const struct unit_test tests[] = {
+        UNIT(test_pca_streamed_fit_has_the_bits_of_the_array_fit),
         UNIT(test_pca_recovers_known_covariance),
         UNIT(test_pca_components_orthonormal_with_fixed_sign),
         UNIT(test_pca_projection_variances_are_the_eigenvalues),

@@ -1,5 +1,6 @@
 /* test_preprocess.c — drop_constant, L2 normalization, PCA order, dequantization
  * noise, bpd, the feature health check, and the serialized round trip. */
+#include "flows/gemm.h"
 #include "flows/preprocess.h"
 #include "flows/rng.h"
 #include "tests/unit.h"
@@ -139,6 +140,78 @@ static void test_health_flags_constant_and_mostly_zero_dims(void) {
     CHECK(f[4] == (HEALTH_CONSTANT | HEALTH_MOSTLY_ZERO));
 }
 
+/* A source that copies rows out of an array (as a converted file would), in the
+ * chunks the reader asks for. */
+typedef struct {
+    const float *x;
+    int d;
+} Copier;
+
+static const float *copied_rows(void *ctx, long r0, long m, float *buf) {
+    const Copier *c = ctx;
+    memcpy(buf, c->x + r0 * c->d, sizeof(float) * (size_t)(m * c->d));
+    return buf;
+}
+
+/* The streamed health check and fit (drop_constant, normalize, PCA) over a copying
+ * source: the same flags and the same serialized bytes as on the array. 2100 rows
+ * cross the 1024-row chunks. */
+static void test_streamed_fit_and_health_match_the_array(void) {
+    enum { R = 2100, W = 40 };
+    float *x = malloc(sizeof(float) * R * W);
+    rng_fill_normal(x, R * W, 0.5f, 1.0f, 9, 2, 0);
+    for (int i = 0; i < R; i++) x[i * W + 7] = 2.0f, x[i * W + 9] = i % 20 ? 0.0f : x[i * W + 9];
+    Copier c = {x, W};
+    RowSource src = {R, W, copied_rows, &c};
+    unsigned char fa[W], fb[W];
+    CHECK(preprocess_health(x, R, W, fa) == preprocess_health_rows(&src, fb));
+    CHECK(memcmp(fa, fb, W) == 0 && fa[7] == HEALTH_CONSTANT && fa[9] == HEALTH_MOSTLY_ZERO);
+    PreprocessConfig cfg = {.drop_constant = 1, .normalize = 1, .pca = 12, .epsilon = 1e-3f};
+    Preprocess a, b;
+    const char *why = NULL;
+    CHECK(preprocess_fit(&a, &cfg, x, R, W, &why) == 0);
+    CHECK(preprocess_fit_rows(&b, &cfg, &src, &why) == 0);
+    long na = preprocess_serialized_size(&a), nb = preprocess_serialized_size(&b);
+    unsigned char *sa = malloc((size_t)na), *sb = malloc((size_t)nb);
+    preprocess_serialize(&a, sa);
+    preprocess_serialize(&b, sb);
+    CHECK(na == nb && memcmp(sa, sb, (size_t)na) == 0);
+    free(sa), free(sb), free(x);
+    preprocess_free(&a), preprocess_free(&b);
+}
+
+/* Rows gathered from anywhere (a batch of 1, 64, 200 or 300 rows in shuffled
+ * order) come out of preprocess_apply_batch with the bits preprocess_apply gives
+ * them in the whole set, for every row in a full 128-row tile; d = 256 and k = 64
+ * as the built-in features with PCA. */
+static void test_batch_rows_have_the_bits_of_the_whole_set(void) {
+    enum { R = 1000, W = 256, KP = 64 };
+    float *x = malloc(sizeof(float) * R * W), *all = malloc(sizeof(float) * R * KP);
+    rng_fill_normal(x, R * W, 0.3f, 1.0f, 4, 3, 0);
+    PreprocessConfig cfg = {.normalize = 1, .pca = KP, .epsilon = 1e-3f};
+    Preprocess p;
+    const char *why = NULL;
+    CHECK(preprocess_fit(&p, &cfg, x, R, W, &why) == 0);
+    CHECK(preprocess_apply(&p, x, all, R) == 0);
+    long full = R - R % GEMM_TILE_M;
+    const long sizes[] = {1, 64, 200, 300};
+    float *batch = malloc(sizeof(float) * 300 * W), *y = malloc(sizeof(float) * 300 * KP);
+    int same = 1;
+    for (int s = 0; s < 4; s++) {
+        long idx[300];
+        for (long i = 0; i < sizes[s]; i++) {
+            idx[i] = (i * 7919 + s * 31) % full;
+            memcpy(batch + i * W, x + idx[i] * W, sizeof(float) * W);
+        }
+        CHECK(preprocess_apply_batch(&p, batch, y, sizes[s]) == 0);
+        for (long i = 0; i < sizes[s]; i++)
+            same &= memcmp(y + i * KP, all + idx[i] * KP, sizeof(float) * KP) == 0;
+    }
+    CHECK(same);
+    preprocess_free(&p);
+    free(x), free(all), free(batch), free(y);
+}
+
 static void test_serialized_preprocess_applies_identically(void) {
     float *x = features(), *y1 = malloc(sizeof(float) * N * 4), *y2 = malloc(sizeof(float) * N * 4);
     PreprocessConfig cfg = {.drop_constant = 1, .normalize = 1, .pca = 4, .epsilon = 0.25f};
@@ -179,6 +252,8 @@ static void test_fit_rejects_pca_larger_than_kept_dims(void) {
 
 int main(int argc, char **argv) {
     static const struct unit_test tests[] = {
+        UNIT(test_streamed_fit_and_health_match_the_array),
+        UNIT(test_batch_rows_have_the_bits_of_the_whole_set),
         UNIT(test_drop_constant_keeps_varying_dims_in_order),
         UNIT(test_normalize_gives_unit_rows_and_keeps_zero_rows),
         UNIT(test_pca_is_fitted_on_normalized_latents),

@@ -29,10 +29,21 @@ static void test_no_bar_without_a_terminal(void) {
     CHECK(progress_elapsed(&p) >= 0.0);
 }
 
+/* The process's age: positive, at most the time since boot, and it grows by a
+ * sleep of 0.3 s (between 0.25 and 5 s, /proc's ticks are 10 ms). */
+static void test_process_seconds_count_from_the_process_start(void) {
+    double a = progress_process_seconds();
+    usleep(300000);
+    double b = progress_process_seconds();
+    CHECK(a >= 0 && a < 3600);
+    if (CHECK(b - a > 0.25 && b - a < 5)) fprintf(stderr, "  %.3f then %.3f\n", a, b);
+}
+
 int main(int argc, char **argv) {
     static const struct unit_test tests[] = {
         UNIT(test_durations_are_formatted_for_people),
         UNIT(test_no_bar_without_a_terminal),
+        UNIT(test_process_seconds_count_from_the_process_start),
     };
     return unit_main(tests, (int)(sizeof tests / sizeof tests[0]), argc, argv) ? 1 : 0;
 }
