@@ -187,7 +187,7 @@ bench-compare: deps
 	@mkdir -p results
 	./$(LDE_BIN) --version
 	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} ./$(LDE_BIN) bench --json > results/bench.jsonl
-	OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-$$(./$(LDE_BIN) --version | awk '/^BLAS/ {print $$(NF-1)}')} \
+	OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-$$(./$(LDE_BIN) --version | grep -o '[A-Za-z0-9]* MAX_THREADS' | cut -d' ' -f1)} \
 	  OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} /usr/bin/python3 tests/bench/torch_compare.py results/bench.jsonl
 
 # lde run on ImageNet-size float16 features (issue 18; tests/bench/bench_scale.sh):

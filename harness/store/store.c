@@ -186,6 +186,20 @@ static int check_intact(Store *s, Err *e) {
  * reads every page of it, so once per process is enough. */
 static unsigned long long intact_file; /* read and written with __atomic builtins */
 
+/* WAL mode. Switching a new database to it needs the file to itself, and SQLite
+ * answers SQLITE_BUSY at once, without its busy handler, while another process is
+ * opening the same new file (two workers started together; seen under valgrind):
+ * so wait here, as the busy timeout would, in 10 ms steps. */
+static int set_wal(Store *s, Err *e) {
+    for (int waited = 0;; waited += 10) {
+        int r = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+        if (r == SQLITE_OK) return LDE_OK;
+        if ((r != SQLITE_BUSY && r != SQLITE_LOCKED) || waited >= STORE_BUSY_TIMEOUT_MS)
+            return sql_fail(s, e, "PRAGMA journal_mode = WAL");
+        usleep(10000);
+    }
+}
+
 int store_open(const char *path, Store **out, Err *e) {
     struct stat sb;
     int existed = stat(path, &sb) == 0 && sb.st_size > 0;
@@ -203,8 +217,7 @@ int store_open(const char *path, Store **out, Err *e) {
     }
     /* WAL: readers (lde status, plot) never block the writer; FULL: a committed
      * evaluation point survives a power loss, not only a killed process. */
-    if (rc || (rc = sql_exec(s, "PRAGMA journal_mode = WAL", e)) ||
-        (rc = sql_exec(s, "PRAGMA synchronous = FULL", e)) ||
+    if (rc || (rc = set_wal(s, e)) || (rc = sql_exec(s, "PRAGMA synchronous = FULL", e)) ||
         (rc = sql_exec(s, "PRAGMA foreign_keys = ON", e)) || (rc = migrate(s, e))) {
         store_close(s);
         return rc;

@@ -44,18 +44,36 @@ declare -A WANT=(
 stream_config norm "$S/train.npy" 0
 stream_config pca "$S/train.npy" 64
 stream_config half "$S/train16.npy" 64
+# The digests are those of OpenBLAS's SkylakeX kernels (the machine they were taken
+# on); another kernel family (another CPU, or valgrind's emulated one) gives other
+# last bits, so there only the 1- and 2-thread results are compared.
+kernel=$("$LDE" --version | grep -o '[A-Za-z0-9]* MAX_THREADS' | cut -d' ' -f1)
+# Under make valgrind (E2E_VALGRIND=1) the float16 setting with PCA only (the
+# others take the same paths), at 1 and 2 threads: runs are slow there.
+declare -A GOT=()
+configs="norm pca half"
+[ "${E2E_VALGRIND:-0}" = 1 ] && configs="half"
 for t in 1 2; do
-    for c in norm pca half; do
+    for c in $configs; do
         OMP_NUM_THREADS=$t "$LDE" run $c.yaml --db $c$t.db --models m >/dev/null 2>$c$t.err
         got=$(q $c$t.db "SELECT hex(bpd) FROM scores ORDER BY step, split" | sha256sum | cut -c1-64)
-        check "stream_${c}_same_bits_as_before_streaming_threads_$t" test "$got" = "${WANT[$c]}"
+        if [ "$kernel" = SkylakeX ]; then
+            check "stream_${c}_same_bits_as_before_streaming_threads_$t" test "$got" = "${WANT[$c]}"
+        elif [ "$t" = 1 ]; then
+            GOT[$c]=$got
+        else
+            echo "  ($kernel kernels: the SkylakeX digests do not apply; 1 against 2 threads)"
+            check "stream_${c}_same_bits_1_and_2_threads" test "$got" = "${GOT[$c]}"
+        fi
     done
 done
 check stream_one_line_per_phase_reading \
     grep -Eq '^reading training features: 1000 rows × 256 \(float16\), 1 pass, .* MB/s$' half2.err
-check stream_one_line_per_phase_pca \
-    grep -Eq '^fitting PCA: 1000 rows × 256 \(float32\), 2 passes, .* MB/s$' pca2.err
-check stream_no_pca_line_without_pca bash -c '! grep -q "fitting" norm2.err'
+if [ "${E2E_VALGRIND:-0}" != 1 ]; then
+    check stream_one_line_per_phase_pca \
+        grep -Eq '^fitting PCA: 1000 rows × 256 \(float32\), 2 passes, .* MB/s$' pca2.err
+    check stream_no_pca_line_without_pca bash -c '! grep -q "fitting" norm2.err'
+fi
 
 # A NaN at row 700, column 5 of a float16 training file (bytes of half NaN 0x7e00),
 # and a header declaring more rows than the file holds: exit 2, one line, naming them.
