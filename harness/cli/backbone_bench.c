@@ -51,6 +51,7 @@ static void step_clock(void *ctx, const BackboneTrainStatus *st) {
 }
 
 int backbone_bench(const BenchContext *ctx, FILE *out, Err *e) {
+    if (!bench_selected(ctx, "backbone", ctx->quick ? 8 : 128)) return LDE_OK;
     long n = ctx->quick ? 32 : 2048;
     float *pix = malloc(sizeof(float) * n * BACKBONE_PIXELS);
     int64_t *labels = malloc(sizeof(int64_t) * n);

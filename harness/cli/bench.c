@@ -123,12 +123,43 @@ static double measure(const BenchCase *bc, int train, double seconds) {
     return rate;
 }
 
+/* A case's name in the output: an image flow is named for its pixels (realnvp-px). */
+static void case_name(const BenchCase *bc, char *name, size_t size) {
+    snprintf(name, size, "%s%s", flow_arch_name(bc->arch), bc->side ? "-px" : "");
+}
+
+int bench_selected(const BenchContext *ctx, const char *name, int batch) {
+    if (!ctx->only) return 1;
+    return strcmp(ctx->only, name) == 0 && (ctx->only_batch == 0 || ctx->only_batch == batch);
+}
+
+/* --only NAME[:BATCH] into ctx, the name one of the models measured. */
+static int parse_only(BenchContext *ctx, char *arg, Err *e) {
+    static const char *const names[] = {"glow", "realnvp", "resflow", "realnvp-px", "backbone"};
+    char *colon = strchr(arg, ':'), *end;
+    ctx->only = arg, ctx->only_batch = 0;
+    if (colon) {
+        *colon = '\0';
+        long b = strtol(colon + 1, &end, 10);
+        if (end == colon + 1 || *end || b <= 0 || b > 1 << 20)
+            return fail(e, LDE_EINPUT, "--only %s:%s: expected a positive batch size after ':'",
+                        arg, colon + 1);
+        ctx->only_batch = (int)b;
+    }
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strcmp(arg, names[i]) == 0) return LDE_OK;
+    return fail(e, LDE_EINPUT,
+                "--only %s: no such model (expected glow, realnvp, resflow, realnvp-px or "
+                "backbone)",
+                arg);
+}
+
 static void report(const BenchContext *ctx, const BenchCase *bc, int train, double rate) {
     FlowConfig cfg = case_config(bc);
     double gflops = flow_flops(&cfg, 1, train) * rate / 1e9;
     const char *mode = train ? "train" : bc->eval_terms > 0 ? "eval_series" : "eval";
-    char name[32]; /* an image flow is named for its pixels: realnvp-px */
-    snprintf(name, sizeof name, "%s%s", flow_arch_name(bc->arch), bc->side ? "-px" : "");
+    char name[32];
+    case_name(bc, name, sizeof name);
     if (ctx->json)
         printf("{\"arch\":\"%s\",\"d\":%d,\"hidden\":%d,\"blocks\":%d,\"batch\":%d,\"mode\":\"%s\","
                "\"samples_per_s\":%.1f,\"gflops\":%.2f,\"peak_gflops\":%.2f}\n",
@@ -141,14 +172,19 @@ static void report(const BenchContext *ctx, const BenchCase *bc, int train, doub
 }
 
 static int bench_run(int argc, char **argv, Err *e) {
-    BenchContext ctx = {0, 0, 0.0};
+    BenchContext ctx = {0, 0, 0.0, NULL, 0};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             ctx.json = 1;
         else if (strcmp(argv[i], "--quick") == 0)
             ctx.quick = 1;
-        else
-            return fail(e, LDE_EINPUT, "unknown option '%s' (expected --json or --quick)", argv[i]);
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            int rc = parse_only(&ctx, argv[++i], e);
+            if (rc != LDE_OK) return rc;
+        } else
+            return fail(e, LDE_EINPUT,
+                        "unknown option '%s' (expected --json, --quick or --only NAME[:BATCH])",
+                        argv[i]);
     }
     ctx.peak_gflops = ctx.quick ? sgemm_peak(256, 3) : sgemm_peak(4096, 3);
     if (!ctx.json) {
@@ -161,7 +197,10 @@ static int bench_run(int argc, char **argv, Err *e) {
     int n = ctx.quick ? (int)(sizeof quick_cases / sizeof *quick_cases)
                       : (int)(sizeof full_cases / sizeof *full_cases);
     double seconds = ctx.quick ? 0.05 : 3.0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        char name[32];
+        case_name(&cases[i], name, sizeof name);
+        if (!bench_selected(&ctx, name, cases[i].batch)) continue;
         for (int train = !cases[i].eval_only; train >= 0; train--) {
             double rate = measure(&cases[i], train, seconds);
             if (rate < 0) {
@@ -171,6 +210,7 @@ static int bench_run(int argc, char **argv, Err *e) {
             }
             report(&ctx, &cases[i], train, rate);
         }
+    }
     for (int i = 0; extras[i]; i++) {
         int rc = extras[i](&ctx, stdout, e);
         if (rc != LDE_OK) return rc;
@@ -181,7 +221,7 @@ static int bench_run(int argc, char **argv, Err *e) {
 const Command cmd_bench = {
     "bench",
     "flow throughput (train and eval) against this machine's SGEMM peak",
-    "usage: lde bench [--json] [--quick]\n"
+    "usage: lde bench [--json] [--quick] [--only NAME[:BATCH]]\n"
     "\n"
     "Measures the SGEMM peak (a 4096³ product through OpenBLAS), then training\n"
     "(forward + backward + Adam) and evaluation (log p) throughput of Glow, RealNVP and\n"
@@ -191,6 +231,8 @@ const Command cmd_bench = {
     "  --json   one JSON object per line: arch, d, hidden, blocks, batch, mode,\n"
     "           samples_per_s, gflops, peak_gflops\n"
     "  --quick  tiny shapes and short timings (a smoke test, not a measurement)\n"
+    "  --only   one model (glow, realnvp, resflow, realnvp-px, backbone), at one batch\n"
+    "           size if given: for perf record\n"
     "Run it on an idle machine: other processes lower every figure. On a shared one,\n"
     "OMP_WAIT_POLICY=passive keeps waiting threads from fighting them for the cores.\n",
     bench_run,

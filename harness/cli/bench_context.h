@@ -14,7 +14,12 @@ typedef struct {
     int quick;          /* tiny shapes and short timings (tests) */
     int json;           /* one JSON object per line instead of a table */
     double peak_gflops; /* measured SGEMM peak, for the ratio */
+    const char *only;   /* NULL, or the one model to measure (--only, for perf) */
+    int only_batch;     /* with only: that batch size only; 0 = every batch */
 } BenchContext;
+
+/* 1 if the model of that name and batch is to be measured under ctx->only. */
+int bench_selected(const BenchContext *ctx, const char *name, int batch);
 
 /* A measurement of another module: writes its lines (in ctx->json's format) to out;
  * returns LDE_OK or an err.h code with e filled. */

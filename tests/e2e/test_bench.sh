@@ -36,4 +36,12 @@ zero=$(grep -Ec '"(samples_per_s|images_per_s|peak_gflops)":0(\.0+)?[,}]' <<<"$o
 check bench_rates_are_positive test "$zero" -eq 0
 
 expect_exit bench_rejects_unknown_option 2 "unknown option '--fast'" "$LDE" bench --fast
+expect_exit bench_only_rejects_unknown_model 2 "no such model" "$LDE" bench --quick --only nothing
+expect_exit bench_only_rejects_bad_batch 2 "positive batch size" "$LDE" bench --quick --only glow:x
+
+# --only measures one model (for perf record), at one batch size when given.
+only=$("$LDE" bench --quick --json --only glow:8)
+check bench_only_one_model_one_batch test "$(grep -c '"arch":"glow","d":16,"hidden":32,"blocks":2,"batch":8' <<<"$only")" -eq 2 -a "$(wc -l <<<"$only")" -eq 2
+only=$("$LDE" bench --quick --json --only backbone)
+check bench_only_backbone test "$(grep -c '"model":"backbone"' <<<"$only")" -eq 2 -a "$(wc -l <<<"$only")" -eq 2
 finish

@@ -135,6 +135,40 @@ static void test_conv2d_forward_matches_direct_convolution(void) {
     }
 }
 
+/* im2col is pure data movement: every element of cols equals its definition
+ * x[ci][n][oy·s + ky - 1][ox·s + kx - 1] (0 outside) exactly, for images down to
+ * 1×1 (where a shifted plane is empty) and both strides; cols starts as NaN so an
+ * element left unwritten fails. */
+static void test_conv2d_im2col_equals_its_definition(void) {
+    static const int sizes[][2] = {{1, 1}, {1, 5}, {2, 1}, {2, 2}, {3, 7}, {7, 6}, {28, 28}};
+    for (size_t t = 0; t < sizeof sizes / sizeof *sizes; t++)
+        for (int stride = 1; stride <= 2; stride++) {
+            int h = sizes[t][0], w = sizes[t][1], cin = 2, B = 3;
+            int ho = conv2d_out_size(h, stride), wo = conv2d_out_size(w, stride);
+            long nx = (long)cin * B * h * w, ncols = (long)cin * 9 * B * ho * wo;
+            float *x = malloc(sizeof(float) * nx), *cols = malloc(sizeof(float) * ncols);
+            for (long i = 0; i < nx; i++) x[i] = (float)(i + 1);
+            for (long i = 0; i < ncols; i++) cols[i] = NAN;
+            conv2d_im2col(x, cols, cin, B, h, w, stride);
+            long bad = 0;
+            for (int ci = 0; ci < cin; ci++)
+                for (int k = 0; k < 9; k++)
+                    for (int n = 0; n < B; n++)
+                        for (int oy = 0; oy < ho; oy++)
+                            for (int ox = 0; ox < wo; ox++) {
+                                int iy = oy * stride + k / 3 - 1, ix = ox * stride + k % 3 - 1;
+                                float want = iy < 0 || iy >= h || ix < 0 || ix >= w
+                                                 ? 0.0f
+                                                 : x[(((long)ci * B + n) * h + iy) * w + ix];
+                                float got =
+                                    cols[((((long)ci * 9 + k) * B + n) * ho + oy) * wo + ox];
+                                bad += !(got == want);
+                            }
+            CHECK(bad == 0);
+            free(x), free(cols);
+        }
+}
+
 /* A conv big enough for several GEMM tiles and several weight-gradient chunks
  * (P = 20·144 = 2880 > 2048) gives the same bits at 1 and 2 threads. */
 static void test_conv2d_same_bits_at_one_and_two_threads(void) {
@@ -318,6 +352,7 @@ int main(int argc, char **argv) {
         UNIT(test_conv2d_gradients_match_finite_differences),
         UNIT(test_conv2d_gradcheck_catches_a_wrong_gradient),
         UNIT(test_conv2d_forward_matches_direct_convolution),
+        UNIT(test_conv2d_im2col_equals_its_definition),
         UNIT(test_conv2d_same_bits_at_one_and_two_threads),
         UNIT(test_batchnorm_train_gradients_match_finite_differences),
         UNIT(test_batchnorm_gradcheck_catches_a_wrong_gradient),
