@@ -128,11 +128,6 @@ static void case_name(const BenchCase *bc, char *name, size_t size) {
     snprintf(name, size, "%s%s", flow_arch_name(bc->arch), bc->side ? "-px" : "");
 }
 
-int bench_selected(const BenchContext *ctx, const char *name, int batch) {
-    if (!ctx->only) return 1;
-    return strcmp(ctx->only, name) == 0 && (ctx->only_batch == 0 || ctx->only_batch == batch);
-}
-
 /* --only NAME[:BATCH] into ctx, the name one of the models measured. */
 static int parse_only(BenchContext *ctx, char *arg, Err *e) {
     static const char *const names[] = {"glow", "realnvp", "resflow", "realnvp-px", "backbone"};

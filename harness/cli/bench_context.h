@@ -9,6 +9,7 @@
 #include "util/err.h"
 
 #include <stdio.h>
+#include <string.h>
 
 typedef struct {
     int quick;          /* tiny shapes and short timings (tests) */
@@ -18,8 +19,12 @@ typedef struct {
     int only_batch;     /* with only: that batch size only; 0 = every batch */
 } BenchContext;
 
-/* 1 if the model of that name and batch is to be measured under ctx->only. */
-int bench_selected(const BenchContext *ctx, const char *name, int batch);
+/* 1 if the model of that name and batch is to be measured under ctx->only. Inline
+ * here: bench.c and the extras both ask, and neither may call into the other. */
+static inline int bench_selected(const BenchContext *ctx, const char *name, int batch) {
+    if (!ctx->only) return 1;
+    return strcmp(ctx->only, name) == 0 && (ctx->only_batch == 0 || ctx->only_batch == batch);
+}
 
 /* A measurement of another module: writes its lines (in ctx->json's format) to out;
  * returns LDE_OK or an err.h code with e filled. */
