@@ -18,20 +18,21 @@ OPENBLAS_INC := /usr/include/$(MULTIARCH)/openblas-openmp
 OPENBLAS_LIB := /usr/lib/$(MULTIARCH)/openblas-openmp
 
 # Debian packages: libraries and tools lde builds against or runs (gnuplot for
-# figures, the Fashion-MNIST data set). python3-sklearn is only downloaded and
-# unpacked for its digits file, never installed (see fetch-digits below). chromium
+# figures, the Fashion-MNIST data set; libdnnl-dev for the oneDNN convolutions of
+# data.backbone.conv: onednn). python3-sklearn is only downloaded and unpacked for
+# its digits file, never installed (see fetch-digits below). chromium
 # is for make check only: tests/e2e/test_paper.sh renders lde paper's page in it
 # headless (measured: 113 MB of .debs with chromium-common and its few missing
 # libraries, about 400 MB installed, 15 s to install on this project's machine).
 DEB_PKGS := gcc make libyaml-dev libsqlite3-dev sqlite3 libopenblas-openmp-dev zlib1g-dev \
-            libxxhash-dev gnuplot-nox dataset-fashion-mnist chromium
+            libxxhash-dev libdnnl-dev gnuplot-nox dataset-fashion-mnist chromium
 DIGITS := results/cache/digits.csv.gz
 
 CC := gcc
 # -fno-math-errno: sqrtf inlines and vectorizes (Adam's step measured 3x faster).
 CFLAGS := -std=c11 -O2 -g -fno-math-errno -fopenmp -Wall -Wextra -Werror -D_GNU_SOURCE \
           -I. -Iharness -I$(OPENBLAS_INC) -MMD -MP
-LDLIBS := -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -lopenblas -lyaml -lsqlite3 -lxxhash -lz -lm
+LDLIBS := -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -lopenblas -ldnnl -lyaml -lsqlite3 -lxxhash -lz -lm
 
 ifeq ($(NATIVE),1)
 CFLAGS += -march=native

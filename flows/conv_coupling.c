@@ -10,6 +10,7 @@
 #include "flows/conv_coupling.h"
 
 #include "flows/conv2d.h"
+#include "flows/conv2d_onednn.h"
 #include "flows/linear.h"
 #include "flows/relu.h"
 #include "flows/rng.h"
@@ -22,7 +23,7 @@ int conv_coupling_make(ConvCoupling *cc, int h, int w, int c, int hidden, int bo
     if (h < 1 || w < 1 || c < 1 || hidden < 1 || bottleneck < 0 || index < 0 ||
         !mask_valid(mask, h, w, c))
         return -1;
-    *cc = (ConvCoupling){h, w, c, hidden, bottleneck, mask, index};
+    *cc = (ConvCoupling){h, w, c, hidden, bottleneck, mask, index, CONV_IM2COL};
     return 0;
 }
 
@@ -196,6 +197,28 @@ static const float *net_top(const ConvCoupling *cc, Acts a) {
     return cc->bottleneck > 0 ? a.U : a.H2;
 }
 
+/* One image's conv x (cin, h, w) -> y (cout, h, w), by the implementation cc->conv
+ * names; cols is im2col's scratch (unused by oneDNN, which reads x in place). */
+static void conv_fwd(const ConvCoupling *cc, const float *W, const float *x, float *cols, float *y,
+                     int cin, int cout) {
+    if (cc->conv == CONV_ONEDNN)
+        conv2d_onednn_forward(W, x, y, cin, cout, 1, cc->h, cc->w, 1);
+    else
+        conv2d_forward(W, x, cols, y, cin, cout, 1, cc->h, cc->w, 1);
+}
+
+/* Its gradients from dy (cout, h, w): dW, added to when acc, and dx overwritten.
+ * im2col rebuilds the columns forward did not keep. */
+static void conv_bwd(const ConvCoupling *cc, const float *W, const float *x, const float *dy,
+                     float *cols, float *work, float *dx, float *dW, int acc, int cin, int cout) {
+    if (cc->conv == CONV_ONEDNN) {
+        conv2d_onednn_backward(W, x, dy, work, dx, dW, acc, cin, cout, 1, cc->h, cc->w, 1);
+        return;
+    }
+    conv2d_im2col(x, cols, cin, 1, cc->h, cc->w, 1);
+    conv2d_backward(W, cols, dy, work, dx, dW, acc, cin, cout, 1, cc->h, cc->w, 1);
+}
+
 /* in (B, h·w·c) -> a.ST (B, 2c·hw) through the st-network, keeping its activations. */
 static void net_forward(const ConvCoupling *cc, const float *params, const float *in, Acts a,
                         Scratch g, int B) {
@@ -211,12 +234,12 @@ static void net_forward(const ConvCoupling *cc, const float *params, const float
         for (int b = gr * G; b < B && b < (gr + 1) * G; b++) {
             float *X = a.X + b * xs, *H1 = a.H1 + b * F, *H2 = a.H2 + b * F;
             masked_input(cc, in + b * d, X);
-            conv2d_forward(params + o.W1, X, cols, H1, c, hd, 1, h, w, 1);
+            conv_fwd(cc, params + o.W1, X, cols, H1, c, hd);
             bias_act(H1, params + o.b1, hd, hw, 1);
-            conv2d_forward(params + o.W2, H1, cols, H2, hd, hd, 1, h, w, 1);
+            conv_fwd(cc, params + o.W2, H1, cols, H2, hd, hd);
             bias_act(H2, params + o.b2, hd, hw, 1);
             if (l > 0) continue; /* the last conv waits for the bottleneck */
-            conv2d_forward(params + o.W3, H2, cols, a.ST + b * ss, hd, 2 * c, 1, h, w, 1);
+            conv_fwd(cc, params + o.W3, H2, cols, a.ST + b * ss, hd, 2 * c);
             bias_act(a.ST + b * ss, params + o.b3, 2 * c, hw, 0);
         }
     }
@@ -228,7 +251,7 @@ static void net_forward(const ConvCoupling *cc, const float *params, const float
     for (int gr = 0; gr < ngroups(B); gr++) {
         float *cols = g.cols + gr * cols_floats(cc);
         for (int b = gr * G; b < B && b < (gr + 1) * G; b++) {
-            conv2d_forward(params + o.W3, top + b * F, cols, a.ST + b * ss, hd, 2 * c, 1, h, w, 1);
+            conv_fwd(cc, params + o.W3, top + b * F, cols, a.ST + b * ss, hd, 2 * c);
             bias_act(a.ST + b * ss, params + o.b3, 2 * c, hw, 0);
         }
     }
@@ -339,9 +362,8 @@ void conv_coupling_backward(const ConvCoupling *cc, const float *params, const f
             float *dst = g.dST + b * ss;
             affine_backward(cc, x + b * d, a.ST + b * ss, dy + b * d, dlogdet, dx + b * d, dst);
             bias_grad(dst, part + pb3, 2 * c, hw, acc);
-            conv2d_im2col(top + b * F, cols, hd, 1, h, w, 1);
-            conv2d_backward(params + o.W3, cols, dst, work, g.dA + b * F, part + pW3, acc, hd,
-                            2 * c, 1, h, w, 1);
+            conv_bwd(cc, params + o.W3, top + b * F, dst, cols, work, g.dA + b * F, part + pW3, acc,
+                     hd, 2 * c);
         }
     }
     /* dH2 lands in dA without a bottleneck; with one, in dB (dA holds dU). */
@@ -360,13 +382,10 @@ void conv_coupling_backward(const ConvCoupling *cc, const float *params, const f
             float *d2 = dH2 + b * F, *d1 = dH1 + b * F, *dX = g.dX + b * xs;
             relu_backward(a.H2 + b * F, d2, d2, F);
             bias_grad(d2, part + o.b2, hd, hw, acc);
-            conv2d_im2col(a.H1 + b * F, cols, hd, 1, h, w, 1);
-            conv2d_backward(params + o.W2, cols, d2, work, d1, part + o.W2, acc, hd, hd, 1, h, w,
-                            1);
+            conv_bwd(cc, params + o.W2, a.H1 + b * F, d2, cols, work, d1, part + o.W2, acc, hd, hd);
             relu_backward(a.H1 + b * F, d1, d1, F);
             bias_grad(d1, part + o.b1, hd, hw, acc);
-            conv2d_im2col(a.X + b * xs, cols, c, 1, h, w, 1);
-            conv2d_backward(params + o.W1, cols, d1, work, dX, part + o.W1, acc, c, hd, 1, h, w, 1);
+            conv_bwd(cc, params + o.W1, a.X + b * xs, d1, cols, work, dX, part + o.W1, acc, c, hd);
             /* The network saw x ⊙ m: its input gradient reaches x on COND positions. */
             float *dxb = dx + b * d;
             for (int py = 0; py < h; py++)

@@ -18,7 +18,8 @@
  * stripe 3 to stripe 0 of a 28-row image, 21 rows apart, gets s and t from the biases
  * alone); the bottleneck's fully connected layers see the whole image.
  *
- * The convs are conv2d.h's (im2col + GEMM), run one image at a time on its (C, 1,
+ * The convs are conv2d.h's (im2col + GEMM) or, when conv is CONV_ONEDNN,
+ * conv2d_onednn.h's (the same layout and weights), run one image at a time on its (C, 1,
  * h, w) slice of NCHW activations, so that an image's im2col columns (9·h·H·W floats,
  * 1.8 MB at h = 64 on 28×28) are still in cache when its GEMM reads them; images go
  * in fixed groups of CONV_COUPLING_GROUP to an OpenMP loop, and the weight gradients
@@ -31,6 +32,7 @@
 #ifndef LDE_CONV_COUPLING_H
 #define LDE_CONV_COUPLING_H
 
+#include "flows/conv2d_onednn.h"
 #include "flows/mask.h"
 
 #include <stdint.h>
@@ -39,7 +41,8 @@ typedef struct {
     int h, w, c;            /* image shape */
     int hidden, bottleneck; /* st-network channels; 0 = no bottleneck */
     FlowMask mask;
-    int index; /* the coupling's number within its scale: parity, or stripe for cycle */
+    int index;     /* the coupling's number within its scale: parity, or stripe for cycle */
+    ConvImpl conv; /* im2col (conv2d.h) or oneDNN (conv2d_onednn.h); set after _make */
 } ConvCoupling;
 
 /* The shape of a coupling; 0 on success, -1 when the mask cannot split h×w×c

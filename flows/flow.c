@@ -48,8 +48,20 @@ int flow_arch_parse(const char *name, FlowArch *arch) {
 }
 
 FlowConfig flow_config_default(FlowArch arch, int d) {
-    FlowConfig c = {
-        arch, d, 10, 2048, 0, 0.97f, 0, 0, 0, 0, FLOW_MASK_CHECKERBOARD, 0, FLOW_LINEAR_ROTATION};
+    FlowConfig c = {arch,
+                    d,
+                    10,
+                    2048,
+                    0,
+                    0.97f,
+                    0,
+                    0,
+                    0,
+                    0,
+                    FLOW_MASK_CHECKERBOARD,
+                    0,
+                    FLOW_LINEAR_ROTATION,
+                    CONV_IM2COL};
     return c;
 }
 
@@ -108,6 +120,7 @@ static int add_layer(FlowLayer *ls, int *n, FlowLayerKind kind, const FlowConfig
     case FLOW_LAYER_CONV_COUPLING:
         if (conv_coupling_make(&l.cc, h, w, ch, cfg->hidden, cfg->bottleneck, cfg->mask, index))
             return -1;
+        l.cc.conv = cfg->conv;
         l.np = conv_coupling_nparams(&l.cc);
         l.saved_row = conv_coupling_nsaved(&l.cc);
         l.scratch_once = conv_coupling_nscratch(&l.cc, 0); /* affine in the batch */
@@ -173,11 +186,11 @@ static int flow_build(const FlowConfig *cfg, FlowLayer *ls, int *n, long *np, lo
         cfg->d > FLOW_MAX_WIDTH || cfg->hidden > FLOW_MAX_WIDTH ||
         cfg->bottleneck > FLOW_MAX_WIDTH || cfg->blocks > FLOW_MAX_BLOCKS ||
         (unsigned)cfg->mask > FLOW_MASK_CHANNEL ||
-        (unsigned)cfg->linear_init > FLOW_LINEAR_PERMUTATION)
+        (unsigned)cfg->linear_init > FLOW_LINEAR_PERMUTATION || (unsigned)cfg->conv > CONV_ONEDNN)
         return -1;
     *n = 0, *np = 0, *ns = 0;
     if (is_image(cfg)) return build_image(cfg, ls, n, np, ns);
-    if (cfg->squeeze != 0) return -1;
+    if (cfg->squeeze != 0 || cfg->conv != CONV_IM2COL) return -1;
     int d = cfg->d;
     for (int k = 0; k < cfg->blocks && *np <= FLOW_MAX_PARAMS; k++) {
         switch (cfg->arch) {

@@ -83,6 +83,8 @@ typedef struct {
                                  * img_h and img_w must divide by 2^squeeze. Vectors: must be 0 */
     FlowLinearInit linear_init; /* glow: the invertible linears' start; not saved with a
                                  * model (only the start depends on it) */
+    ConvImpl conv;              /* images: the st-networks' convs, im2col or oneDNN (the last
+                                 * bits differ); vectors: must be CONV_IM2COL */
 } FlowConfig;
 
 /* Probes of the series evaluation mode (eval_terms > 0). */

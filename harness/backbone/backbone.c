@@ -5,6 +5,7 @@
 #include "flows/avgpool.h"
 #include "flows/batchnorm.h"
 #include "flows/conv2d.h"
+#include "flows/conv2d_onednn.h"
 #include "flows/linear.h"
 #include "flows/relu.h"
 #include "flows/softmax_xent.h"
@@ -47,7 +48,7 @@ static void layout(const BackboneShape *sh, Layout *L) {
 }
 
 BackboneShape backbone_shape_default(BackboneArch arch) {
-    BackboneShape s = {arch, 0, {0}, {0}, 10};
+    BackboneShape s = {arch, 0, {0}, {0}, 10, CONV_IM2COL};
     if (arch == BACKBONE_CNN) {
         static const int w[4] = {32, 64, 128, 256}, st[4] = {1, 2, 1, 2};
         s.nstages = 4;
@@ -131,14 +132,14 @@ void backbone_free(Backbone *bb) {
 struct BackboneWork {
     int cap;
     float *x0;                        /* standardized input (B, 784) */
-    float *cols[BACKBONE_MAX_STAGES]; /* cnn: im2col of stage s's input */
+    float *cols[BACKBONE_MAX_STAGES]; /* cnn, im2col: im2col of stage s's input */
     float *z[BACKBONE_MAX_STAGES];    /* conv (cnn) or linear (mlp) output */
     float *a[BACKBONE_MAX_STAGES];    /* after BatchNorm + ReLU (cnn) or ReLU (mlp) */
     float *mean[BACKBONE_MAX_STAGES]; /* cnn: batch statistics for backward */
     float *invstd[BACKBONE_MAX_STAGES];
     float *feat, *logits, *probs, *dfeat;
     float *g1, *g2; /* activation gradients, the largest activation each */
-    float *work;    /* cnn: the largest conv2d_workspace */
+    float *work;    /* cnn: the largest conv2d_workspace (or conv2d_onednn_workspace) */
     float *dx0;     /* gradient w.r.t. the standardized input */
     float *scratch; /* parameter gradients that backbone_input_grad discards */
 };
@@ -175,9 +176,11 @@ BackboneWork *backbone_work_new(const Backbone *bb, int cap) {
         if (sh->arch == BACKBONE_CNN) {
             long plane = (long)L.side[s + 1] * L.side[s + 1];
             act *= plane;
-            long cols = (long)L.in[s] * 9 * cap * plane;
-            long work =
-                conv2d_workspace(L.in[s], sh->width[s], cap, L.side[s], L.side[s], sh->stride[s]);
+            int dnn = sh->conv == CONV_ONEDNN; /* reads x in place: no cols */
+            long cols = dnn ? 1 : (long)L.in[s] * 9 * cap * plane;
+            long work = dnn ? conv2d_onednn_workspace(L.in[s], sh->width[s], cap)
+                            : conv2d_workspace(L.in[s], sh->width[s], cap, L.side[s], L.side[s],
+                                               sh->stride[s]);
             w->cols[s] = alloc_floats(cols, &ok);
             w->mean[s] = alloc_floats(sh->width[s], &ok);
             w->invstd[s] = alloc_floats(sh->width[s], &ok);
@@ -216,8 +219,12 @@ void backbone_forward(Backbone *bb, BackboneWork *w, const float *x, int B, int 
         if (sh->arch == BACKBONE_CNN) {
             int side = L.side[s];
             long P = (long)B * L.side[s + 1] * L.side[s + 1];
-            conv2d_forward(bb->params + L.w[s], in, w->cols[s], w->z[s], L.in[s], out, B, side,
-                           side, sh->stride[s]);
+            if (sh->conv == CONV_ONEDNN)
+                conv2d_onednn_forward(bb->params + L.w[s], in, w->z[s], L.in[s], out, B, side, side,
+                                      sh->stride[s]);
+            else
+                conv2d_forward(bb->params + L.w[s], in, w->cols[s], w->z[s], L.in[s], out, B, side,
+                               side, sh->stride[s]);
             if (train)
                 batchnorm_forward_train(bb->params + L.bn[s], bb->state + L.state[s], w->z[s],
                                         w->a[s], w->mean[s], w->invstd[s], out, P);
@@ -269,8 +276,12 @@ static void backward_from_logits(Backbone *bb, BackboneWork *w, int B, int train
                                          g, grad + L.bn[s], 0, out, P);
             else
                 batchnorm_backward_eval(bb->params + L.bn[s], bb->state + L.state[s], g, g, out, P);
-            conv2d_backward(bb->params + L.w[s], w->cols[s], g, w->work, gin, grad + L.w[s], 0,
-                            L.in[s], out, B, side, side, sh->stride[s]);
+            if (sh->conv == CONV_ONEDNN)
+                conv2d_onednn_backward(bb->params + L.w[s], in, g, w->work, gin, grad + L.w[s], 0,
+                                       L.in[s], out, B, side, side, sh->stride[s]);
+            else
+                conv2d_backward(bb->params + L.w[s], w->cols[s], g, w->work, gin, grad + L.w[s], 0,
+                                L.in[s], out, B, side, side, sh->stride[s]);
         } else {
             relu_backward(w->a[s], g, g, (long)B * out);
             linear_backward(bb->params + L.w[s], in, g, gin, grad + L.w[s], 0, B, L.in[s], out);
@@ -313,7 +324,9 @@ const float *backbone_head_b(const Backbone *bb) {
     return backbone_head_W(bb) + (long)bb->shape.nclasses * bb->feat_dim;
 }
 
-static const char MAGIC[8] = "LDEBB1\n";
+/* LDEBB1: im2col convs. LDEBB2 (oneDNN convs) has the same header: the magic alone
+ * says which, so the files of im2col backbones keep the bytes they always had. */
+static const char MAGIC[8] = "LDEBB1\n", MAGIC_ONEDNN[8] = "LDEBB2\n";
 
 /* The header: magic, then int32 arch, nstages, width[8], stride[8], nclasses,
  * float32 in_mean, in_std. */
@@ -326,7 +339,7 @@ typedef struct {
 int backbone_save(const Backbone *bb, const char *path, Err *e) {
     Header h;
     memset(&h, 0, sizeof h);
-    memcpy(h.magic, MAGIC, sizeof h.magic);
+    memcpy(h.magic, bb->shape.conv == CONV_ONEDNN ? MAGIC_ONEDNN : MAGIC, sizeof h.magic);
     h.arch = bb->shape.arch, h.nstages = bb->shape.nstages, h.nclasses = bb->shape.nclasses;
     for (int s = 0; s < BACKBONE_MAX_STAGES; s++)
         h.width[s] = bb->shape.width[s], h.stride[s] = bb->shape.stride[s];
@@ -349,11 +362,18 @@ int backbone_load(Backbone *bb, const char *path, Err *e) {
     if (!f) return fail(e, LDE_EINPUT, "%s: cannot open", path);
     Header h;
     int rc = LDE_OK;
-    if (fread(&h, sizeof h, 1, f) != 1 || memcmp(h.magic, MAGIC, sizeof MAGIC) != 0) {
+    if (fread(&h, sizeof h, 1, f) != 1 ||
+        (memcmp(h.magic, MAGIC, sizeof MAGIC) != 0 &&
+         memcmp(h.magic, MAGIC_ONEDNN, sizeof MAGIC_ONEDNN) != 0)) {
         fclose(f);
         return fail(e, LDE_EINPUT, "%s: not an lde backbone file (bad magic)", path);
     }
-    BackboneShape sh = {(BackboneArch)h.arch, h.nstages, {0}, {0}, h.nclasses};
+    BackboneShape sh = {(BackboneArch)h.arch,
+                        h.nstages,
+                        {0},
+                        {0},
+                        h.nclasses,
+                        memcmp(h.magic, MAGIC, sizeof MAGIC) ? CONV_ONEDNN : CONV_IM2COL};
     for (int s = 0; s < BACKBONE_MAX_STAGES; s++)
         sh.width[s] = h.width[s], sh.stride[s] = h.stride[s];
     Err why = {{0}};

@@ -22,6 +22,7 @@
 #ifndef LDE_BACKBONE_H
 #define LDE_BACKBONE_H
 
+#include "flows/conv2d_onednn.h"
 #include "util/err.h"
 
 #include <stdint.h>
@@ -36,6 +37,8 @@ typedef struct {
     int width[BACKBONE_MAX_STAGES];  /* channels (cnn) or units (mlp) per stage */
     int stride[BACKBONE_MAX_STAGES]; /* cnn only: 1 or 2 */
     int nclasses;                    /* head outputs */
+    ConvImpl conv;                   /* cnn: im2col or oneDNN convs (data.backbone.conv);
+                                      * they differ in the last bits, so a backbone keeps it */
 } BackboneShape;
 
 typedef struct {

@@ -95,6 +95,8 @@ int features_key(const FeaturesConfig *c, char key[17], char *canon, size_t ncan
         appendf(text, sizeof text, &len, " strides=");
         for (int i = 0; i < s->nstages; i++)
             appendf(text, sizeof text, &len, "%s%d", i ? "," : "", s->stride[i]);
+        /* Only when not the default, so the keys of im2col backbones stay as they were. */
+        if (s->conv == CONV_ONEDNN) appendf(text, sizeof text, &len, " conv=onednn");
     }
     appendf(text, sizeof text, &len,
             " classes=%d seed=%llu epochs=%d lr=%.9g batch=%d augment=%d id_classes=", s->nclasses,

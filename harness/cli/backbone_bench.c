@@ -21,19 +21,21 @@ static double forward_flops(const BackboneShape *s) {
     return f;
 }
 
-static void report(const BenchContext *ctx, FILE *out, const char *mode, double img_s,
-                   double flops) {
+static const char *const conv_names[] = {"im2col", "onednn"}; /* ConvImpl's order */
+
+static void report(const BenchContext *ctx, FILE *out, ConvImpl conv, int batch, const char *mode,
+                   double img_s, double flops) {
     double gf = img_s * flops * 1e-9;
     if (ctx->json)
         fprintf(out,
-                "{\"model\":\"backbone\",\"arch\":\"cnn\",\"batch\":128,\"mode\":\"%s\","
-                "\"images_per_s\":%.1f,\"gflops\":%.2f,\"peak_gflops\":%.2f}\n",
-                mode, img_s, gf, ctx->peak_gflops);
+                "{\"model\":\"backbone\",\"arch\":\"cnn\",\"conv\":\"%s\",\"batch\":%d,"
+                "\"mode\":\"%s\",\"images_per_s\":%.1f,\"gflops\":%.2f,\"peak_gflops\":%.2f}\n",
+                conv_names[conv], batch, mode, img_s, gf, ctx->peak_gflops);
     else
-        fprintf(
-            out,
-            "backbone cnn 32/64/128/256  batch 128  %-7s %9.1f images/s %7.1f GFLOP/s %4.0f%%\n",
-            mode, img_s, gf, 100.0 * gf / ctx->peak_gflops);
+        fprintf(out,
+                "backbone cnn 32/64/128/256 %-6s batch %3d  %-7s %9.1f images/s %7.1f GFLOP/s "
+                "%4.0f%%\n",
+                conv_names[conv], batch, mode, img_s, gf, 100.0 * gf / ctx->peak_gflops);
 }
 
 /* Training is timed from the end of its first step to the end of its last, through
@@ -50,8 +52,8 @@ static void step_clock(void *ctx, const BackboneTrainStatus *st) {
     c->t_last = now;
 }
 
-int backbone_bench(const BenchContext *ctx, FILE *out, Err *e) {
-    if (!bench_selected(ctx, "backbone", ctx->quick ? 8 : 128)) return LDE_OK;
+/* One conv path: training then extraction of the default cnn on n random images. */
+static int bench_conv(const BenchContext *ctx, FILE *out, ConvImpl conv, Err *e) {
     long n = ctx->quick ? 32 : 2048;
     float *pix = malloc(sizeof(float) * n * BACKBONE_PIXELS);
     int64_t *labels = malloc(sizeof(int64_t) * n);
@@ -62,6 +64,7 @@ int backbone_bench(const BenchContext *ctx, FILE *out, Err *e) {
     rng_fill_uniform(pix, n * BACKBONE_PIXELS, 0.0f, 1.0f, 1, 0, 0);
     for (long i = 0; i < n; i++) labels[i] = i % 10;
     BackboneShape shape = backbone_shape_default(BACKBONE_CNN);
+    shape.conv = conv;
     BackboneTrainConfig c = backbone_train_defaults();
     c.epochs = 1, c.batch = ctx->quick ? 8 : 128;
     Backbone bb;
@@ -77,11 +80,19 @@ int backbone_bench(const BenchContext *ctx, FILE *out, Err *e) {
         double f = forward_flops(&shape);
         long steps = (n + c.batch - 1) / c.batch;
         /* Training = forward + two backward products per forward one. */
-        report(ctx, out, "train", (double)(steps - 1) * c.batch / (clock.t_last - clock.t_first),
-               3 * f);
-        report(ctx, out, "extract", (double)n / (t2 - t1), f);
+        report(ctx, out, conv, c.batch, "train",
+               (double)(steps - 1) * c.batch / (clock.t_last - clock.t_first), 3 * f);
+        report(ctx, out, conv, c.batch, "extract", (double)n / (t2 - t1), f);
     }
     backbone_free(&bb);
     free(pix), free(labels);
+    return rc;
+}
+
+int backbone_bench(const BenchContext *ctx, FILE *out, Err *e) {
+    int batch = ctx->quick ? 8 : 128, rc = LDE_OK;
+    if (bench_selected(ctx, "backbone", batch)) rc = bench_conv(ctx, out, CONV_IM2COL, e);
+    if (rc == LDE_OK && bench_selected(ctx, "backbone-onednn", batch))
+        rc = bench_conv(ctx, out, CONV_ONEDNN, e);
     return rc;
 }

@@ -24,30 +24,36 @@ typedef struct {
     int eval_only;  /* 1: a second evaluation mode of a case already trained above */
     int side;       /* images: side × side × 1 images (d = side²), checkerboard masks,
                      * conv st-networks of `hidden` channels; 0 = vectors */
+    ConvImpl conv;  /* images: the st-networks' convs */
 } BenchCase;
 
 /* The LDE paper's flow (d 512, h 2048, 10 blocks) at two batch sizes per arch.
  * An arch that flow_create does not (yet) build is reported as skipped. */
 static const BenchCase full_cases[] = {
-    {FLOW_GLOW, 512, 2048, 10, 64, 0, 0, 0, 0},
-    {FLOW_GLOW, 512, 2048, 10, 256, 0, 0, 0, 0},
-    {FLOW_REALNVP, 512, 2048, 10, 64, 0, 0, 0, 0},
-    {FLOW_REALNVP, 512, 2048, 10, 256, 0, 0, 0, 0},
+    {FLOW_GLOW, 512, 2048, 10, 64, 0, 0, 0, 0, CONV_IM2COL},
+    {FLOW_GLOW, 512, 2048, 10, 256, 0, 0, 0, 0, CONV_IM2COL},
+    {FLOW_REALNVP, 512, 2048, 10, 64, 0, 0, 0, 0, CONV_IM2COL},
+    {FLOW_REALNVP, 512, 2048, 10, 256, 0, 0, 0, 0, CONV_IM2COL},
     /* resflow's exact log-det costs 2dh² + 2d²h + 2d³/3 per row and block (~55 GFLOP
      * per row here), so its evaluation is timed on 16 rows; the series mode
      * (eval_terms 4, the fast one for grids) on the usual set. */
-    {FLOW_RESFLOW, 512, 2048, 10, 64, 0, 16, 0, 0},
-    {FLOW_RESFLOW, 512, 2048, 10, 256, 0, 16, 0, 0},
-    {FLOW_RESFLOW, 512, 2048, 10, 256, 4, 0, 1, 0},
+    {FLOW_RESFLOW, 512, 2048, 10, 64, 0, 16, 0, 0, CONV_IM2COL},
+    {FLOW_RESFLOW, 512, 2048, 10, 256, 0, 16, 0, 0, CONV_IM2COL},
+    {FLOW_RESFLOW, 512, 2048, 10, 256, 4, 0, 1, 0, CONV_IM2COL},
     /* Kirichenko et al.'s mask experiment on Fashion-MNIST pixels (issue 15): an
      * image RealNVP of 8 checkerboard couplings, h = 64, no squeeze */
-    {FLOW_REALNVP, 784, 64, 8, 64, 0, 0, 0, 28},
+    {FLOW_REALNVP, 784, 64, 8, 64, 0, 0, 0, 28, CONV_IM2COL},
+    {FLOW_REALNVP, 784, 64, 8, 64, 0, 0, 0, 28, CONV_ONEDNN}, /* flow.conv: onednn */
 };
 static const BenchCase quick_cases[] = {
-    {FLOW_GLOW, 16, 32, 2, 8, 0, 0, 0, 0},    {FLOW_GLOW, 16, 32, 2, 16, 0, 0, 0, 0},
-    {FLOW_REALNVP, 16, 32, 2, 8, 0, 0, 0, 0}, {FLOW_REALNVP, 16, 32, 2, 16, 0, 0, 0, 0},
-    {FLOW_RESFLOW, 16, 32, 2, 8, 0, 0, 0, 0}, {FLOW_RESFLOW, 16, 32, 2, 8, 4, 0, 1, 0},
-    {FLOW_REALNVP, 64, 4, 2, 8, 0, 0, 0, 8},
+    {FLOW_GLOW, 16, 32, 2, 8, 0, 0, 0, 0, CONV_IM2COL},
+    {FLOW_GLOW, 16, 32, 2, 16, 0, 0, 0, 0, CONV_IM2COL},
+    {FLOW_REALNVP, 16, 32, 2, 8, 0, 0, 0, 0, CONV_IM2COL},
+    {FLOW_REALNVP, 16, 32, 2, 16, 0, 0, 0, 0, CONV_IM2COL},
+    {FLOW_RESFLOW, 16, 32, 2, 8, 0, 0, 0, 0, CONV_IM2COL},
+    {FLOW_RESFLOW, 16, 32, 2, 8, 4, 0, 1, 0, CONV_IM2COL},
+    {FLOW_REALNVP, 64, 4, 2, 8, 0, 0, 0, 8, CONV_IM2COL},
+    {FLOW_REALNVP, 64, 4, 2, 8, 0, 0, 0, 8, CONV_ONEDNN},
 };
 
 /* The flow of a case. */
@@ -55,6 +61,7 @@ static FlowConfig case_config(const BenchCase *bc) {
     FlowConfig cfg = bc->side ? flow_config_image(bc->arch, 1, bc->side, bc->side)
                               : flow_config_default(bc->arch, bc->d);
     cfg.hidden = bc->hidden, cfg.blocks = bc->blocks, cfg.eval_terms = bc->eval_terms;
+    cfg.conv = bc->conv;
     return cfg;
 }
 
@@ -123,14 +130,18 @@ static double measure(const BenchCase *bc, int train, double seconds) {
     return rate;
 }
 
-/* A case's name in the output: an image flow is named for its pixels (realnvp-px). */
+/* A case's name in the output: an image flow is named for its pixels (realnvp-px),
+ * and for oneDNN convs when it has them (realnvp-px-onednn). */
 static void case_name(const BenchCase *bc, char *name, size_t size) {
-    snprintf(name, size, "%s%s", flow_arch_name(bc->arch), bc->side ? "-px" : "");
+    snprintf(name, size, "%s%s%s", flow_arch_name(bc->arch), bc->side ? "-px" : "",
+             bc->conv == CONV_ONEDNN ? "-onednn" : "");
 }
 
 /* --only NAME[:BATCH] into ctx, the name one of the models measured. */
 static int parse_only(BenchContext *ctx, char *arg, Err *e) {
-    static const char *const names[] = {"glow", "realnvp", "resflow", "realnvp-px", "backbone"};
+    static const char *const names[] = {"glow",           "realnvp",           "resflow",
+                                        "realnvp-px",     "realnvp-px-onednn", "backbone",
+                                        "backbone-onednn"};
     char *colon = strchr(arg, ':'), *end;
     ctx->only = arg, ctx->only_batch = 0;
     if (colon) {
@@ -144,8 +155,8 @@ static int parse_only(BenchContext *ctx, char *arg, Err *e) {
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (strcmp(arg, names[i]) == 0) return LDE_OK;
     return fail(e, LDE_EINPUT,
-                "--only %s: no such model (expected glow, realnvp, resflow, realnvp-px or "
-                "backbone)",
+                "--only %s: no such model (expected glow, realnvp, resflow, realnvp-px, "
+                "realnvp-px-onednn, backbone or backbone-onednn)",
                 arg);
 }
 
@@ -161,7 +172,7 @@ static void report(const BenchContext *ctx, const BenchCase *bc, int train, doub
                name, bc->d, bc->hidden, bc->blocks, bc->batch, mode, rate, gflops,
                ctx->peak_gflops);
     else
-        printf("%-10s %5d %6d %6d %5d  %-11s %12.1f %9.1f %6.0f%%\n", name, bc->d, bc->hidden,
+        printf("%-17s %5d %6d %6d %5d  %-11s %12.1f %9.1f %6.0f%%\n", name, bc->d, bc->hidden,
                bc->blocks, bc->batch, mode, rate, gflops, 100.0 * gflops / ctx->peak_gflops);
     fflush(stdout);
 }
@@ -185,7 +196,7 @@ static int bench_run(int argc, char **argv, Err *e) {
     if (!ctx.json) {
         printf("SGEMM peak (%d threads): %.1f GFLOP/s, %s kernels\n\n", omp_get_max_threads(),
                ctx.peak_gflops, openblas_get_corename());
-        printf("%-10s %5s %6s %6s %5s  %-11s %12s %9s %7s\n", "arch", "d", "hidden", "blocks",
+        printf("%-17s %5s %6s %6s %5s  %-11s %12s %9s %7s\n", "arch", "d", "hidden", "blocks",
                "batch", "mode", "samples/s", "GFLOP/s", "peak");
     }
     const BenchCase *cases = ctx.quick ? quick_cases : full_cases;
@@ -226,7 +237,8 @@ const Command cmd_bench = {
     "  --json   one JSON object per line: arch, d, hidden, blocks, batch, mode,\n"
     "           samples_per_s, gflops, peak_gflops\n"
     "  --quick  tiny shapes and short timings (a smoke test, not a measurement)\n"
-    "  --only   one model (glow, realnvp, resflow, realnvp-px, backbone), at one batch\n"
+    "  --only   one model (glow, realnvp, resflow, realnvp-px, realnvp-px-onednn, backbone,\n"
+    "           backbone-onednn), at one batch\n"
     "           size if given: for perf record\n"
     "Run it on an idle machine: other processes lower every figure. On a shared one,\n"
     "OMP_WAIT_POLICY=passive keeps waiting threads from fighting them for the cores.\n",

@@ -18,6 +18,8 @@ static const char usage[] =
     "\n"
     "  --backbone cnn|mlp     architecture (default cnn)\n"
     "  --channels LIST        stage widths, e.g. 32,64,128,256 (cnn strides stay 1,2,1,2,...)\n"
+    "  --conv im2col|onednn   how the cnn's convs compute (default im2col; onednn is\n"
+    "                         faster, its features differ in the last bits)\n"
     "  --seed N               training seed (default 0)\n"
     "  --epochs N             training epochs (default 4)\n"
     "  --lr X                 peak Adam learning rate, cosine-annealed (default 0.001)\n"
@@ -95,7 +97,7 @@ static void print_shape(const char *dir, const char *name) {
 static int run(int argc, char **argv, Err *e) {
     FeaturesConfig c = features_config_default();
     const char *out = "results/features";
-    int rc = LDE_OK;
+    int rc = LDE_OK, onednn = 0; /* applied after --backbone, which resets the shape */
     for (int i = 1; i < argc && rc == LDE_OK; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long x = 0;
@@ -109,6 +111,10 @@ static int run(int argc, char **argv, Err *e) {
             if (strcmp(v, "cnn") != 0 && strcmp(v, "mlp") != 0)
                 return fail(e, LDE_EINPUT, "--backbone: '%s', expected cnn or mlp", v);
             c.shape = backbone_shape_default(strcmp(v, "cnn") == 0 ? BACKBONE_CNN : BACKBONE_MLP);
+        } else if (strcmp(a, "--conv") == 0) {
+            if (strcmp(v, "im2col") != 0 && strcmp(v, "onednn") != 0)
+                return fail(e, LDE_EINPUT, "--conv: '%s', expected im2col or onednn", v);
+            onednn = strcmp(v, "onednn") == 0;
         } else if (strcmp(a, "--channels") == 0) {
             rc = parse_channels(v, &c.shape, e);
         } else if (strcmp(a, "--seed") == 0) {
@@ -135,6 +141,7 @@ static int run(int argc, char **argv, Err *e) {
         }
     }
     if (rc) return rc;
+    c.shape.conv = onednn ? CONV_ONEDNN : CONV_IM2COL;
     c.lde_version = lde_version;
     Progress p;
     progress_begin(&p, "", 1);
@@ -153,8 +160,9 @@ static int run(int argc, char **argv, Err *e) {
                s.train_seconds);
     printf("backbone   %s", backbone_arch_name(c.shape.arch));
     for (int i = 0; i < c.shape.nstages; i++) printf("%c%d", i ? '/' : ' ', c.shape.width[i]);
-    printf(", seed %llu, %d epochs, lr %g, batch %d%s\n", (unsigned long long)c.train.seed,
-           c.train.epochs, (double)c.train.lr, c.train.batch, c.train.augment ? ", augmented" : "");
+    printf(", seed %llu, %d epochs, lr %g, batch %d%s%s\n", (unsigned long long)c.train.seed,
+           c.train.epochs, (double)c.train.lr, c.train.batch, c.train.augment ? ", augmented" : "",
+           c.shape.conv == CONV_ONEDNN ? ", oneDNN convs" : "");
     printf("accuracy   %.2f%% on the in-distribution test images\n", 100 * s.test_accuracy);
     printf("zeros      %.3f%% of train feature values; %d dims are > 90%% zero\n",
            100 * s.zero_fraction, s.dims_mostly_zero);

@@ -3,6 +3,7 @@
  * 2 bad input). */
 #include "cli/commands.h"
 #include "flows/blas.h"
+#include "flows/conv2d_onednn.h"
 #include "util/filedigest.h"
 
 #include <omp.h>
@@ -96,10 +97,11 @@ int main(int argc, char **argv) {
         /* The BLAS line names OpenBLAS's kernel family (Haswell, SkylakeX, ...): the
          * one thing that moves every speed figure of `lde bench` by 1.5x. */
         const char *core = getenv("OPENBLAS_CORETYPE");
-        printf("lde %s (git %s)\nOpenMP: %d threads, OMP_WAIT_POLICY=%s\nBLAS: %s%s%s%s\n",
+        printf("lde %s (git %s)\nOpenMP: %d threads, OMP_WAIT_POLICY=%s\nBLAS: %s%s%s%s\n"
+               "Convolutions (conv: onednn): %s\n",
                lde_version, lde_git_rev, omp_get_max_threads(), getenv("OMP_WAIT_POLICY"),
                openblas_get_config(), core ? " (OPENBLAS_CORETYPE=" : "", core ? core : "",
-               core ? ")" : "");
+               core ? ")" : "", conv2d_onednn_describe());
         return LDE_OK;
     }
     for (int i = 0; commands[i]; i++) {

@@ -17,6 +17,8 @@ static const char *const flow_masks[] = {"checkerboard", "horizontal", "cycle", 
 /* In FlowLinearInit's order (flows/flow.h). */
 static const char *const flow_linear_inits[] = {"rotation", "permutation", NULL};
 static const char *const backbone_archs[] = {"cnn", "mlp", NULL};
+/* In ConvImpl's order (flows/conv2d_onednn.h). */
+static const char *const conv_impls[] = {"im2col", "onednn", NULL};
 static const char *const ood_sets[] = {"digits", "gaussian", "uniform", "vflip", "heldout", NULL};
 
 #define OFF(field) offsetof(RunSpec, field)
@@ -77,6 +79,15 @@ const Param params[] = {
      .max_len = 8,
      .scope = SCOPE_BACKBONE,
      .help = "widths of the conv stages (mlp: hidden layers); the last is d"},
+    {.path = "data.backbone.conv",
+     .type = PT_ENUM,
+     .offset = OFF(data.backbone.conv),
+     .dflt = "im2col",
+     .choices = conv_impls,
+     .scope = SCOPE_BACKBONE,
+     .id_unless_default = 1,
+     .help = "cnn conv layers: im2col (+ OpenBLAS GEMM) or onednn (oneDNN's Winograd and "
+             "direct kernels, about 2x faster; other last bits, so other features)"},
     {.path = "data.backbone.epochs",
      .type = PT_INT,
      .offset = OFF(data.backbone.epochs),
@@ -204,6 +215,15 @@ const Param params[] = {
      .scope = SCOPE_PIXELS,
      .help = "pixels: coupling masks checkerboard, horizontal, cycle or channel (needs squeeze) "
              "(Kirichenko 6-7)"},
+    {.path = "flow.conv",
+     .type = PT_ENUM,
+     .offset = OFF(flow.conv),
+     .dflt = "im2col",
+     .choices = conv_impls,
+     .scope = SCOPE_PIXELS,
+     .id_unless_default = 1,
+     .help = "pixels: st-network convs, im2col (+ OpenBLAS GEMM) or onednn (oneDNN's Winograd "
+             "and direct kernels; other last bits)"},
     {.path = "flow.squeeze",
      .type = PT_INT,
      .offset = OFF(flow.squeeze),

@@ -50,6 +50,7 @@ typedef struct {
     int augment;
     int batch_size;
     double lr;
+    int conv; /* ConvImpl */
 } BackboneSpec;
 
 /* One grid point. Names and units follow the YAML keys (DESIGN.md, Configs). */
@@ -77,6 +78,7 @@ typedef struct {
         int mask;        /* pixels: FlowMask (flows/flow.h) of the couplings */
         int squeeze;     /* pixels: multi-scale levels (space-to-depth, factor out half) */
         int linear_init; /* glow: FlowLinearInit (flows/flow.h), rotation or permutation */
+        int conv;        /* pixels: ConvImpl (flows/conv2d_onednn.h) of the st-networks */
     } flow;
     struct {
         double epochs; /* fractional allowed */

@@ -94,14 +94,21 @@ static int make_run(const Config *c, const RunSpec *defaults, const int *pos, co
     int rc = runspec_finish(&run->spec, src, c->path, e);
     free(src);
     if (rc != LDE_OK) return rc;
+    /* Every value that applies is kept (tables show it); the id's JSON leaves out
+     * the late parameters still at their default. */
+    char **id_values = calloc((size_t)n_params, sizeof *id_values);
+    if (!id_values) return fail(e, LDE_EINPUT, "%s: out of memory", c->path);
     for (int i = 0; i < n_params; i++) {
         if (!param_applies(&params[i], run->spec.data.features)) continue;
-        if (params[i].id_unless_default && param_is_default(&params[i], &run->spec, defaults))
-            continue;
+        int omit =
+            params[i].id_unless_default && param_is_default(&params[i], &run->spec, defaults);
         size_t cap = 256, len = 0;
         for (;;) {
             char *buf = malloc(cap);
-            if (!buf) return fail(e, LDE_EINPUT, "%s: out of memory", c->path);
+            if (!buf) {
+                free(id_values);
+                return fail(e, LDE_EINPUT, "%s: out of memory", c->path);
+            }
             len = 0;
             if (param_json(&params[i], &run->spec, buf, cap, &len) == 0) {
                 run->values[i] = buf;
@@ -110,8 +117,10 @@ static int make_run(const Config *c, const RunSpec *defaults, const int *pos, co
             free(buf);
             cap *= 4;
         }
+        if (!omit) id_values[i] = run->values[i];
     }
-    run->params_json = canonical_json(run->values, order);
+    run->params_json = canonical_json(id_values, order);
+    free(id_values);
     if (!run->params_json) return fail(e, LDE_EINPUT, "%s: out of memory", c->path);
     hash_hex(run->params_json, run->id);
     return LDE_OK;

@@ -212,6 +212,7 @@ static int load_builtin(const RunSpec *s, const char *root, FeatureSet *fs, Err 
         c.shape.width[i] = b->channels.v[i], c.shape.stride[i] = i % 2 ? 2 : 1;
     c.train.epochs = b->epochs, c.train.seed = (uint64_t)b->seed, c.train.augment = b->augment;
     c.train.batch = b->batch_size, c.train.lr = (float)b->lr;
+    c.shape.conv = (ConvImpl)b->conv;
     if (s->data.id_classes.n > 0) {
         memset(c.id_mask, 0, sizeof c.id_mask);
         for (int i = 0; i < s->data.id_classes.n; i++) c.id_mask[s->data.id_classes.v[i]] = 1;

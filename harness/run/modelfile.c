@@ -46,7 +46,7 @@ int modelfile_save(const char *path, const Flow *f, const ModelSection *sections
     XXH64_reset(w.h, 0);
     const FlowConfig *c = &f->cfg;
     put(&w, MAGIC, sizeof MAGIC);
-    put_u32(&w, MODELFILE_VERSION);
+    put_u32(&w, c->conv == CONV_IM2COL ? 3 : MODELFILE_VERSION);
     put_u32(&w, (uint32_t)c->arch);
     put_u32(&w, (uint32_t)c->d);
     put_u32(&w, (uint32_t)c->blocks);
@@ -59,6 +59,7 @@ int modelfile_save(const char *path, const Flow *f, const ModelSection *sections
     put_u32(&w, (uint32_t)c->img_w);
     put_u32(&w, (uint32_t)c->mask);
     put_u32(&w, (uint32_t)c->squeeze);
+    if (c->conv != CONV_IM2COL) put_u32(&w, (uint32_t)c->conv);
     put_i64(&w, f->nparams);
     put_i64(&w, f->nstate);
     put_u32(&w, (uint32_t)nsections);
@@ -173,6 +174,7 @@ static int parse(const char *path, uint32_t version, Reader *r, Flow *f, ModelSe
         c.img_c = (int)take_u32(r), c.img_h = (int)take_u32(r), c.img_w = (int)take_u32(r);
         c.mask = (FlowMask)take_u32(r), c.squeeze = (int)take_u32(r);
     }
+    if (version >= 4) c.conv = (ConvImpl)take_u32(r);
     int64_t np = take_i64(r), ns = take_i64(r);
     uint32_t nsec = take_u32(r);
     if (!r->ok) return fail(e, LDE_EINPUT, "%s: model header truncated", path);

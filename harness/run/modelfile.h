@@ -4,6 +4,7 @@
  *   "LDEFLOW\0"  u32 version (2; version 1 files, without the image fields, load too)
  *   header       u32 arch, i32 d, blocks, hidden, bottleneck, f32 lipschitz,
  *                (v2) u32 img_c, img_h, img_w, mask, squeeze (0 for a vector flow),
+ *                (v4) u32 conv (ConvImpl: an image flow with oneDNN convs),
  *                i64 nparams, i64 nstate, u32 nsections
  *   params       nparams f32          state  nstate f32 (ActNorm "initialised" flags,
  *                                             permutations, power-iteration vectors)
@@ -23,7 +24,9 @@
 /* Version 3: an invertible linear's state is its permutation then its U-diagonal
  * signs (flows/invlinear.h); versions 1-2 held the permutation alone and load with
  * signs +1, the function they saved. */
-enum { MODELFILE_VERSION = 3, MODELFILE_NAME_MAX = 255 };
+/* Version 4 adds the conv field and is written only when conv is CONV_ONEDNN, so
+ * every other model keeps the bytes of version 3. */
+enum { MODELFILE_VERSION = 4, MODELFILE_NAME_MAX = 255 };
 
 typedef struct {
     char name[MODELFILE_NAME_MAX + 1];

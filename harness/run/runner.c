@@ -239,8 +239,8 @@ static int pixel_inputs(const RunSpec *sp, const FeatureSet *fs, RunState *s, Ru
  * size: the first RUNNER_INIT_ROWS rows (all, if fewer) of epoch 0's order, as a
  * training batch sees them (dequantized), with the noise of step 0, which no
  * training step uses. Returns 0, or -1 when memory runs out. */
-static int init_actnorm(const FeatureSet *fs, RunState *s, long n, int d, uint64_t seed,
-                        int pixels, float alpha, double eps, Err *e) {
+static int init_actnorm(const FeatureSet *fs, RunState *s, long n, int d, uint64_t seed, int pixels,
+                        float alpha, double eps, Err *e) {
     int k = n < RUNNER_INIT_ROWS ? (int)n : RUNNER_INIT_ROWS;
     float *x = malloc(sizeof(float) * (size_t)k * d);
     double *ld = malloc(sizeof(double) * (size_t)k);
@@ -304,6 +304,7 @@ static int train_and_evaluate(const PlanRun *r, const FeatureSet *fs, Store *st,
     if (pixels) {
         fc.img_h = fs->img_h, fc.img_w = fs->img_w, fc.img_c = fs->img_c;
         fc.mask = (FlowMask)sp->flow.mask, fc.squeeze = sp->flow.squeeze;
+        fc.conv = (ConvImpl)sp->flow.conv;
     }
     fc.linear_init = (FlowLinearInit)sp->flow.linear_init;
     if (flow_create(&s->flow, &fc, seed) != 0)

@@ -246,12 +246,13 @@ def main():
             key = ("backbone",)
             if key not in done:
                 done[key] = backbone_rates(row["batch"])
-            name = f"backbone cnn 32/64/128/256 batch {row['batch']}"
+            name = f"backbone cnn {row.get('conv', 'im2col')} batch {row['batch']}"
             ours = row["images_per_s"]
         else:
             if row["arch"] == "resflow":
                 continue  # no PyTorch Residual Flow here: its exact log-det has no torch twin
-            key = (row["arch"], row["d"], row["hidden"], row["blocks"], row["batch"])
+            # realnvp-px-onednn is lde's image RealNVP with oneDNN convs: the same PyTorch model
+            key = (row["arch"].removesuffix("-onednn"), row["d"], row["hidden"], row["blocks"], row["batch"])
             if key not in done:
                 done[key] = flow_rates(*key)
             name = f"{row['arch']} d {row['d']} h {row['hidden']} blocks {row['blocks']} batch {row['batch']}"

@@ -8,8 +8,8 @@ out=$("$LDE" bench --quick --json 2>"$E2E_TMP/err")
 check bench_quick_exits_zero test $? -eq 0
 
 num='[0-9]+(\.[0-9]+)?'
-line_re="^\{\"arch\":\"(glow|realnvp|resflow|realnvp-px)\",\"d\":[0-9]+,\"hidden\":[0-9]+,\"blocks\":[0-9]+,\"batch\":[0-9]+,\"mode\":\"(train|eval|eval_series)\",\"samples_per_s\":$num,\"gflops\":$num,\"peak_gflops\":$num\}$"
-bb_re="^\{\"model\":\"backbone\",\"arch\":\"cnn\",\"batch\":128,\"mode\":\"(train|extract)\",\"images_per_s\":$num,\"gflops\":$num,\"peak_gflops\":$num\}$"
+line_re="^\{\"arch\":\"(glow|realnvp|resflow|realnvp-px|realnvp-px-onednn)\",\"d\":[0-9]+,\"hidden\":[0-9]+,\"blocks\":[0-9]+,\"batch\":[0-9]+,\"mode\":\"(train|eval|eval_series)\",\"samples_per_s\":$num,\"gflops\":$num,\"peak_gflops\":$num\}$"
+bb_re="^\{\"model\":\"backbone\",\"arch\":\"cnn\",\"conv\":\"(im2col|onednn)\",\"batch\":8,\"mode\":\"(train|extract)\",\"images_per_s\":$num,\"gflops\":$num,\"peak_gflops\":$num\}$"
 bad=$(grep -Ev -- "$line_re" <<<"$out" | grep -Evc -- "$bb_re")
 check bench_json_lines_have_every_field test "$bad" -eq 0
 
@@ -25,12 +25,16 @@ for mode in train eval eval_series; do
     check "bench_reports_resflow_${mode}" test "$n" -ge 1
 done
 
-for mode in train eval; do
-    n=$(grep -c "\"arch\":\"realnvp-px\".*\"mode\":\"$mode\"" <<<"$out")
-    check "bench_reports_image_realnvp_${mode}" test "$n" -eq 1
+for conv in "" -onednn; do
+    for mode in train eval; do
+        n=$(grep -c "\"arch\":\"realnvp-px$conv\".*\"mode\":\"$mode\"" <<<"$out")
+        check "bench_reports_image_realnvp${conv}_${mode}" test "$n" -eq 1
+    done
 done
 
-check bench_reports_backbone_train_and_extract test "$(grep -Ec -- "$bb_re" <<<"$out")" -eq 2
+# the backbone with each conv implementation, at the batch it ran (8 under --quick)
+check bench_reports_backbone_train_and_extract test "$(grep -Ec -- "$bb_re" <<<"$out")" -eq 4
+check bench_reports_backbone_onednn test "$(grep -c '"conv":"onednn"' <<<"$out")" -eq 2
 
 zero=$(grep -Ec '"(samples_per_s|images_per_s|peak_gflops)":0(\.0+)?[,}]' <<<"$out")
 check bench_rates_are_positive test "$zero" -eq 0
@@ -43,5 +47,7 @@ expect_exit bench_only_rejects_bad_batch 2 "positive batch size" "$LDE" bench --
 only=$("$LDE" bench --quick --json --only glow:8)
 check bench_only_one_model_one_batch test "$(grep -c '"arch":"glow","d":16,"hidden":32,"blocks":2,"batch":8' <<<"$only")" -eq 2 -a "$(wc -l <<<"$only")" -eq 2
 only=$("$LDE" bench --quick --json --only backbone)
-check bench_only_backbone test "$(grep -c '"model":"backbone"' <<<"$only")" -eq 2 -a "$(wc -l <<<"$only")" -eq 2
+check bench_only_backbone test "$(grep -c '"model":"backbone","arch":"cnn","conv":"im2col"' <<<"$only")" -eq 2 -a "$(wc -l <<<"$only")" -eq 2
+only=$("$LDE" bench --quick --json --only backbone-onednn)
+check bench_only_backbone_onednn test "$(grep -c '"conv":"onednn"' <<<"$only")" -eq 2 -a "$(wc -l <<<"$only")" -eq 2
 finish

@@ -51,6 +51,18 @@ check features_same_bytes_at_one_and_two_threads cmp "$dir/train.npy" "$E2E_TMP"
 check features_same_ood_bytes_at_one_and_two_threads \
     cmp "$dir/ood_gaussian.npy" "$E2E_TMP"/t2/*/ood_gaussian.npy
 
+# --conv onednn (data.backbone.conv): its own cache key, the same bytes at 1 and 2
+# threads (each process configures oneDNN afresh), features near im2col's.
+OMP_NUM_THREADS=1 "$LDE" features "${small[@]}" --conv onednn --out "$E2E_TMP/d1" >"$E2E_TMP/d1.out" 2>&1
+OMP_NUM_THREADS=2 "$LDE" features "${small[@]}" --conv onednn --out "$E2E_TMP/d2" >/dev/null 2>&1
+d1=$(awk '/^features/ {print $2}' "$E2E_TMP/d1.out")
+check features_onednn_own_key test -n "$d1" -a "$(basename "$d1")" != "$(basename "$dir")"
+check features_onednn_said grep -q 'oneDNN convs' "$E2E_TMP/d1.out"
+check features_onednn_same_bytes_at_one_and_two_threads cmp "$d1/train.npy" "$E2E_TMP"/d2/*/train.npy
+check features_onednn_backbone_file_v2 cmp -n 7 "$d1/backbone.bin" <(printf 'LDEBB2\n')
+check features_im2col_backbone_file_v1 cmp -n 7 "$dir/backbone.bin" <(printf 'LDEBB1\n')
+expect_exit features_bad_conv 2 "--conv: 'gemm', expected im2col or onednn" "$LDE" features --conv gemm
+
 # Kill a build as soon as its temporary directory exists: no key directory appears,
 # and the next call builds it afresh and removes the leftovers.
 killed=(--limit 200 --epochs 1 --id-classes 0,1,2)

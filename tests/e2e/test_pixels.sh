@@ -92,6 +92,39 @@ head -c 256 /dev/zero >>x.npy
 [ -n "$id" ] && expect_exit pixels_score_refuses_pixel_model 2 "a flow on pixels; lde score takes feature vectors" \
     "$LDE" score --model "$model" --features x.npy
 
+# flow.conv: onednn (oneDNN's convs; hidden 16 takes its Winograd kernel): the run
+# lands under its own id (the im2col run keeps the id it had before the key
+# existed), its numbers are close to im2col's but its own, the same at 1 and 2
+# threads in separate processes, and its model file is version 4 and still loads.
+config conv "  arch: realnvp
+  hidden: 16
+  conv: [im2col, onednn]"
+sed -i 's/^  hidden: 4$//' conv.yaml
+config plain "  arch: realnvp
+  hidden: 16"
+sed -i 's/^  hidden: 4$//; s/^experiment: plain$/experiment: conv/' plain.yaml
+OMP_NUM_THREADS=1 "$LDE" run conv.yaml --db c1.db >/dev/null 2>&1
+OMP_NUM_THREADS=2 "$LDE" run conv.yaml --db c2.db >/dev/null 2>&1
+"$LDE" run plain.yaml --db c3.db >/dev/null 2>&1
+[ "$(q c1.db "SELECT count(*) FROM runs WHERE status='done'")" = 2 ] &&
+    pass pixels_onednn_runs_done || fail pixels_onednn_runs_done "$(q c1.db 'SELECT id, status, error FROM runs')"
+[ -n "$(done_ids c3.db)" ] && q c1.db "SELECT id FROM runs" | grep -qx "$(done_ids c3.db)" &&
+    pass pixels_onednn_im2col_id_unchanged || fail pixels_onednn_im2col_id_unchanged
+[ "$(numbers c1.db)" = "$(numbers c2.db)" ] && pass pixels_onednn_same_bits_one_and_two_threads ||
+    fail pixels_onednn_same_bits_one_and_two_threads
+# the last val bpd of the two runs: within 1e-3, and not the same bits
+close=$(q c1.db "SELECT max(mean_bpd) - min(mean_bpd) < 1e-3 AND count(DISTINCT mean_bpd) = 2 FROM evals
+                 WHERE split = 'val' AND step = (SELECT max(step) FROM evals)")
+[ "$close" = 1 ] && pass pixels_onednn_close_to_im2col ||
+    fail pixels_onednn_close_to_im2col "$(q c1.db "SELECT run_id, step, mean_bpd FROM evals WHERE split = 'val'")"
+"$LDE" run conv.yaml --db c4.db --models cm >/dev/null 2>&1
+versions=$(for f in cm/*.flow; do od -An -tu4 -j8 -N4 "$f"; done | tr -d ' ' | sort | tr '\n' ' ')
+[ "$versions" = "3 4 " ] && pass pixels_onednn_model_version_4 || fail pixels_onednn_model_version_4 "$versions"
+for f in cm/*.flow; do
+    expect_exit "pixels_onednn_model_loads_$(od -An -tu4 -j8 -N4 "$f" | tr -d ' ')" 2 \
+        "a flow on pixels; lde score takes feature vectors" "$LDE" score --model "$f" --features x.npy
+done
+
 # Bad settings and files: exit 2, one line, the key or file, nothing written.
 WORK=$E2E_TMP/work && mkdir -p "$WORK"
 config resflow "  arch: resflow"

@@ -38,7 +38,7 @@ cases = [
     ("truncated_after_version.flow", good[:16], "model file truncated|checksum mismatch"),
     ("wrong_magic.flow", b"LDEFLOX\0" + good[8:], "bad magic"),
     ("npy_not_model.flow", open("tests/fixtures/npy/f4_2d.npy", "rb").read(), "bad magic"),
-    ("wrong_version.flow", patch(8, "<I", 4), "version 4, this lde reads versions 1 to 3"),
+    ("wrong_version.flow", patch(8, "<I", 5), "version 5, this lde reads versions 1 to 4"),
     ("flipped_checksum.flow", bytes(flipped), "checksum mismatch"),
     ("flipped_param_byte.flow", bytes(body), "checksum mismatch"),
     ("huge_section_size.flow", patch(size_off, "<q", 1 << 62), "model body malformed"),

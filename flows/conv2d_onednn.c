@@ -1,0 +1,299 @@
+/* conv2d_onednn.c — see conv2d_onednn.h. One oneDNN convolution primitive per
+ * (pass, shape, chunk), created once and kept; reorders move a chunk between the
+ * caller's (C, B, h, w) floats and the blocked layout the kernels want. */
+#include "flows/conv2d_onednn.h"
+
+#include <dnnl.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { PASS_FWD, PASS_BWD_DATA, PASS_BWD_WEIGHTS } Pass;
+
+/* One pass over one chunk shape. src/dst/wei are the primitive's own descriptors
+ * (for backward: diff_src, diff_dst, diff_weights where the pass writes them);
+ * usrc/udst/uwei the caller's. The three reorders go the way the pass needs. */
+typedef struct {
+    Pass pass;
+    int cin, cout, nb, B, h, w, stride;
+    dnnl_primitive_t conv, r_src, r_dst, r_wei;
+    dnnl_memory_desc_t src, dst, wei, scratch, usrc, udst, uwei;
+} Prim;
+
+enum { CACHE_MAX = 256 };
+static Prim cache[CACHE_MAX];
+static int ncache;
+static dnnl_engine_t engine;
+
+/* A failure here is a broken install or an out-of-memory, not bad input: stop. */
+static void check(dnnl_status_t s, const char *what) {
+    if (s == dnnl_success) return;
+    fprintf(stderr, "lde: oneDNN: %s failed (status %d)\n", what, (int)s);
+    abort();
+}
+
+/* NULL when the layouts are the same: the primitive then works on the caller's floats. */
+static dnnl_primitive_t reorder(const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to) {
+    if (dnnl_memory_desc_equal(from, to)) return NULL;
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t p;
+    check(dnnl_reorder_primitive_desc_create(&pd, from, engine, to, engine, NULL), "reorder");
+    check(dnnl_primitive_create(&p, pd), "reorder primitive");
+    dnnl_primitive_desc_destroy(pd);
+    return p;
+}
+
+/* Creates p's primitive with algorithm alg; 0 when oneDNN has no kernel for it. */
+static int create(Prim *p, dnnl_alg_kind_t alg) {
+    int ho = (p->h - 1) / p->stride + 1, wo = (p->w - 1) / p->stride + 1;
+    dnnl_dims_t sd = {p->nb, p->cin, p->h, p->w}, dd = {p->nb, p->cout, ho, wo};
+    dnnl_dims_t wd = {p->cout, p->cin, 3, 3}, st = {p->stride, p->stride}, pad = {1, 1};
+    /* (C, B, h, w): image n of the chunk is n·h·w floats on, channel c is c·B·h·w. */
+    dnnl_dims_t sst = {(long)p->h * p->w, (long)p->B * p->h * p->w, p->w, 1};
+    dnnl_dims_t dst = {(long)ho * wo, (long)p->B * ho * wo, wo, 1};
+    dnnl_memory_desc_t as, ad, aw;
+    check(dnnl_memory_desc_init_by_strides(&p->usrc, 4, sd, dnnl_f32, sst), "src desc");
+    check(dnnl_memory_desc_init_by_strides(&p->udst, 4, dd, dnnl_f32, dst), "dst desc");
+    check(dnnl_memory_desc_init_by_tag(&p->uwei, 4, wd, dnnl_f32, dnnl_oihw), "weights desc");
+    check(dnnl_memory_desc_init_by_tag(&as, 4, sd, dnnl_f32, dnnl_format_tag_any), "desc");
+    /* One input channel: (C, B, h, w) addresses as plain nchw, which oneDNN's direct
+     * kernels read in place; a blocked copy would pad the channel to 16. */
+    if (p->cin == 1) {
+        check(dnnl_memory_desc_init_by_tag(&p->usrc, 4, sd, dnnl_f32, dnnl_nchw), "src desc");
+        as = p->usrc;
+    }
+    check(dnnl_memory_desc_init_by_tag(&ad, 4, dd, dnnl_f32, dnnl_format_tag_any), "desc");
+    check(dnnl_memory_desc_init_by_tag(&aw, 4, wd, dnnl_f32, dnnl_format_tag_any), "desc");
+    dnnl_primitive_attr_t attr;
+    check(dnnl_primitive_attr_create(&attr), "attr");
+    /* Our own scratch per thread: the library's is shared between primitives. */
+    check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad");
+    dnnl_convolution_desc_t fd, bd;
+    dnnl_primitive_desc_t fpd = NULL, pd = NULL;
+    check(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, alg, &as, &aw, NULL, &ad,
+                                             st, pad, pad),
+          "forward desc");
+    dnnl_status_t s = dnnl_primitive_desc_create(&fpd, &fd, attr, engine, NULL);
+    if (s == dnnl_success && p->pass == PASS_FWD) pd = fpd, fpd = NULL;
+    if (s == dnnl_success && p->pass == PASS_BWD_DATA) {
+        check(dnnl_convolution_backward_data_desc_init(&bd, alg, &as, &aw, &ad, st, pad, pad),
+              "backward-data desc");
+        s = dnnl_primitive_desc_create(&pd, &bd, attr, engine, fpd);
+    }
+    if (s == dnnl_success && p->pass == PASS_BWD_WEIGHTS) {
+        check(dnnl_convolution_backward_weights_desc_init(&bd, alg, &as, &aw, NULL, &ad, st, pad,
+                                                          pad),
+              "backward-weights desc");
+        s = dnnl_primitive_desc_create(&pd, &bd, attr, engine, fpd);
+    }
+    dnnl_primitive_attr_destroy(attr);
+    if (fpd) dnnl_primitive_desc_destroy(fpd);
+    if (s != dnnl_success) return 0;
+    int bwd = p->pass != PASS_FWD;
+    p->src = *dnnl_primitive_desc_query_md(
+        pd, p->pass == PASS_BWD_DATA ? dnnl_query_diff_src_md : dnnl_query_src_md, 0);
+    p->dst = *dnnl_primitive_desc_query_md(pd, bwd ? dnnl_query_diff_dst_md : dnnl_query_dst_md, 0);
+    p->wei = *dnnl_primitive_desc_query_md(
+        pd, p->pass == PASS_BWD_WEIGHTS ? dnnl_query_diff_weights_md : dnnl_query_weights_md, 0);
+    p->scratch = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    check(dnnl_primitive_create(&p->conv, pd), "convolution primitive");
+    dnnl_primitive_desc_destroy(pd);
+    /* Reads go caller -> primitive, writes primitive -> caller. */
+    p->r_src = p->pass == PASS_BWD_DATA ? reorder(&p->src, &p->usrc) : reorder(&p->usrc, &p->src);
+    p->r_dst = p->pass == PASS_FWD ? reorder(&p->dst, &p->udst) : reorder(&p->udst, &p->dst);
+    p->r_wei =
+        p->pass == PASS_BWD_WEIGHTS ? reorder(&p->wei, &p->uwei) : reorder(&p->uwei, &p->wei);
+    return 1;
+}
+
+/* The primitive for a pass and chunk shape, created on first use. Creation runs with
+ * one thread as the OpenMP setting, because oneDNN picks its blocking for the thread
+ * count it sees then: one thread, whatever the run's, keeps the bits fixed. */
+static const Prim *lookup(Pass pass, int cin, int cout, int nb, int B, int h, int w, int stride) {
+    const Prim *found = NULL;
+#pragma omp critical(conv2d_onednn)
+    {
+        for (int i = 0; i < ncache && !found; i++) {
+            const Prim *c = &cache[i];
+            if (c->pass == pass && c->cin == cin && c->cout == cout && c->nb == nb && c->B == B &&
+                c->h == h && c->w == w && c->stride == stride)
+                found = c;
+        }
+        if (!found) {
+            if (ncache == CACHE_MAX) check(dnnl_out_of_memory, "primitive cache (256 shapes)");
+            if (!engine) check(dnnl_engine_create(&engine, dnnl_cpu, 0), "engine");
+            Prim *p = &cache[ncache];
+            *p = (Prim){.pass = pass,
+                        .cin = cin,
+                        .cout = cout,
+                        .nb = nb,
+                        .B = B,
+                        .h = h,
+                        .w = w,
+                        .stride = stride};
+            int saved = omp_get_max_threads();
+            omp_set_num_threads(1);
+            /* Winograd needs stride 1 and a shape oneDNN's kernel takes. */
+            if (stride != 1 || cin == 1 || cout < 16 || !create(p, dnnl_convolution_winograd))
+                if (!create(p, dnnl_convolution_direct)) check(dnnl_unimplemented, "convolution");
+            omp_set_num_threads(saved);
+            found = p;
+            ncache++;
+        }
+    }
+    return found;
+}
+
+/* A conv's three tensors. */
+enum { SLOT_SRC, SLOT_DST, SLOT_WEI, NSLOT };
+
+/* Per-thread blocked copies of one chunk, one per slot and the scratchpad, grown as
+ * needed and kept. */
+enum { BUF_SCRATCH = NSLOT, NBUF };
+static _Thread_local void *tl_buf[NBUF];
+static _Thread_local size_t tl_cap[NBUF];
+static _Thread_local dnnl_stream_t tl_stream;
+
+static void *buffer(int i, const dnnl_memory_desc_t *md) {
+    size_t n = dnnl_memory_desc_get_size(md);
+    if (n > tl_cap[i]) {
+        free(tl_buf[i]);
+        size_t cap = (n + 4095) / 4096 * 4096;
+        tl_buf[i] = aligned_alloc(64, cap);
+        if (!tl_buf[i]) check(dnnl_out_of_memory, "chunk buffer");
+        tl_cap[i] = cap;
+    }
+    return tl_buf[i];
+}
+
+static dnnl_memory_t memory(const dnnl_memory_desc_t *md, void *data) {
+    dnnl_memory_t m;
+    check(dnnl_memory_create(&m, md, engine, data), "memory");
+    return m;
+}
+
+static void exec2(dnnl_primitive_t p, int a0, dnnl_memory_t m0, int a1, dnnl_memory_t m1) {
+    if (!p) return; /* the same layout: nothing to move */
+    dnnl_exec_arg_t args[2] = {{a0, m0}, {a1, m1}};
+    check(dnnl_primitive_execute(p, tl_stream, 2, args), "execute");
+}
+
+/* Each pass reads two of a conv's three tensors (src, dst, weights) and writes the
+ * third; oneDNN's argument name for each, and which one is written. */
+static const int slot_arg[3][NSLOT] = {
+    [PASS_FWD] = {DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_WEIGHTS},
+    [PASS_BWD_DATA] = {DNNL_ARG_DIFF_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS},
+    [PASS_BWD_WEIGHTS] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS}};
+static const int slot_out[3] = {
+    [PASS_FWD] = SLOT_DST, [PASS_BWD_DATA] = SLOT_SRC, [PASS_BWD_WEIGHTS] = SLOT_WEI};
+
+/* Runs pass p on one chunk: usrc, udst, uwei point at the caller's floats for this
+ * chunk (the pass's output among them is written). The inputs are reordered into
+ * this thread's buffers, the conv runs, the output is reordered back. One thread:
+ * oneDNN runs a primitive on the calling thread alone when the OpenMP setting there
+ * is one thread. */
+static void run_chunk(const Prim *p, float *usrc, float *udst, float *uwei) {
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    if (!tl_stream)
+        check(dnnl_stream_create(&tl_stream, engine, dnnl_stream_default_flags), "stream");
+    const dnnl_memory_desc_t *umd[NSLOT] = {&p->usrc, &p->udst, &p->uwei};
+    const dnnl_memory_desc_t *pmd[NSLOT] = {&p->src, &p->dst, &p->wei};
+    dnnl_primitive_t r[NSLOT] = {p->r_src, p->r_dst, p->r_wei};
+    float *data[NSLOT] = {usrc, udst, uwei};
+    dnnl_memory_t user[NSLOT], prim[NSLOT];
+    dnnl_exec_arg_t a[NSLOT + 1];
+    int out = slot_out[p->pass];
+    for (int k = 0; k < NSLOT; k++) {
+        user[k] = memory(umd[k], data[k]);
+        prim[k] = r[k] ? memory(pmd[k], buffer(k, pmd[k])) : user[k];
+        if (k != out) exec2(r[k], DNNL_ARG_FROM, user[k], DNNL_ARG_TO, prim[k]);
+        a[k] = (dnnl_exec_arg_t){slot_arg[p->pass][k], prim[k]};
+    }
+    dnnl_memory_t sc = memory(&p->scratch, buffer(BUF_SCRATCH, &p->scratch));
+    a[NSLOT] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, sc};
+    check(dnnl_primitive_execute(p->conv, tl_stream, NSLOT + 1, a), "convolution");
+    exec2(r[out], DNNL_ARG_FROM, prim[out], DNNL_ARG_TO, user[out]);
+    for (int k = 0; k < NSLOT; k++) {
+        if (r[k]) dnnl_memory_destroy(prim[k]);
+        dnnl_memory_destroy(user[k]);
+    }
+    dnnl_memory_destroy(sc);
+    omp_set_num_threads(saved);
+}
+
+/* Runs pass over the batch chunk by chunk; chunk k's weight floats are wei + k·wstep
+ * (wstep 0: the one W all chunks read). Chunks go to threads; a call from inside a
+ * parallel region (an image flow's loop over images) runs them in its own thread. */
+static void run(Pass pass, const float *x, const float *y, float *wei, long wstep, int cin,
+                int cout, int B, int h, int w, int stride) {
+    int ho = (h - 1) / stride + 1, wo = (w - 1) / stride + 1;
+    int nchunks = (B + CONV_ONEDNN_CHUNK - 1) / CONV_ONEDNN_CHUNK;
+#pragma omp parallel for schedule(dynamic) if (nchunks > 1 && !omp_in_parallel())
+    for (int k = 0; k < nchunks; k++) {
+        int n0 = k * CONV_ONEDNN_CHUNK,
+            nb = B - n0 < CONV_ONEDNN_CHUNK ? B - n0 : CONV_ONEDNN_CHUNK;
+        const Prim *p = lookup(pass, cin, cout, nb, B, h, w, stride);
+        /* oneDNN takes non-const handles; only the pass's output is written. */
+        run_chunk(p, (float *)x + (long)n0 * h * w, (float *)y + (long)n0 * ho * wo,
+                  wei + k * wstep);
+    }
+}
+
+void conv2d_onednn_forward(const float *W, const float *x, float *y, int cin, int cout, int B,
+                           int h, int w, int stride) {
+    run(PASS_FWD, x, y, (float *)W, 0, cin, cout, B, h, w, stride);
+}
+
+long conv2d_onednn_workspace(int cin, int cout, int B) {
+    return (long)(B + CONV_ONEDNN_CHUNK - 1) / CONV_ONEDNN_CHUNK * cout * cin * 9;
+}
+
+void conv2d_onednn_backward(const float *W, const float *x, const float *dy, float *work, float *dx,
+                            float *dW, int accumulate, int cin, int cout, int B, int h, int w,
+                            int stride) {
+    long nW = (long)cout * cin * 9;
+    int nchunks = (B + CONV_ONEDNN_CHUNK - 1) / CONV_ONEDNN_CHUNK;
+    run(PASS_BWD_WEIGHTS, x, dy, work, nW, cin, cout, B, h, w, stride);
+    /* Partials in chunk order: the sum's bits do not depend on who computed what. */
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    for (long i = 0; i < nW; i++) {
+        float s = accumulate ? dW[i] : 0.0f;
+        for (int c = 0; c < nchunks; c++) s += work[c * nW + i];
+        dW[i] = s;
+    }
+    if (dx) run(PASS_BWD_DATA, dx, dy, (float *)W, 0, cin, cout, B, h, w, stride);
+}
+
+/* The name of oneDNN's instruction-set level (dnnl_types.h). */
+static const char *isa_name(dnnl_cpu_isa_t isa) {
+    switch (isa) {
+    case dnnl_cpu_isa_sse41:
+        return "sse41";
+    case dnnl_cpu_isa_avx:
+        return "avx";
+    case dnnl_cpu_isa_avx2:
+        return "avx2";
+    case dnnl_cpu_isa_avx2_vnni:
+        return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_core:
+        return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni:
+        return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16:
+        return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx:
+        return "avx512_core_amx";
+    default:
+        return "other";
+    }
+}
+
+const char *conv2d_onednn_describe(void) {
+    static char text[64];
+    const dnnl_version_t *v = dnnl_version();
+    snprintf(text, sizeof text, "oneDNN %d.%d.%d %s", v->major, v->minor, v->patch,
+             isa_name(dnnl_get_effective_cpu_isa()));
+    return text;
+}

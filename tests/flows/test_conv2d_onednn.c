@@ -1,0 +1,200 @@
+/* test_conv2d_onednn.c — the oneDNN convolution against conv2d.h's (itself checked
+ * by finite differences and the direct definition): forward, both gradients and
+ * accumulation, for Winograd shapes (stride 1, channels a multiple of 16), direct
+ * ones (stride 2, one input channel, odd widths) and batches that are not a whole
+ * number of chunks; a gradient check of its own on a tiny case; same bits at 1 and 2
+ * threads and from inside a parallel loop over images (the image flows' use). */
+#include "flows/conv2d.h"
+#include "flows/conv2d_onednn.h"
+#include "flows/rng.h"
+#include "tests/unit.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int cin, cout, B, h, w, stride;
+    long nx, ny, nW;
+    float *W, *x, *dy;
+} Case;
+
+static Case make(int cin, int cout, int B, int h, int w, int stride) {
+    Case k = {cin, cout, B, h, w, stride, 0, 0, 0, NULL, NULL, NULL};
+    k.nx = (long)cin * B * h * w;
+    k.ny = (long)cout * B * conv2d_out_size(h, stride) * conv2d_out_size(w, stride);
+    k.nW = conv2d_nparams(cin, cout);
+    k.W = malloc(sizeof(float) * k.nW), k.x = malloc(sizeof(float) * k.nx);
+    k.dy = malloc(sizeof(float) * k.ny);
+    conv2d_init(k.W, cin, cout, 5, 0);
+    rng_fill_normal(k.x, k.nx, 0, 1, 5, 1, 0);
+    rng_fill_normal(k.dy, k.ny, 0, 1, 5, 2, 0);
+    return k;
+}
+
+static void drop(Case *k) {
+    free(k->W), free(k->x), free(k->dy);
+}
+
+/* Largest |a - b| over n floats, relative to the largest |b| (at least 1). */
+static double rel_diff(const float *a, const float *b, long n) {
+    double d = 0.0, m = 1.0;
+    for (long i = 0; i < n; i++) {
+        d = fmax(d, fabs((double)a[i] - b[i]));
+        m = fmax(m, fabs((double)b[i]));
+    }
+    return d / m;
+}
+
+/* y, dW (accumulated onto 1s when acc), dx by oneDNN and by conv2d.h; returns the
+ * largest relative difference of the three. */
+static double compare(const Case *k, int acc) {
+    int P = k->ny / k->cout;
+    float *y1 = malloc(sizeof(float) * k->ny), *y2 = malloc(sizeof(float) * k->ny);
+    float *cols = malloc(sizeof(float) * (long)k->cin * 9 * P);
+    float *dW1 = malloc(sizeof(float) * k->nW), *dW2 = malloc(sizeof(float) * k->nW);
+    float *dx1 = malloc(sizeof(float) * k->nx), *dx2 = malloc(sizeof(float) * k->nx);
+    float *w1 = malloc(sizeof(float) * conv2d_onednn_workspace(k->cin, k->cout, k->B));
+    float *w2 =
+        malloc(sizeof(float) * conv2d_workspace(k->cin, k->cout, k->B, k->h, k->w, k->stride));
+    for (long i = 0; i < k->nW; i++) dW1[i] = dW2[i] = 1.0f;
+    conv2d_onednn_forward(k->W, k->x, y1, k->cin, k->cout, k->B, k->h, k->w, k->stride);
+    conv2d_forward(k->W, k->x, cols, y2, k->cin, k->cout, k->B, k->h, k->w, k->stride);
+    conv2d_onednn_backward(k->W, k->x, k->dy, w1, dx1, dW1, acc, k->cin, k->cout, k->B, k->h, k->w,
+                           k->stride);
+    conv2d_backward(k->W, cols, k->dy, w2, dx2, dW2, acc, k->cin, k->cout, k->B, k->h, k->w,
+                    k->stride);
+    double d =
+        fmax(rel_diff(y1, y2, k->ny), fmax(rel_diff(dW1, dW2, k->nW), rel_diff(dx1, dx2, k->nx)));
+    free(y1), free(y2), free(cols), free(dW1), free(dW2), free(dx1), free(dx2), free(w1), free(w2);
+    return d;
+}
+
+/* Winograd's transforms lose a few more bits than a direct sum of 9·Cin products:
+ * 1e-5 of the largest value is about 80 float ulps at that scale, and a wrong tap
+ * or a missing chunk is off by O(1). */
+static void test_onednn_conv_matches_conv2d(void) {
+    static const int shapes[][6] = {
+        /* cin cout B  h   w  stride */
+        {16, 32, 40, 12, 12, 1}, /* Winograd, two chunks */
+        {64, 64, 3, 28, 28, 1},  /* the image flows' middle conv */
+        {1, 32, 37, 28, 28, 1},  /* the backbone's first stage: nchw in place, 2 chunks */
+        {32, 64, 16, 28, 28, 2}, /* a stride-2 stage */
+        {3, 5, 2, 7, 6, 2},      /* odd sizes, direct kernels */
+        {64, 2, 1, 28, 28, 1},   /* an image flow's last conv */
+    };
+    for (int i = 0; i < (int)(sizeof shapes / sizeof *shapes); i++) {
+        const int *s = shapes[i];
+        Case k = make(s[0], s[1], s[2], s[3], s[4], s[5]);
+        CHECK(compare(&k, 0) < 1e-5);
+        CHECK(compare(&k, 1) < 1e-5);
+        drop(&k);
+    }
+}
+
+/* L = Σ c ⊙ conv(x), for the finite differences below. */
+static double loss(const Case *k) {
+    float *y = malloc(sizeof(float) * k->ny);
+    conv2d_onednn_forward(k->W, k->x, y, k->cin, k->cout, k->B, k->h, k->w, k->stride);
+    double s = 0.0;
+    for (long i = 0; i < k->ny; i++) s += (double)k->dy[i] * y[i];
+    free(y);
+    return s;
+}
+
+/* Central differences (step 1e-3, tolerance 2e-3 relative as for conv2d) for every
+ * weight and input of a 2→3 channel conv on a 5×6 batch of 2. */
+static void test_onednn_conv_gradients_match_finite_differences(void) {
+    for (int stride = 1; stride <= 2; stride++) {
+        Case k = make(2, 3, 2, 5, 6, stride);
+        float *dW = malloc(sizeof(float) * k.nW), *dx = malloc(sizeof(float) * k.nx);
+        float *work = malloc(sizeof(float) * conv2d_onednn_workspace(2, 3, 2));
+        conv2d_onednn_backward(k.W, k.x, k.dy, work, dx, dW, 0, 2, 3, 2, 5, 6, stride);
+        float *v[2] = {k.W, k.x}, *g[2] = {dW, dx};
+        long n[2] = {k.nW, k.nx};
+        int bad = 0;
+        for (int t = 0; t < 2; t++)
+            for (long i = 0; i < n[t]; i++) {
+                float keep = v[t][i];
+                v[t][i] = keep + 1e-3f;
+                double lp = loss(&k);
+                v[t][i] = keep - 1e-3f;
+                double lm = loss(&k);
+                v[t][i] = keep;
+                double fd = (lp - lm) / 2e-3;
+                bad += fabs(fd - g[t][i]) > 2e-3 * (1.0 + fabs(fd));
+            }
+        CHECK(bad == 0);
+        free(dW), free(dx), free(work);
+        drop(&k);
+    }
+}
+
+/* y, dW, dx of a 3-chunk batch, at 1 and at 2 threads: the same bits. */
+static void test_onednn_conv_same_bits_at_one_and_two_threads(void) {
+    enum { B = 2 * CONV_ONEDNN_CHUNK + 6 };
+    Case k = make(16, 48, B, 14, 14, 1);
+    float *r[2][3];
+    float *work = malloc(sizeof(float) * conv2d_onednn_workspace(16, 48, B));
+    int keep = omp_get_max_threads();
+    for (int t = 0; t < 2; t++) {
+        omp_set_num_threads(t + 1);
+        r[t][0] = malloc(sizeof(float) * k.ny), r[t][1] = malloc(sizeof(float) * k.nW);
+        r[t][2] = malloc(sizeof(float) * k.nx);
+        conv2d_onednn_forward(k.W, k.x, r[t][0], 16, 48, B, 14, 14, 1);
+        conv2d_onednn_backward(k.W, k.x, k.dy, work, r[t][2], r[t][1], 0, 16, 48, B, 14, 14, 1);
+    }
+    omp_set_num_threads(keep);
+    CHECK(memcmp(r[0][0], r[1][0], sizeof(float) * k.ny) == 0);
+    CHECK(memcmp(r[0][1], r[1][1], sizeof(float) * k.nW) == 0);
+    CHECK(memcmp(r[0][2], r[1][2], sizeof(float) * k.nx) == 0);
+    for (int t = 0; t < 2; t++) free(r[t][0]), free(r[t][1]), free(r[t][2]);
+    free(work);
+    drop(&k);
+}
+
+/* An image flow convolves one image per call from inside its loop over images: each
+ * image's result is the bits of the same call made alone. */
+static void test_onednn_conv_inside_a_parallel_loop(void) {
+    enum { N = 6, C = 16, S = 10 };
+    Case k = make(C, C, N, S, S, 1); /* N images of (C, S, S) each, one after another */
+    long img = (long)C * S * S;
+    float *alone = malloc(sizeof(float) * N * img), *par = malloc(sizeof(float) * N * img);
+    float *dxa = malloc(sizeof(float) * N * img), *dxp = malloc(sizeof(float) * N * img);
+    float *dWa = malloc(sizeof(float) * N * k.nW), *dWp = malloc(sizeof(float) * N * k.nW);
+    float *wa = malloc(sizeof(float) * N * k.nW), *wp = malloc(sizeof(float) * N * k.nW);
+    for (int n = 0; n < N; n++) {
+        conv2d_onednn_forward(k.W, k.x + n * img, alone + n * img, C, C, 1, S, S, 1);
+        conv2d_onednn_backward(k.W, k.x + n * img, k.dy + n * img, wa + n * k.nW, dxa + n * img,
+                               dWa + n * k.nW, 0, C, C, 1, S, S, 1);
+    }
+#pragma omp parallel for schedule(dynamic)
+    for (int n = 0; n < N; n++) {
+        conv2d_onednn_forward(k.W, k.x + n * img, par + n * img, C, C, 1, S, S, 1);
+        conv2d_onednn_backward(k.W, k.x + n * img, k.dy + n * img, wp + n * k.nW, dxp + n * img,
+                               dWp + n * k.nW, 0, C, C, 1, S, S, 1);
+    }
+    CHECK(memcmp(alone, par, sizeof(float) * N * img) == 0);
+    CHECK(memcmp(dxa, dxp, sizeof(float) * N * img) == 0);
+    CHECK(memcmp(dWa, dWp, sizeof(float) * N * k.nW) == 0);
+    free(alone), free(par), free(dxa), free(dxp), free(dWa), free(dWp), free(wa), free(wp);
+    drop(&k);
+}
+
+static void test_onednn_describe_names_version_and_isa(void) {
+    const char *d = conv2d_onednn_describe();
+    CHECK(strncmp(d, "oneDNN 2.", 9) == 0);
+    CHECK(strchr(d + 9, ' ') != NULL && strstr(d, " other") == NULL);
+}
+
+int main(int argc, char **argv) {
+    static const struct unit_test tests[] = {
+        UNIT(test_onednn_conv_matches_conv2d),
+        UNIT(test_onednn_conv_gradients_match_finite_differences),
+        UNIT(test_onednn_conv_same_bits_at_one_and_two_threads),
+        UNIT(test_onednn_conv_inside_a_parallel_loop),
+        UNIT(test_onednn_describe_names_version_and_isa),
+    };
+    return unit_main(tests, (int)(sizeof tests / sizeof *tests), argc, argv);
+}
