@@ -2,6 +2,7 @@
 #include "store/provenance.h"
 
 #include "flows/blas.h"
+#include "flows/conv2d_onednn.h"
 
 #include <omp.h>
 #include <stdio.h>
@@ -17,7 +18,9 @@ void provenance_collect(Provenance *p, const char *version, const char *git_rev)
     p->git_dirty = n >= 6 && strcmp(p->git_rev + n - 6, "-dirty") == 0;
     if (gethostname(p->host, sizeof p->host - 1) != 0) snprintf(p->host, sizeof p->host, "unknown");
     p->threads = omp_get_max_threads();
-    snprintf(p->blas, sizeof p->blas, "%s", openblas_get_config());
+    /* Both libraries whose kernels fix a run's bits (oneDNN's for conv: onednn). */
+    snprintf(p->blas, sizeof p->blas, "%.180s; %.60s", openblas_get_config(),
+             conv2d_onednn_describe());
 #ifdef __clang__
     snprintf(p->compiler, sizeof p->compiler, "clang %s", __clang_version__);
 #elif defined(__GNUC__)

@@ -10,7 +10,8 @@ typedef struct Provenance {
     int git_dirty;    /* 1 when the build had uncommitted changes */
     char host[256];
     int threads;    /* OpenMP threads available to the run */
-    char blas[256]; /* openblas_get_config(): library, version, kernel, options */
+    char blas[256]; /* openblas_get_config() (library, version, kernel, options), then
+                     * "; oneDNN <version> <isa>" (conv2d_onednn_describe) */
     char compiler[128];
     char time[32]; /* UTC, ISO 8601: 2026-11-27T09:30:00Z */
 } Provenance;

@@ -69,6 +69,7 @@ static void test_store_run_roundtrip(void) {
     CHECK(store_add_experiment(s, "norm", "experiment: norm\n", RUNS, 3, &e) == LDE_OK);
     Provenance p = prov();
     CHECK(p.git_dirty == 1 && p.threads >= 1 && strstr(p.blas, "OpenBLAS"));
+    CHECK(strstr(p.blas, "; oneDNN 2.") != NULL);
     CHECK(store_begin_run(s, "bbbb2222", &p, &e) == LDE_OK);
     RunStatus st;
     CHECK(store_run_status(s, "bbbb2222", &st, &e) == LDE_OK && st == RUN_RUNNING);
