@@ -3,6 +3,8 @@
  * caller's (C, B, h, w) floats and the blocked layout the kernels want. */
 #include "flows/conv2d_onednn.h"
 
+#include "flows/conv2d.h"
+
 #include <dnnl.h>
 #include <omp.h>
 #include <stdio.h>
@@ -46,7 +48,7 @@ static dnnl_primitive_t reorder(const dnnl_memory_desc_t *from, const dnnl_memor
 
 /* Creates p's primitive with algorithm alg; 0 when oneDNN has no kernel for it. */
 static int create(Prim *p, dnnl_alg_kind_t alg) {
-    int ho = (p->h - 1) / p->stride + 1, wo = (p->w - 1) / p->stride + 1;
+    int ho = conv2d_out_size(p->h, p->stride), wo = conv2d_out_size(p->w, p->stride);
     dnnl_dims_t sd = {p->nb, p->cin, p->h, p->w}, dd = {p->nb, p->cout, ho, wo};
     dnnl_dims_t wd = {p->cout, p->cin, 3, 3}, st = {p->stride, p->stride}, pad = {1, 1};
     /* (C, B, h, w): image n of the chunk is n·h·w floats on, channel c is c·B·h·w. */
@@ -223,13 +225,18 @@ static void run_chunk(const Prim *p, float *usrc, float *udst, float *uwei) {
     omp_set_num_threads(saved);
 }
 
+/* Chunks of a batch of B images: the last may be short. */
+static int chunks(int B) {
+    return (B + CONV_ONEDNN_CHUNK - 1) / CONV_ONEDNN_CHUNK;
+}
+
 /* Runs pass over the batch chunk by chunk; chunk k's weight floats are wei + k·wstep
  * (wstep 0: the one W all chunks read). Chunks go to threads; a call from inside a
  * parallel region (an image flow's loop over images) runs them in its own thread. */
 static void run(Pass pass, const float *x, const float *y, float *wei, long wstep, int cin,
                 int cout, int B, int h, int w, int stride) {
-    int ho = (h - 1) / stride + 1, wo = (w - 1) / stride + 1;
-    int nchunks = (B + CONV_ONEDNN_CHUNK - 1) / CONV_ONEDNN_CHUNK;
+    int ho = conv2d_out_size(h, stride), wo = conv2d_out_size(w, stride);
+    int nchunks = chunks(B);
 #pragma omp parallel for schedule(dynamic) if (nchunks > 1 && !omp_in_parallel())
     for (int k = 0; k < nchunks; k++) {
         int n0 = k * CONV_ONEDNN_CHUNK,
@@ -247,14 +254,14 @@ void conv2d_onednn_forward(const float *W, const float *x, float *y, int cin, in
 }
 
 long conv2d_onednn_workspace(int cin, int cout, int B) {
-    return (long)(B + CONV_ONEDNN_CHUNK - 1) / CONV_ONEDNN_CHUNK * cout * cin * 9;
+    return (long)chunks(B) * cout * cin * 9;
 }
 
 void conv2d_onednn_backward(const float *W, const float *x, const float *dy, float *work, float *dx,
                             float *dW, int accumulate, int cin, int cout, int B, int h, int w,
                             int stride) {
     long nW = (long)cout * cin * 9;
-    int nchunks = (B + CONV_ONEDNN_CHUNK - 1) / CONV_ONEDNN_CHUNK;
+    int nchunks = chunks(B);
     run(PASS_BWD_WEIGHTS, x, dy, work, nW, cin, cout, B, h, w, stride);
     /* Partials in chunk order: the sum's bits do not depend on who computed what. */
 #pragma omp parallel for schedule(static) if (!omp_in_parallel())
