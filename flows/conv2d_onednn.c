@@ -4,6 +4,7 @@
 #include "flows/conv2d_onednn.h"
 
 #include "flows/conv2d.h"
+#include "flows/conv2d_narrow.h"
 
 #include <dnnl.h>
 #include <omp.h>
@@ -18,7 +19,8 @@ typedef enum { PASS_FWD, PASS_BWD_DATA, PASS_BWD_WEIGHTS } Pass;
  * usrc/udst/uwei the caller's. The three reorders go the way the pass needs. */
 typedef struct {
     Pass pass;
-    int cin, cout, nb, B, h, w, stride;
+    ConvLayout layout;
+    int cin, cout, nb, B, h, w, stride; /* B: 0 for BCHW, whose strides do not use it */
     dnnl_primitive_t conv, r_src, r_dst, r_wei;
     dnnl_memory_desc_t src, dst, wei, scratch, usrc, udst, uwei;
 } Prim;
@@ -51,12 +53,17 @@ static int create(Prim *p, dnnl_alg_kind_t alg) {
     int ho = conv2d_out_size(p->h, p->stride), wo = conv2d_out_size(p->w, p->stride);
     dnnl_dims_t sd = {p->nb, p->cin, p->h, p->w}, dd = {p->nb, p->cout, ho, wo};
     dnnl_dims_t wd = {p->cout, p->cin, 3, 3}, st = {p->stride, p->stride}, pad = {1, 1};
-    /* (C, B, h, w): image n of the chunk is n·h·w floats on, channel c is c·B·h·w. */
-    dnnl_dims_t sst = {(long)p->h * p->w, (long)p->B * p->h * p->w, p->w, 1};
-    dnnl_dims_t dst = {(long)ho * wo, (long)p->B * ho * wo, wo, 1};
     dnnl_memory_desc_t as, ad, aw;
-    check(dnnl_memory_desc_init_by_strides(&p->usrc, 4, sd, dnnl_f32, sst), "src desc");
-    check(dnnl_memory_desc_init_by_strides(&p->udst, 4, dd, dnnl_f32, dst), "dst desc");
+    if (p->layout == CONV_BCHW) {
+        check(dnnl_memory_desc_init_by_tag(&p->usrc, 4, sd, dnnl_f32, dnnl_nchw), "src desc");
+        check(dnnl_memory_desc_init_by_tag(&p->udst, 4, dd, dnnl_f32, dnnl_nchw), "dst desc");
+    } else {
+        /* (C, B, h, w): image n of the chunk is n·h·w floats on, channel c is c·B·h·w. */
+        dnnl_dims_t sst = {(long)p->h * p->w, (long)p->B * p->h * p->w, p->w, 1};
+        dnnl_dims_t dst = {(long)ho * wo, (long)p->B * ho * wo, wo, 1};
+        check(dnnl_memory_desc_init_by_strides(&p->usrc, 4, sd, dnnl_f32, sst), "src desc");
+        check(dnnl_memory_desc_init_by_strides(&p->udst, 4, dd, dnnl_f32, dst), "dst desc");
+    }
     check(dnnl_memory_desc_init_by_tag(&p->uwei, 4, wd, dnnl_f32, dnnl_oihw), "weights desc");
     check(dnnl_memory_desc_init_by_tag(&as, 4, sd, dnnl_f32, dnnl_format_tag_any), "desc");
     /* One input channel: (C, B, h, w) addresses as plain nchw, which oneDNN's direct
@@ -112,14 +119,16 @@ static int create(Prim *p, dnnl_alg_kind_t alg) {
 /* The primitive for a pass and chunk shape, created on first use. Creation runs with
  * one thread as the OpenMP setting, because oneDNN picks its blocking for the thread
  * count it sees then: one thread, whatever the run's, keeps the bits fixed. */
-static const Prim *lookup(Pass pass, int cin, int cout, int nb, int B, int h, int w, int stride) {
+static const Prim *lookup(Pass pass, ConvLayout layout, int cin, int cout, int nb, int B, int h,
+                          int w, int stride) {
     const Prim *found = NULL;
+    if (layout == CONV_BCHW) B = 0;
 #pragma omp critical(conv2d_onednn)
     {
         for (int i = 0; i < ncache && !found; i++) {
             const Prim *c = &cache[i];
-            if (c->pass == pass && c->cin == cin && c->cout == cout && c->nb == nb && c->B == B &&
-                c->h == h && c->w == w && c->stride == stride)
+            if (c->pass == pass && c->layout == layout && c->cin == cin && c->cout == cout &&
+                c->nb == nb && c->B == B && c->h == h && c->w == w && c->stride == stride)
                 found = c;
         }
         if (!found) {
@@ -127,6 +136,7 @@ static const Prim *lookup(Pass pass, int cin, int cout, int nb, int B, int h, in
             if (!engine) check(dnnl_engine_create(&engine, dnnl_cpu, 0), "engine");
             Prim *p = &cache[ncache];
             *p = (Prim){.pass = pass,
+                        .layout = layout,
                         .cin = cin,
                         .cout = cout,
                         .nb = nb,
@@ -225,6 +235,17 @@ static void run_chunk(const Prim *p, float *usrc, float *udst, float *uwei) {
     omp_set_num_threads(saved);
 }
 
+/* Pass on one chunk of nb images by conv2d_narrow.h: x, y, wei as run_chunk's. */
+static void run_narrow(Pass pass, float *x, ConvStrides xs, float *y, ConvStrides ys, float *wei,
+                       int cin, int cout, int nb, int h, int w) {
+    if (pass == PASS_FWD)
+        conv2d_narrow_forward(wei, x, xs, y, ys, cin, cout, nb, h, w);
+    else if (pass == PASS_BWD_DATA)
+        conv2d_narrow_backward_data(wei, y, ys, x, xs, cin, cout, nb, h, w);
+    else
+        conv2d_narrow_backward_weights(x, xs, y, ys, wei, cin, cout, nb, h, w);
+}
+
 /* Chunks of a batch of B images: the last may be short. */
 static int chunks(int B) {
     return (B + CONV_ONEDNN_CHUNK - 1) / CONV_ONEDNN_CHUNK;
@@ -233,24 +254,34 @@ static int chunks(int B) {
 /* Runs pass over the batch chunk by chunk; chunk k's weight floats are wei + k·wstep
  * (wstep 0: the one W all chunks read). Chunks go to threads; a call from inside a
  * parallel region (an image flow's loop over images) runs them in its own thread. */
-static void run(Pass pass, const float *x, const float *y, float *wei, long wstep, int cin,
-                int cout, int B, int h, int w, int stride) {
+static void run(Pass pass, ConvLayout layout, const float *x, const float *y, float *wei,
+                long wstep, int cin, int cout, int B, int h, int w, int stride) {
     int ho = conv2d_out_size(h, stride), wo = conv2d_out_size(w, stride);
     int nchunks = chunks(B);
+    /* Floats from one image to the next and one channel to the next. */
+    long xhw = (long)h * w, yhw = (long)ho * wo;
+    ConvStrides xs = {xhw, B * xhw}, ys = {yhw, B * yhw};
+    if (layout == CONV_BCHW)
+        xs = (ConvStrides){cin * xhw, xhw}, ys = (ConvStrides){cout * yhw, yhw};
+    long xstep = xs.img, ystep = ys.img;
 #pragma omp parallel for schedule(dynamic) if (nchunks > 1 && !omp_in_parallel())
     for (int k = 0; k < nchunks; k++) {
         int n0 = k * CONV_ONEDNN_CHUNK,
             nb = B - n0 < CONV_ONEDNN_CHUNK ? B - n0 : CONV_ONEDNN_CHUNK;
-        const Prim *p = lookup(pass, cin, cout, nb, B, h, w, stride);
+        float *xc = (float *)x + n0 * xstep, *yc = (float *)y + n0 * ystep, *wc = wei + k * wstep;
+        if (stride == 1 && cout < CONV_NARROW_MAX_OUT) {
+            run_narrow(pass, xc, xs, yc, ys, wc, cin, cout, nb, h, w);
+            continue;
+        }
+        const Prim *p = lookup(pass, layout, cin, cout, nb, B, h, w, stride);
         /* oneDNN takes non-const handles; only the pass's output is written. */
-        run_chunk(p, (float *)x + (long)n0 * h * w, (float *)y + (long)n0 * ho * wo,
-                  wei + k * wstep);
+        run_chunk(p, xc, yc, wc);
     }
 }
 
 void conv2d_onednn_forward(const float *W, const float *x, float *y, int cin, int cout, int B,
-                           int h, int w, int stride) {
-    run(PASS_FWD, x, y, (float *)W, 0, cin, cout, B, h, w, stride);
+                           int h, int w, int stride, ConvLayout layout) {
+    run(PASS_FWD, layout, x, y, (float *)W, 0, cin, cout, B, h, w, stride);
 }
 
 long conv2d_onednn_workspace(int cin, int cout, int B) {
@@ -259,10 +290,10 @@ long conv2d_onednn_workspace(int cin, int cout, int B) {
 
 void conv2d_onednn_backward(const float *W, const float *x, const float *dy, float *work, float *dx,
                             float *dW, int accumulate, int cin, int cout, int B, int h, int w,
-                            int stride) {
+                            int stride, ConvLayout layout) {
     long nW = (long)cout * cin * 9;
     int nchunks = chunks(B);
-    run(PASS_BWD_WEIGHTS, x, dy, work, nW, cin, cout, B, h, w, stride);
+    run(PASS_BWD_WEIGHTS, layout, x, dy, work, nW, cin, cout, B, h, w, stride);
     /* Partials in chunk order: the sum's bits do not depend on who computed what. */
 #pragma omp parallel for schedule(static) if (!omp_in_parallel())
     for (long i = 0; i < nW; i++) {
@@ -270,7 +301,7 @@ void conv2d_onednn_backward(const float *W, const float *x, const float *dy, flo
         for (int c = 0; c < nchunks; c++) s += work[c * nW + i];
         dW[i] = s;
     }
-    if (dx) run(PASS_BWD_DATA, dx, dy, (float *)W, 0, cin, cout, B, h, w, stride);
+    if (dx) run(PASS_BWD_DATA, layout, dx, dy, (float *)W, 0, cin, cout, B, h, w, stride);
 }
 
 /* The name of oneDNN's instruction-set level (dnnl_types.h). */

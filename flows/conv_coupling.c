@@ -1,9 +1,11 @@
 /* conv_coupling.c — see conv_coupling.h. Every loop over the batch runs over fixed
- * groups of CONV_COUPLING_GROUP images (an OpenMP loop over groups, the images of a
- * group in order inside it); a conv of one image is one im2col and one GEMM that
- * runs in the calling thread (gemm.h: inside a parallel region). The reductions —
- * log-det per image, weight and bias gradients per group, then over groups — run in
- * a fixed order, so the bits do not depend on the thread count.
+ * units of images (an OpenMP loop over units, a unit's images in order inside it):
+ * CONV_COUPLING_GROUP images for im2col, whose conv of one image is one im2col and
+ * one GEMM in the calling thread (gemm.h: inside a parallel region); one oneDNN
+ * chunk, CONV_ONEDNN_CHUNK images, for oneDNN, which convolves a unit in one call in
+ * the calling thread. Each st-network stage runs on a whole unit before the next. The
+ * reductions — log-det per image, weight and bias gradients per unit, then over
+ * units — run in a fixed order, so the bits do not depend on the thread count.
  *
  * Activations are NCHW per image (image b's c×h×w block at b·c·h·w), which is also
  * the (B, h·H·W) row layout of the bottleneck's Linear layers: no transposes. */
@@ -57,7 +59,7 @@ long conv_coupling_nparams(const ConvCoupling *cc) {
 }
 
 /* Values of the convs' parameters (all but the bottleneck's), the size of one
- * group's gradient partial; in it W1, b1, W2, b2 sit where they sit in params and
+ * unit's gradient partial; in it W1, b1, W2, b2 sit where they sit in params and
  * W3, b3 follow b2 directly. */
 static long conv_params(const ConvCoupling *cc) {
     Offsets o = offsets(cc);
@@ -88,29 +90,37 @@ long conv_coupling_nsaved(const ConvCoupling *cc) {
     return cc->c * hw + 2 * F + (l > 0 ? l + F : 0) + 2L * cc->c * hw;
 }
 
-/* Scratch for B images. Per group (one slot per group of images, reused image after
- * image): cols (the widest conv's im2col columns of one image, 9·max(c,hidden)·hw),
- * work (conv2d's backward workspace for one image) and part (the group's gradient
- * partial, conv_params floats). Per image: the gradients dST (2c·hw), dA and dB
+/* Scratch for B images. Per unit (one slot per unit of images): cols (im2col only:
+ * the widest conv's columns of one image, 9·max(c,hidden)·hw, reused image after
+ * image), work (the backward workspace of a conv, work_floats) and part (the unit's
+ * gradient partial, conv_params floats). Per image: the gradients dST (2c·hw), dA and dB
  * (hidden·hw), dX (c·hw), dM (l). */
 typedef struct {
     float *cols, *work, *part, *dST, *dA, *dB, *dX, *dM;
 } Scratch;
 
 static long cols_floats(const ConvCoupling *cc) {
+    if (cc->conv == CONV_ONEDNN) return 0; /* oneDNN reads the images in place */
     int k = cc->c > cc->hidden ? cc->c : cc->hidden;
     return 9L * k * cc->h * cc->w;
 }
 
+/* The widest conv's backward workspace for one unit: conv2d.h's for one image (it
+ * goes image by image), or conv2d_onednn.h's for one chunk. */
 static long work_floats(const ConvCoupling *cc) {
-    int c = cc->c, hd = cc->hidden, h = cc->h, w = cc->w;
-    long a = conv2d_workspace(c, hd, 1, h, w, 1), b = conv2d_workspace(hd, hd, 1, h, w, 1);
-    long d = conv2d_workspace(hd, 2 * c, 1, h, w, 1);
-    long m = a > b ? a : b;
-    return m > d ? m : d;
+    int c = cc->c, hd = cc->hidden, h = cc->h, w = cc->w,
+        io[3][2] = {{c, hd}, {hd, hd}, {hd, 2 * c}};
+    long m = 0;
+    for (int k = 0; k < 3; k++) {
+        int i = io[k][0], o = io[k][1];
+        long n = cc->conv == CONV_ONEDNN ? conv2d_onednn_workspace(i, o, CONV_ONEDNN_CHUNK)
+                                         : conv2d_workspace(i, o, 1, h, w, 1);
+        m = n > m ? n : m;
+    }
+    return m;
 }
 
-static long group_floats(const ConvCoupling *cc) {
+static long unit_floats(const ConvCoupling *cc) {
     return cols_floats(cc) + work_floats(cc) + conv_params(cc);
 }
 
@@ -118,18 +128,23 @@ static long image_floats(const ConvCoupling *cc) {
     return 3L * cc->c * cc->h * cc->w + 2 * fmap_size(cc) + cc->bottleneck;
 }
 
-static int ngroups(int B) {
-    return (B + CONV_COUPLING_GROUP - 1) / CONV_COUPLING_GROUP;
+/* Images per unit, and units in a batch of B (the last may be short). */
+static int unit_size(const ConvCoupling *cc) {
+    return cc->conv == CONV_ONEDNN ? CONV_ONEDNN_CHUNK : CONV_COUPLING_GROUP;
+}
+
+static int nunits(const ConvCoupling *cc, int B) {
+    return (B + unit_size(cc) - 1) / unit_size(cc);
 }
 
 long conv_coupling_nscratch(const ConvCoupling *cc, int B) {
-    /* ngroups(B) <= B/GROUP + 1: each image pays a GROUP-th of a group, plus one */
-    long per_image = (group_floats(cc) + CONV_COUPLING_GROUP - 1) / CONV_COUPLING_GROUP;
-    return (long)B * (image_floats(cc) + per_image) + group_floats(cc);
+    /* nunits(B) <= B/u + 1: each image pays a u-th of a unit's buffers, plus one */
+    long u = unit_size(cc), per_image = (unit_floats(cc) + u - 1) / u;
+    return (long)B * (image_floats(cc) + per_image) + unit_floats(cc);
 }
 
 static Scratch scratch_view(const ConvCoupling *cc, float *base, int B) {
-    long hw = (long)cc->h * cc->w, F = fmap_size(cc), ng = ngroups(B);
+    long hw = (long)cc->h * cc->w, F = fmap_size(cc), ng = nunits(cc, B);
     Scratch s;
     s.cols = base;
     s.work = s.cols + ng * cols_floats(cc);
@@ -197,63 +212,85 @@ static const float *net_top(const ConvCoupling *cc, Acts a) {
     return cc->bottleneck > 0 ? a.U : a.H2;
 }
 
-/* One image's conv x (cin, h, w) -> y (cout, h, w), by the implementation cc->conv
- * names; cols is im2col's scratch (unused by oneDNN, which reads x in place). */
+/* Conv of the n images of a unit, x (n, cin, h, w) -> y (n, cout, h, w): oneDNN in
+ * one call (one chunk, in this thread), or im2col image by image (cols: one image's
+ * columns). */
 static void conv_fwd(const ConvCoupling *cc, const float *W, const float *x, float *cols, float *y,
-                     int cin, int cout) {
-    if (cc->conv == CONV_ONEDNN)
-        conv2d_onednn_forward(W, x, y, cin, cout, 1, cc->h, cc->w, 1);
-    else
-        conv2d_forward(W, x, cols, y, cin, cout, 1, cc->h, cc->w, 1);
-}
-
-/* Its gradients from dy (cout, h, w): dW, added to when acc, and dx overwritten.
- * im2col rebuilds the columns forward did not keep. */
-static void conv_bwd(const ConvCoupling *cc, const float *W, const float *x, const float *dy,
-                     float *cols, float *work, float *dx, float *dW, int acc, int cin, int cout) {
+                     int cin, int cout, int n) {
+    int h = cc->h, w = cc->w;
     if (cc->conv == CONV_ONEDNN) {
-        conv2d_onednn_backward(W, x, dy, work, dx, dW, acc, cin, cout, 1, cc->h, cc->w, 1);
+        conv2d_onednn_forward(W, x, y, cin, cout, n, h, w, 1, CONV_BCHW);
         return;
     }
-    conv2d_im2col(x, cols, cin, 1, cc->h, cc->w, 1);
-    conv2d_backward(W, cols, dy, work, dx, dW, acc, cin, cout, 1, cc->h, cc->w, 1);
+    long xs = (long)cin * h * w, ys = (long)cout * h * w;
+    for (int b = 0; b < n; b++)
+        conv2d_forward(W, x + b * xs, cols, y + b * ys, cin, cout, 1, h, w, 1);
+}
+
+/* Its gradients from dy (n, cout, h, w): dW (the unit's partial, overwritten) and dx
+ * (n, cin, h, w) overwritten. im2col rebuilds the columns forward did not keep and
+ * adds image after image into dW. */
+static void conv_bwd(const ConvCoupling *cc, const float *W, const float *x, const float *dy,
+                     float *cols, float *work, float *dx, float *dW, int cin, int cout, int n) {
+    int h = cc->h, w = cc->w;
+    if (cc->conv == CONV_ONEDNN) {
+        conv2d_onednn_backward(W, x, dy, work, dx, dW, 0, cin, cout, n, h, w, 1, CONV_BCHW);
+        return;
+    }
+    long xs = (long)cin * h * w, ys = (long)cout * h * w;
+    for (int b = 0; b < n; b++) {
+        conv2d_im2col(x + b * xs, cols, cin, 1, h, w, 1);
+        conv2d_backward(W, cols, dy + b * ys, work, dx + b * xs, dW, b > 0, cin, cout, 1, h, w, 1);
+    }
+}
+
+/* Per image of a unit: y (n, cout, hw) += bias, then ReLU when relu is set. */
+static void bias_act_unit(float *y, const float *bias, int cout, long hw, int relu, int n) {
+    for (int b = 0; b < n; b++) bias_act(y + (long)b * cout * hw, bias, cout, hw, relu);
+}
+
+/* A unit's bias gradient, db (cout) = Σ over its images in order of bias_grad. */
+static void bias_grad_unit(const float *dy, float *db, int cout, long hw, int n) {
+    for (int b = 0; b < n; b++) bias_grad(dy + (long)b * cout * hw, db, cout, hw, b > 0);
+}
+
+/* The images of unit u of a batch of B: [*b0, *b0 + n). */
+static int unit_images(const ConvCoupling *cc, int u, int B, int *b0) {
+    *b0 = u * unit_size(cc);
+    return B - *b0 < unit_size(cc) ? B - *b0 : unit_size(cc);
 }
 
 /* in (B, h·w·c) -> a.ST (B, 2c·hw) through the st-network, keeping its activations. */
 static void net_forward(const ConvCoupling *cc, const float *params, const float *in, Acts a,
                         Scratch g, int B) {
     Offsets o = offsets(cc);
-    int h = cc->h, w = cc->w, c = cc->c, hd = cc->hidden, l = cc->bottleneck,
-        G = CONV_COUPLING_GROUP;
-    long hw = (long)h * w, F = fmap_size(cc), d = hw * c, xs = d,
-         ss = hw * 2 * c; /* per image: X, ST */
+    int c = cc->c, hd = cc->hidden, l = cc->bottleneck;
+    long hw = (long)cc->h * cc->w, F = fmap_size(cc), d = hw * c, ss = hw * 2 * c;
     const float *top = net_top(cc, a);
-#pragma omp parallel for schedule(static) if (ngroups(B) > 1)
-    for (int gr = 0; gr < ngroups(B); gr++) {
-        float *cols = g.cols + gr * cols_floats(cc);
-        for (int b = gr * G; b < B && b < (gr + 1) * G; b++) {
-            float *X = a.X + b * xs, *H1 = a.H1 + b * F, *H2 = a.H2 + b * F;
-            masked_input(cc, in + b * d, X);
-            conv_fwd(cc, params + o.W1, X, cols, H1, c, hd);
-            bias_act(H1, params + o.b1, hd, hw, 1);
-            conv_fwd(cc, params + o.W2, H1, cols, H2, hd, hd);
-            bias_act(H2, params + o.b2, hd, hw, 1);
-            if (l > 0) continue; /* the last conv waits for the bottleneck */
-            conv_fwd(cc, params + o.W3, H2, cols, a.ST + b * ss, hd, 2 * c);
-            bias_act(a.ST + b * ss, params + o.b3, 2 * c, hw, 0);
-        }
+#pragma omp parallel for schedule(static) if (nunits(cc, B) > 1)
+    for (int u = 0; u < nunits(cc, B); u++) {
+        float *cols = g.cols + u * cols_floats(cc);
+        int b0, n = unit_images(cc, u, B, &b0);
+        float *X = a.X + b0 * d, *H1 = a.H1 + b0 * F, *H2 = a.H2 + b0 * F;
+        for (int b = 0; b < n; b++) masked_input(cc, in + (b0 + b) * d, X + b * d);
+        conv_fwd(cc, params + o.W1, X, cols, H1, c, hd, n);
+        bias_act_unit(H1, params + o.b1, hd, hw, 1, n);
+        conv_fwd(cc, params + o.W2, H1, cols, H2, hd, hd, n);
+        bias_act_unit(H2, params + o.b2, hd, hw, 1, n);
+        if (l > 0) continue; /* the last conv waits for the bottleneck */
+        conv_fwd(cc, params + o.W3, H2, cols, a.ST + b0 * ss, hd, 2 * c, n);
+        bias_act_unit(a.ST + b0 * ss, params + o.b3, 2 * c, hw, 0, n);
     }
     if (l == 0) return;
     /* Kirichenko §7: the whole feature map through l numbers and back. */
     linear_forward(params + o.down, a.H2, a.M, B, (int)F, l);
     linear_forward(params + o.up, a.M, a.U, B, l, (int)F);
-#pragma omp parallel for schedule(static) if (ngroups(B) > 1)
-    for (int gr = 0; gr < ngroups(B); gr++) {
-        float *cols = g.cols + gr * cols_floats(cc);
-        for (int b = gr * G; b < B && b < (gr + 1) * G; b++) {
-            conv_fwd(cc, params + o.W3, top + b * F, cols, a.ST + b * ss, hd, 2 * c);
-            bias_act(a.ST + b * ss, params + o.b3, 2 * c, hw, 0);
-        }
+#pragma omp parallel for schedule(static) if (nunits(cc, B) > 1)
+    for (int u = 0; u < nunits(cc, B); u++) {
+        int b0, n = unit_images(cc, u, B, &b0);
+        conv_fwd(cc, params + o.W3, top + b0 * F, g.cols + u * cols_floats(cc), a.ST + b0 * ss, hd,
+                 2 * c, n);
+        bias_act_unit(a.ST + b0 * ss, params + o.b3, 2 * c, hw, 0, n);
     }
 }
 
@@ -344,27 +381,24 @@ void conv_coupling_backward(const ConvCoupling *cc, const float *params, const f
     Offsets o = offsets(cc);
     Acts a = acts_view(cc, (float *)saved, B);
     Scratch g = scratch_view(cc, scratch, B);
-    int h = cc->h, w = cc->w, c = cc->c, hd = cc->hidden, l = cc->bottleneck,
-        G = CONV_COUPLING_GROUP;
-    long hw = (long)h * w, F = fmap_size(cc), d = hw * c, np = conv_params(cc), xs = hw * c,
-         ss = hw * 2 * c; /* per image: X, ST */
+    int h = cc->h, w = cc->w, c = cc->c, hd = cc->hidden, l = cc->bottleneck, nu = nunits(cc, B);
+    long hw = (long)h * w, F = fmap_size(cc), d = hw * c, np = conv_params(cc),
+         ss = hw * 2 * c; /* per image: x, ST */
     const float *top = net_top(cc, a);
-    /* where a group's partial keeps the last conv's gradient: right after b2 */
+    /* where a unit's partial keeps the last conv's gradient: right after b2 */
     long pW3 = o.down, pb3 = o.down + (o.b3 - o.W3);
-    /* The affine part and the last conv, image by image; the first image of a group
-     * overwrites the group's partial, the others add to it. */
-#pragma omp parallel for schedule(static) if (ngroups(B) > 1)
-    for (int gr = 0; gr < ngroups(B); gr++) {
-        float *cols = g.cols + gr * cols_floats(cc), *work = g.work + gr * work_floats(cc);
-        float *part = g.part + gr * np;
-        for (int b = gr * G; b < B && b < (gr + 1) * G; b++) {
-            int acc = b > gr * G;
-            float *dst = g.dST + b * ss;
-            affine_backward(cc, x + b * d, a.ST + b * ss, dy + b * d, dlogdet, dx + b * d, dst);
-            bias_grad(dst, part + pb3, 2 * c, hw, acc);
-            conv_bwd(cc, params + o.W3, top + b * F, dst, cols, work, g.dA + b * F, part + pW3, acc,
-                     hd, 2 * c);
-        }
+    /* The affine part and the last conv. */
+#pragma omp parallel for schedule(static) if (nu > 1)
+    for (int u = 0; u < nu; u++) {
+        float *cols = g.cols + u * cols_floats(cc), *work = g.work + u * work_floats(cc);
+        float *part = g.part + u * np;
+        int b0, n = unit_images(cc, u, B, &b0);
+        for (int b = b0; b < b0 + n; b++)
+            affine_backward(cc, x + b * d, a.ST + b * ss, dy + b * d, dlogdet, dx + b * d,
+                            g.dST + b * ss);
+        bias_grad_unit(g.dST + b0 * ss, part + pb3, 2 * c, hw, n);
+        conv_bwd(cc, params + o.W3, top + b0 * F, g.dST + b0 * ss, cols, work, g.dA + b0 * F,
+                 part + pW3, hd, 2 * c, n);
     }
     /* dH2 lands in dA without a bottleneck; with one, in dB (dA holds dU). */
     float *dH2 = g.dA, *dH1 = g.dB;
@@ -373,36 +407,36 @@ void conv_coupling_backward(const ConvCoupling *cc, const float *params, const f
         linear_backward(params + o.down, a.H2, g.dM, g.dB, dparams + o.down, 0, B, (int)F, l);
         dH2 = g.dB, dH1 = g.dA;
     }
-#pragma omp parallel for schedule(static) if (ngroups(B) > 1)
-    for (int gr = 0; gr < ngroups(B); gr++) {
-        float *cols = g.cols + gr * cols_floats(cc), *work = g.work + gr * work_floats(cc);
-        float *part = g.part + gr * np;
-        for (int b = gr * G; b < B && b < (gr + 1) * G; b++) {
-            int acc = b > gr * G;
-            float *d2 = dH2 + b * F, *d1 = dH1 + b * F, *dX = g.dX + b * xs;
-            relu_backward(a.H2 + b * F, d2, d2, F);
-            bias_grad(d2, part + o.b2, hd, hw, acc);
-            conv_bwd(cc, params + o.W2, a.H1 + b * F, d2, cols, work, d1, part + o.W2, acc, hd, hd);
-            relu_backward(a.H1 + b * F, d1, d1, F);
-            bias_grad(d1, part + o.b1, hd, hw, acc);
-            conv_bwd(cc, params + o.W1, a.X + b * xs, d1, cols, work, dX, part + o.W1, acc, c, hd);
-            /* The network saw x ⊙ m: its input gradient reaches x on COND positions. */
-            float *dxb = dx + b * d;
+#pragma omp parallel for schedule(static) if (nu > 1)
+    for (int u = 0; u < nu; u++) {
+        float *cols = g.cols + u * cols_floats(cc), *work = g.work + u * work_floats(cc);
+        float *part = g.part + u * np;
+        int b0, n = unit_images(cc, u, B, &b0);
+        float *d2 = dH2 + b0 * F, *d1 = dH1 + b0 * F, *dX = g.dX + b0 * d;
+        relu_backward(a.H2 + b0 * F, d2, d2, n * F);
+        bias_grad_unit(d2, part + o.b2, hd, hw, n);
+        conv_bwd(cc, params + o.W2, a.H1 + b0 * F, d2, cols, work, d1, part + o.W2, hd, hd, n);
+        relu_backward(a.H1 + b0 * F, d1, d1, n * F);
+        bias_grad_unit(d1, part + o.b1, hd, hw, n);
+        conv_bwd(cc, params + o.W1, a.X + b0 * d, d1, cols, work, dX, part + o.W1, c, hd, n);
+        /* The network saw x ⊙ m: its input gradient reaches x on COND positions. */
+        for (int b = 0; b < n; b++) {
+            float *dxb = dx + (b0 + b) * d;
+            const float *dXb = dX + b * d;
             for (int py = 0; py < h; py++)
                 for (int px = 0; px < w; px++) {
                     long p = (long)py * w + px;
                     for (int ch = 0; ch < c; ch++)
                         if (mask_role(cc->mask, cc->index, h, w, c, py, px, ch) == MASK_COND)
-                            dxb[p * c + ch] += dX[ch * hw + p];
+                            dxb[p * c + ch] += dXb[ch * hw + p];
                 }
         }
     }
-    /* The groups' partials, added in group order. */
-    int ng = ngroups(B);
-#pragma omp parallel for schedule(static) if (np * ng > 65536)
+    /* The units' partials, added in unit order. */
+#pragma omp parallel for schedule(static) if (np * nu > 65536)
     for (long j = 0; j < np; j++) {
         float s = 0.0f;
-        for (int gr = 0; gr < ng; gr++) s += g.part[gr * np + j];
+        for (int u = 0; u < nu; u++) s += g.part[u * np + j];
         dparams[j < o.down ? j : j + (o.W3 - o.down)] = s;
     }
 }

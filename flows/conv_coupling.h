@@ -19,11 +19,13 @@
  * alone); the bottleneck's fully connected layers see the whole image.
  *
  * The convs are conv2d.h's (im2col + GEMM) or, when conv is CONV_ONEDNN,
- * conv2d_onednn.h's (the same layout and weights), run one image at a time on its (C, 1,
- * h, w) slice of NCHW activations, so that an image's im2col columns (9·h·H·W floats,
- * 1.8 MB at h = 64 on 28×28) are still in cache when its GEMM reads them; images go
- * in fixed groups of CONV_COUPLING_GROUP to an OpenMP loop, and the weight gradients
- * are per-group partials summed in group order (the same bits at any thread count).
+ * conv2d_onednn.h's (the same weights). Images go in fixed units to an OpenMP loop,
+ * and the weight gradients are per-unit partials summed in unit order (the same bits
+ * at any thread count). im2col: units of CONV_COUPLING_GROUP images, each conv run one
+ * image at a time on its (c, h, w) block, so that an image's im2col columns (9·h·H·W
+ * floats, 1.8 MB at h = 64 on 28×28) are still in cache when its GEMM reads them.
+ * oneDNN: units of CONV_ONEDNN_CHUNK images, each conv one call on the unit's
+ * (n, c, h, w) block: its kernels and its weight reorders pay off over many images.
  * Forward keeps the convs' inputs, not their 9× larger columns; backward rebuilds
  * them.
  * Params, in order: W1[h][c][3][3], b1[h], W2[h][h][3][3], b2[h], (bottleneck:
@@ -52,13 +54,13 @@ int conv_coupling_make(ConvCoupling *cc, int h, int w, int c, int hidden, int bo
 
 long conv_coupling_nparams(const ConvCoupling *cc);
 
-/* Images per group (see above): 16 units of work for a batch of 64. */
+/* Images per im2col unit (see above): 16 units of work for a batch of 64. */
 enum { CONV_COUPLING_GROUP = 4 };
 
 /* Floats per image that forward keeps for backward (a batch of B needs B times as
  * many), and the scratch forward, backward and inverse need for a batch of B images:
- * affine in B (a per-image part and one group's buffers per 4 images, bounded by
- * B·(that part + a quarter group) + a group). */
+ * affine in B (a per-image part and one unit's buffers per unit of u images,
+ * bounded by B·(that part + a u-th of a unit) + a unit). */
 long conv_coupling_nsaved(const ConvCoupling *cc);
 long conv_coupling_nscratch(const ConvCoupling *cc, int B);
 

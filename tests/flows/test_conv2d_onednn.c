@@ -3,7 +3,8 @@
  * accumulation, for Winograd shapes (stride 1, channels a multiple of 16), direct
  * ones (stride 2, one input channel, odd widths) and batches that are not a whole
  * number of chunks; a gradient check of its own on a tiny case; same bits at 1 and 2
- * threads and from inside a parallel loop over images (the image flows' use). */
+ * threads and from inside a parallel loop; the image-major layout (B, C, h, w) the
+ * image flows use against the same images one at a time. */
 #include "flows/conv2d.h"
 #include "flows/conv2d_onednn.h"
 #include "flows/rng.h"
@@ -59,10 +60,10 @@ static double compare(const Case *k, int acc) {
     float *w2 =
         malloc(sizeof(float) * conv2d_workspace(k->cin, k->cout, k->B, k->h, k->w, k->stride));
     for (long i = 0; i < k->nW; i++) dW1[i] = dW2[i] = 1.0f;
-    conv2d_onednn_forward(k->W, k->x, y1, k->cin, k->cout, k->B, k->h, k->w, k->stride);
+    conv2d_onednn_forward(k->W, k->x, y1, k->cin, k->cout, k->B, k->h, k->w, k->stride, CONV_CBHW);
     conv2d_forward(k->W, k->x, cols, y2, k->cin, k->cout, k->B, k->h, k->w, k->stride);
     conv2d_onednn_backward(k->W, k->x, k->dy, w1, dx1, dW1, acc, k->cin, k->cout, k->B, k->h, k->w,
-                           k->stride);
+                           k->stride, CONV_CBHW);
     conv2d_backward(k->W, cols, k->dy, w2, dx2, dW2, acc, k->cin, k->cout, k->B, k->h, k->w,
                     k->stride);
     double d =
@@ -96,7 +97,7 @@ static void test_onednn_conv_matches_conv2d(void) {
 /* L = Σ c ⊙ conv(x), for the finite differences below. */
 static double loss(const Case *k) {
     float *y = malloc(sizeof(float) * k->ny);
-    conv2d_onednn_forward(k->W, k->x, y, k->cin, k->cout, k->B, k->h, k->w, k->stride);
+    conv2d_onednn_forward(k->W, k->x, y, k->cin, k->cout, k->B, k->h, k->w, k->stride, CONV_CBHW);
     double s = 0.0;
     for (long i = 0; i < k->ny; i++) s += (double)k->dy[i] * y[i];
     free(y);
@@ -110,7 +111,7 @@ static void test_onednn_conv_gradients_match_finite_differences(void) {
         Case k = make(2, 3, 2, 5, 6, stride);
         float *dW = malloc(sizeof(float) * k.nW), *dx = malloc(sizeof(float) * k.nx);
         float *work = malloc(sizeof(float) * conv2d_onednn_workspace(2, 3, 2));
-        conv2d_onednn_backward(k.W, k.x, k.dy, work, dx, dW, 0, 2, 3, 2, 5, 6, stride);
+        conv2d_onednn_backward(k.W, k.x, k.dy, work, dx, dW, 0, 2, 3, 2, 5, 6, stride, CONV_CBHW);
         float *v[2] = {k.W, k.x}, *g[2] = {dW, dx};
         long n[2] = {k.nW, k.nx};
         int bad = 0;
@@ -142,8 +143,9 @@ static void test_onednn_conv_same_bits_at_one_and_two_threads(void) {
         omp_set_num_threads(t + 1);
         r[t][0] = malloc(sizeof(float) * k.ny), r[t][1] = malloc(sizeof(float) * k.nW);
         r[t][2] = malloc(sizeof(float) * k.nx);
-        conv2d_onednn_forward(k.W, k.x, r[t][0], 16, 48, B, 14, 14, 1);
-        conv2d_onednn_backward(k.W, k.x, k.dy, work, r[t][2], r[t][1], 0, 16, 48, B, 14, 14, 1);
+        conv2d_onednn_forward(k.W, k.x, r[t][0], 16, 48, B, 14, 14, 1, CONV_CBHW);
+        conv2d_onednn_backward(k.W, k.x, k.dy, work, r[t][2], r[t][1], 0, 16, 48, B, 14, 14, 1,
+                               CONV_CBHW);
     }
     omp_set_num_threads(keep);
     CHECK(memcmp(r[0][0], r[1][0], sizeof(float) * k.ny) == 0);
@@ -154,8 +156,8 @@ static void test_onednn_conv_same_bits_at_one_and_two_threads(void) {
     drop(&k);
 }
 
-/* An image flow convolves one image per call from inside its loop over images: each
- * image's result is the bits of the same call made alone. */
+/* A call from inside a parallel region (one image per call) runs its chunks in the
+ * calling thread: each image's result is the bits of the same call made alone. */
 static void test_onednn_conv_inside_a_parallel_loop(void) {
     enum { N = 6, C = 16, S = 10 };
     Case k = make(C, C, N, S, S, 1); /* N images of (C, S, S) each, one after another */
@@ -165,21 +167,63 @@ static void test_onednn_conv_inside_a_parallel_loop(void) {
     float *dWa = malloc(sizeof(float) * N * k.nW), *dWp = malloc(sizeof(float) * N * k.nW);
     float *wa = malloc(sizeof(float) * N * k.nW), *wp = malloc(sizeof(float) * N * k.nW);
     for (int n = 0; n < N; n++) {
-        conv2d_onednn_forward(k.W, k.x + n * img, alone + n * img, C, C, 1, S, S, 1);
+        conv2d_onednn_forward(k.W, k.x + n * img, alone + n * img, C, C, 1, S, S, 1, CONV_CBHW);
         conv2d_onednn_backward(k.W, k.x + n * img, k.dy + n * img, wa + n * k.nW, dxa + n * img,
-                               dWa + n * k.nW, 0, C, C, 1, S, S, 1);
+                               dWa + n * k.nW, 0, C, C, 1, S, S, 1, CONV_CBHW);
     }
 #pragma omp parallel for schedule(dynamic)
     for (int n = 0; n < N; n++) {
-        conv2d_onednn_forward(k.W, k.x + n * img, par + n * img, C, C, 1, S, S, 1);
+        conv2d_onednn_forward(k.W, k.x + n * img, par + n * img, C, C, 1, S, S, 1, CONV_CBHW);
         conv2d_onednn_backward(k.W, k.x + n * img, k.dy + n * img, wp + n * k.nW, dxp + n * img,
-                               dWp + n * k.nW, 0, C, C, 1, S, S, 1);
+                               dWp + n * k.nW, 0, C, C, 1, S, S, 1, CONV_CBHW);
     }
     CHECK(memcmp(alone, par, sizeof(float) * N * img) == 0);
     CHECK(memcmp(dxa, dxp, sizeof(float) * N * img) == 0);
     CHECK(memcmp(dWa, dWp, sizeof(float) * N * k.nW) == 0);
     free(alone), free(par), free(dxa), free(dxp), free(dWa), free(dWp), free(wa), free(wp);
     drop(&k);
+}
+
+/* (B, C, h, w): 40 images (a whole chunk and a short one) of the image flows' 64→64
+ * and 64→2 shapes give what each image gives alone, to 1e-5 (the weight gradient sums
+ * another way), and the same bits at 1 and 2 threads. */
+static void test_onednn_conv_image_major_layout(void) {
+    enum { N = 40, S = 7 };
+    int shapes[3][2] = {{64, 64}, {64, 2}, {1, 16}};
+    for (int c = 0; c < 3; c++) {
+        int cin = shapes[c][0], cout = shapes[c][1];
+        Case k = make(cin, cout, N, S, S, 1); /* read as N images of (cin, S, S) */
+        long xi = (long)cin * S * S, yi = (long)cout * S * S;
+        float *y[3], *dx[3], *dW[3], *work = malloc(sizeof(float) * k.nW * N);
+        for (int t = 0; t < 3; t++) {
+            y[t] = malloc(sizeof(float) * k.ny), dx[t] = malloc(sizeof(float) * k.nx);
+            dW[t] = malloc(sizeof(float) * k.nW);
+        }
+        /* t = 0: image by image, the dW partials summed in order */
+        for (int n = 0; n < N; n++) {
+            conv2d_onednn_forward(k.W, k.x + n * xi, y[0] + n * yi, cin, cout, 1, S, S, 1,
+                                  CONV_BCHW);
+            conv2d_onednn_backward(k.W, k.x + n * xi, k.dy + n * yi, work, dx[0] + n * xi, dW[0],
+                                   n > 0, cin, cout, 1, S, S, 1, CONV_BCHW);
+        }
+        int keep = omp_get_max_threads();
+        for (int t = 1; t < 3; t++) {
+            omp_set_num_threads(t);
+            conv2d_onednn_forward(k.W, k.x, y[t], cin, cout, N, S, S, 1, CONV_BCHW);
+            conv2d_onednn_backward(k.W, k.x, k.dy, work, dx[t], dW[t], 0, cin, cout, N, S, S, 1,
+                                   CONV_BCHW);
+        }
+        omp_set_num_threads(keep);
+        double d = fmax(rel_diff(y[1], y[0], k.ny),
+                        fmax(rel_diff(dx[1], dx[0], k.nx), rel_diff(dW[1], dW[0], k.nW)));
+        CHECK(d < 1e-5);
+        CHECK(memcmp(y[1], y[2], sizeof(float) * k.ny) == 0);
+        CHECK(memcmp(dx[1], dx[2], sizeof(float) * k.nx) == 0);
+        CHECK(memcmp(dW[1], dW[2], sizeof(float) * k.nW) == 0);
+        for (int t = 0; t < 3; t++) free(y[t]), free(dx[t]), free(dW[t]);
+        free(work);
+        drop(&k);
+    }
 }
 
 static void test_onednn_describe_names_version_and_isa(void) {
@@ -194,6 +238,7 @@ int main(int argc, char **argv) {
         UNIT(test_onednn_conv_gradients_match_finite_differences),
         UNIT(test_onednn_conv_same_bits_at_one_and_two_threads),
         UNIT(test_onednn_conv_inside_a_parallel_loop),
+        UNIT(test_onednn_conv_image_major_layout),
         UNIT(test_onednn_describe_names_version_and_isa),
     };
     return unit_main(tests, (int)(sizeof tests / sizeof *tests), argc, argv);

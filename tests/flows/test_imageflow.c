@@ -24,25 +24,30 @@ typedef struct {
     int c, h, w;
     FlowMask mask;
     int squeeze, blocks, hidden, bottleneck;
+    ConvImpl conv; /* im2col unless named */
 } Case;
 
 /* Every mask, squeeze 0, 1 and 2, bottleneck or not, one and four channels, both
  * archs. The cycle mask gets 5 couplings so its stripe index wraps around. */
 static const Case CASES[] = {
-    {FLOW_REALNVP, 1, 4, 4, FLOW_MASK_CHECKERBOARD, 0, 3, 4, 0},
-    {FLOW_REALNVP, 1, 4, 4, FLOW_MASK_HORIZONTAL, 0, 3, 4, 0},
-    {FLOW_REALNVP, 1, 4, 4, FLOW_MASK_CYCLE, 0, 5, 4, 0},
-    {FLOW_REALNVP, 4, 4, 4, FLOW_MASK_CHANNEL, 0, 2, 4, 0},
-    {FLOW_REALNVP, 1, 4, 4, FLOW_MASK_CHECKERBOARD, 1, 2, 4, 0},
-    {FLOW_REALNVP, 4, 4, 4, FLOW_MASK_HORIZONTAL, 1, 2, 3, 0},
-    {FLOW_REALNVP, 1, 4, 4, FLOW_MASK_CHANNEL, 1, 2, 4, 0},
-    {FLOW_REALNVP, 1, 4, 4, FLOW_MASK_CHANNEL, 2, 2, 3, 0},
-    {FLOW_REALNVP, 1, 4, 4, FLOW_MASK_CHECKERBOARD, 0, 3, 4, 3},
-    {FLOW_REALNVP, 4, 4, 4, FLOW_MASK_CYCLE, 0, 4, 3, 2},
-    {FLOW_REALNVP, 1, 4, 4, FLOW_MASK_CHECKERBOARD, 1, 2, 3, 2},
-    {FLOW_GLOW, 4, 4, 4, FLOW_MASK_CHECKERBOARD, 0, 2, 3, 0},
-    {FLOW_GLOW, 1, 4, 4, FLOW_MASK_CHANNEL, 1, 2, 3, 3},
-    {FLOW_GLOW, 1, 4, 4, FLOW_MASK_HORIZONTAL, 0, 2, 4, 0},
+    {FLOW_REALNVP, 1, 4, 4, FLOW_MASK_CHECKERBOARD, 0, 3, 4, 0, CONV_IM2COL},
+    {FLOW_REALNVP, 1, 4, 4, FLOW_MASK_HORIZONTAL, 0, 3, 4, 0, CONV_IM2COL},
+    {FLOW_REALNVP, 1, 4, 4, FLOW_MASK_CYCLE, 0, 5, 4, 0, CONV_IM2COL},
+    {FLOW_REALNVP, 4, 4, 4, FLOW_MASK_CHANNEL, 0, 2, 4, 0, CONV_IM2COL},
+    {FLOW_REALNVP, 1, 4, 4, FLOW_MASK_CHECKERBOARD, 1, 2, 4, 0, CONV_IM2COL},
+    {FLOW_REALNVP, 4, 4, 4, FLOW_MASK_HORIZONTAL, 1, 2, 3, 0, CONV_IM2COL},
+    {FLOW_REALNVP, 1, 4, 4, FLOW_MASK_CHANNEL, 1, 2, 4, 0, CONV_IM2COL},
+    {FLOW_REALNVP, 1, 4, 4, FLOW_MASK_CHANNEL, 2, 2, 3, 0, CONV_IM2COL},
+    {FLOW_REALNVP, 1, 4, 4, FLOW_MASK_CHECKERBOARD, 0, 3, 4, 3, CONV_IM2COL},
+    {FLOW_REALNVP, 4, 4, 4, FLOW_MASK_CYCLE, 0, 4, 3, 2, CONV_IM2COL},
+    {FLOW_REALNVP, 1, 4, 4, FLOW_MASK_CHECKERBOARD, 1, 2, 3, 2, CONV_IM2COL},
+    {FLOW_GLOW, 4, 4, 4, FLOW_MASK_CHECKERBOARD, 0, 2, 3, 0, CONV_IM2COL},
+    {FLOW_GLOW, 1, 4, 4, FLOW_MASK_CHANNEL, 1, 2, 3, 3, CONV_IM2COL},
+    {FLOW_GLOW, 1, 4, 4, FLOW_MASK_HORIZONTAL, 0, 2, 4, 0, CONV_IM2COL},
+    /* oneDNN convs: 16 hidden channels take its Winograd kernel, the last conv lde's
+     * narrow one (conv2d_narrow.h) */
+    {FLOW_REALNVP, 1, 4, 4, FLOW_MASK_CHECKERBOARD, 0, 3, 16, 0, CONV_ONEDNN},
+    {FLOW_GLOW, 1, 4, 4, FLOW_MASK_CHANNEL, 1, 2, 16, 3, CONV_ONEDNN},
 };
 enum { NCASES = sizeof CASES / sizeof CASES[0] };
 
@@ -50,12 +55,14 @@ static FlowConfig case_config(const Case *k) {
     FlowConfig cfg = flow_config_image(k->arch, k->c, k->h, k->w);
     cfg.mask = k->mask, cfg.squeeze = k->squeeze;
     cfg.blocks = k->blocks, cfg.hidden = k->hidden, cfg.bottleneck = k->bottleneck;
+    cfg.conv = k->conv;
     return cfg;
 }
 
 static void case_name(const Case *k, char *buf, size_t n) {
-    snprintf(buf, n, "%s %dx%dx%d %s squeeze %d bottleneck %d", flow_arch_name(k->arch), k->h, k->w,
-             k->c, flow_mask_name(k->mask), k->squeeze, k->bottleneck);
+    snprintf(buf, n, "%s %dx%dx%d %s squeeze %d bottleneck %d%s", flow_arch_name(k->arch), k->h,
+             k->w, k->c, flow_mask_name(k->mask), k->squeeze, k->bottleneck,
+             k->conv == CONV_ONEDNN ? " onednn" : "");
 }
 
 /* Images with structure: a per-image offset plus each value leaning on its left
@@ -345,12 +352,14 @@ static double train(Flow *f, FlowWork *w, int B, int steps, float lr, uint64_t s
 static void test_image_training_same_bits_with_one_and_two_threads(void) {
     enum { B = 96, STEPS = 4 };
     static const Case cs[] = {
-        {FLOW_REALNVP, 2, 8, 8, FLOW_MASK_CHECKERBOARD, 0, 3, 16, 5},
-        {FLOW_GLOW, 2, 8, 8, FLOW_MASK_CHANNEL, 1, 2, 16, 0},
-        {FLOW_REALNVP, 2, 8, 8, FLOW_MASK_CYCLE, 0, 4, 16, 0},
+        {FLOW_REALNVP, 2, 8, 8, FLOW_MASK_CHECKERBOARD, 0, 3, 16, 5, CONV_IM2COL},
+        {FLOW_GLOW, 2, 8, 8, FLOW_MASK_CHANNEL, 1, 2, 16, 0, CONV_IM2COL},
+        {FLOW_REALNVP, 2, 8, 8, FLOW_MASK_CYCLE, 0, 4, 16, 0, CONV_IM2COL},
+        /* oneDNN: 96 images are three units of 32 */
+        {FLOW_REALNVP, 2, 8, 8, FLOW_MASK_CHECKERBOARD, 0, 3, 16, 5, CONV_ONEDNN},
     };
     int saved_threads = omp_get_max_threads();
-    for (int t = 0; t < 3; t++) {
+    for (int t = 0; t < (int)(sizeof cs / sizeof *cs); t++) {
         const Case *k = &cs[t];
         FlowConfig cfg = case_config(k);
         int d = cfg.d;
@@ -396,7 +405,7 @@ static void test_image_training_same_bits_with_one_and_two_threads(void) {
 static void test_cycle_mask_conditions_only_on_the_previous_stripe(void) {
     enum { H = 4, W = 4, C = 1, D = H * W * C };
     for (int n = 1; n <= 6; n++) {
-        Case k = {FLOW_REALNVP, C, H, W, FLOW_MASK_CYCLE, 0, n, 4, 0};
+        Case k = {FLOW_REALNVP, C, H, W, FLOW_MASK_CYCLE, 0, n, 4, 0, CONV_IM2COL};
         Flow f;
         FlowWork *w;
         make_flow(&f, &w, &k, 1);
@@ -485,9 +494,9 @@ static double heldout_nll(const Flow *f, FlowWork *w, int n) {
  * far beyond the noise of a 64-image held-out mean. */
 static void test_image_flow_training_lowers_the_loss(void) {
     static const Case cs[] = {
-        {FLOW_REALNVP, 1, 8, 8, FLOW_MASK_CHECKERBOARD, 0, 4, 16, 0},
-        {FLOW_REALNVP, 1, 8, 8, FLOW_MASK_HORIZONTAL, 0, 4, 16, 10},
-        {FLOW_GLOW, 1, 8, 8, FLOW_MASK_CHANNEL, 1, 2, 16, 0},
+        {FLOW_REALNVP, 1, 8, 8, FLOW_MASK_CHECKERBOARD, 0, 4, 16, 0, CONV_IM2COL},
+        {FLOW_REALNVP, 1, 8, 8, FLOW_MASK_HORIZONTAL, 0, 4, 16, 10, CONV_IM2COL},
+        {FLOW_GLOW, 1, 8, 8, FLOW_MASK_CHANNEL, 1, 2, 16, 0, CONV_IM2COL},
     };
     for (int t = 0; t < 3; t++) {
         FlowConfig cfg = case_config(&cs[t]);
