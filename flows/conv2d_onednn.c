@@ -19,8 +19,8 @@ typedef enum { PASS_FWD, PASS_BWD_DATA, PASS_BWD_WEIGHTS } Pass;
  * usrc/udst/uwei the caller's. The three reorders go the way the pass needs. */
 typedef struct {
     Pass pass;
-    ConvLayout layout;
-    int cin, cout, nb, B, h, w, stride; /* B: 0 for BCHW, whose strides do not use it */
+    ConvLayouts lay;
+    int cin, cout, nb, B, h, w, stride; /* B: 0 unless a side is CBHW, whose strides use it */
     dnnl_primitive_t conv, r_src, r_dst, r_wei;
     dnnl_memory_desc_t src, dst, wei, scratch, usrc, udst, uwei;
 } Prim;
@@ -48,22 +48,28 @@ static dnnl_primitive_t reorder(const dnnl_memory_desc_t *from, const dnnl_memor
     return p;
 }
 
+/* The caller's view of a chunk's tensor of dims {nb, C, h, w} in layout l; B is the
+ * whole batch, which channel-major strides span. */
+static void user_desc(dnnl_memory_desc_t *md, ConvLayout l, const dnnl_dims_t dims, int B) {
+    long hw = dims[2] * dims[3];
+    /* (C, B, h, w): image n of the chunk is n·h·w floats on, channel c is c·B·h·w. */
+    dnnl_dims_t cbhw = {hw, (long)B * hw, dims[3], 1};
+    if (l == CONV_CBHW)
+        check(dnnl_memory_desc_init_by_strides(md, 4, dims, dnnl_f32, cbhw), "desc");
+    else
+        check(dnnl_memory_desc_init_by_tag(md, 4, dims, dnnl_f32,
+                                           l == CONV_BLOCKED ? dnnl_nChw16c : dnnl_nchw),
+              "desc");
+}
+
 /* Creates p's primitive with algorithm alg; 0 when oneDNN has no kernel for it. */
 static int create(Prim *p, dnnl_alg_kind_t alg) {
     int ho = conv2d_out_size(p->h, p->stride), wo = conv2d_out_size(p->w, p->stride);
     dnnl_dims_t sd = {p->nb, p->cin, p->h, p->w}, dd = {p->nb, p->cout, ho, wo};
     dnnl_dims_t wd = {p->cout, p->cin, 3, 3}, st = {p->stride, p->stride}, pad = {1, 1};
     dnnl_memory_desc_t as, ad, aw;
-    if (p->layout == CONV_BCHW) {
-        check(dnnl_memory_desc_init_by_tag(&p->usrc, 4, sd, dnnl_f32, dnnl_nchw), "src desc");
-        check(dnnl_memory_desc_init_by_tag(&p->udst, 4, dd, dnnl_f32, dnnl_nchw), "dst desc");
-    } else {
-        /* (C, B, h, w): image n of the chunk is n·h·w floats on, channel c is c·B·h·w. */
-        dnnl_dims_t sst = {(long)p->h * p->w, (long)p->B * p->h * p->w, p->w, 1};
-        dnnl_dims_t dst = {(long)ho * wo, (long)p->B * ho * wo, wo, 1};
-        check(dnnl_memory_desc_init_by_strides(&p->usrc, 4, sd, dnnl_f32, sst), "src desc");
-        check(dnnl_memory_desc_init_by_strides(&p->udst, 4, dd, dnnl_f32, dst), "dst desc");
-    }
+    user_desc(&p->usrc, p->lay.x, sd, p->B);
+    user_desc(&p->udst, p->lay.y, dd, p->B);
     check(dnnl_memory_desc_init_by_tag(&p->uwei, 4, wd, dnnl_f32, dnnl_oihw), "weights desc");
     check(dnnl_memory_desc_init_by_tag(&as, 4, sd, dnnl_f32, dnnl_format_tag_any), "desc");
     /* One input channel: (C, B, h, w) addresses as plain nchw, which oneDNN's direct
@@ -119,16 +125,17 @@ static int create(Prim *p, dnnl_alg_kind_t alg) {
 /* The primitive for a pass and chunk shape, created on first use. Creation runs with
  * one thread as the OpenMP setting, because oneDNN picks its blocking for the thread
  * count it sees then: one thread, whatever the run's, keeps the bits fixed. */
-static const Prim *lookup(Pass pass, ConvLayout layout, int cin, int cout, int nb, int B, int h,
+static const Prim *lookup(Pass pass, ConvLayouts lay, int cin, int cout, int nb, int B, int h,
                           int w, int stride) {
     const Prim *found = NULL;
-    if (layout == CONV_BCHW) B = 0;
+    if (lay.x != CONV_CBHW && lay.y != CONV_CBHW) B = 0;
 #pragma omp critical(conv2d_onednn)
     {
         for (int i = 0; i < ncache && !found; i++) {
             const Prim *c = &cache[i];
-            if (c->pass == pass && c->layout == layout && c->cin == cin && c->cout == cout &&
-                c->nb == nb && c->B == B && c->h == h && c->w == w && c->stride == stride)
+            if (c->pass == pass && c->lay.x == lay.x && c->lay.y == lay.y && c->cin == cin &&
+                c->cout == cout && c->nb == nb && c->B == B && c->h == h && c->w == w &&
+                c->stride == stride)
                 found = c;
         }
         if (!found) {
@@ -136,7 +143,7 @@ static const Prim *lookup(Pass pass, ConvLayout layout, int cin, int cout, int n
             if (!engine) check(dnnl_engine_create(&engine, dnnl_cpu, 0), "engine");
             Prim *p = &cache[ncache];
             *p = (Prim){.pass = pass,
-                        .layout = layout,
+                        .lay = lay,
                         .cin = cin,
                         .cout = cout,
                         .nb = nb,
@@ -204,8 +211,9 @@ static const int slot_out[3] = {
  * chunk (the pass's output among them is written). The inputs are reordered into
  * this thread's buffers, the conv runs, the output is reordered back. One thread:
  * oneDNN runs a primitive on the calling thread alone when the OpenMP setting there
- * is one thread. */
-static void run_chunk(const Prim *p, float *usrc, float *udst, float *uwei) {
+ * is one thread. dst_ready: this thread's dst buffer already holds udst in p's
+ * layout (the other backward pass of the same chunk just copied it). */
+static void run_chunk(const Prim *p, float *usrc, float *udst, float *uwei, int dst_ready) {
     int saved = omp_get_max_threads();
     omp_set_num_threads(1);
     if (!tl_stream)
@@ -220,7 +228,8 @@ static void run_chunk(const Prim *p, float *usrc, float *udst, float *uwei) {
     for (int k = 0; k < NSLOT; k++) {
         user[k] = memory(umd[k], data[k]);
         prim[k] = r[k] ? memory(pmd[k], buffer(k, pmd[k])) : user[k];
-        if (k != out) exec2(r[k], DNNL_ARG_FROM, user[k], DNNL_ARG_TO, prim[k]);
+        if (k != out && !(k == SLOT_DST && dst_ready))
+            exec2(r[k], DNNL_ARG_FROM, user[k], DNNL_ARG_TO, prim[k]);
         a[k] = (dnnl_exec_arg_t){slot_arg[p->pass][k], prim[k]};
     }
     dnnl_memory_t sc = memory(&p->scratch, buffer(BUF_SCRATCH, &p->scratch));
@@ -235,53 +244,64 @@ static void run_chunk(const Prim *p, float *usrc, float *udst, float *uwei) {
     omp_set_num_threads(saved);
 }
 
-/* Pass on one chunk of nb images by conv2d_narrow.h: x, y, wei as run_chunk's. */
-static void run_narrow(Pass pass, float *x, ConvStrides xs, float *y, ConvStrides ys, float *wei,
-                       int cin, int cout, int nb, int h, int w) {
-    if (pass == PASS_FWD)
-        conv2d_narrow_forward(wei, x, xs, y, ys, cin, cout, nb, h, w);
-    else if (pass == PASS_BWD_DATA)
-        conv2d_narrow_backward_data(wei, y, ys, x, xs, cin, cout, nb, h, w);
-    else
-        conv2d_narrow_backward_weights(x, xs, y, ys, wei, cin, cout, nb, h, w);
-}
-
 /* Chunks of a batch of B images: the last may be short. */
 static int chunks(int B) {
     return (B + CONV_ONEDNN_CHUNK - 1) / CONV_ONEDNN_CHUNK;
 }
 
-/* Runs pass over the batch chunk by chunk; chunk k's weight floats are wei + k·wstep
- * (wstep 0: the one W all chunks read). Chunks go to threads; a call from inside a
- * parallel region (an image flow's loop over images) runs them in its own thread. */
-static void run(Pass pass, ConvLayout layout, const float *x, const float *y, float *wei,
-                long wstep, int cin, int cout, int B, int h, int w, int stride) {
+/* Floats from one image to the next and from one channel to the next in layout l;
+ * chunk offsets use the first. */
+static ConvStrides strides(ConvLayout l, int C, int B, long hw) {
+    return l == CONV_CBHW ? (ConvStrides){hw, B * hw} : (ConvStrides){C * hw, hw};
+}
+
+/* One pass's pointers into one chunk of the batch. */
+typedef struct {
+    float *x, *y;
+    ConvStrides xs, ys;
+    int nb;
+} Chunk;
+
+/* Chunk k of a batch: x (cin images) and y (cout images, ho × wo). */
+static Chunk chunk(int k, const float *x, const float *y, ConvLayouts lay, int cin, int cout, int B,
+                   int h, int w, int stride) {
     int ho = conv2d_out_size(h, stride), wo = conv2d_out_size(w, stride);
-    int nchunks = chunks(B);
-    /* Floats from one image to the next and one channel to the next. */
-    long xhw = (long)h * w, yhw = (long)ho * wo;
-    ConvStrides xs = {xhw, B * xhw}, ys = {yhw, B * yhw};
-    if (layout == CONV_BCHW)
-        xs = (ConvStrides){cin * xhw, xhw}, ys = (ConvStrides){cout * yhw, yhw};
-    long xstep = xs.img, ystep = ys.img;
-#pragma omp parallel for schedule(dynamic) if (nchunks > 1 && !omp_in_parallel())
-    for (int k = 0; k < nchunks; k++) {
-        int n0 = k * CONV_ONEDNN_CHUNK,
-            nb = B - n0 < CONV_ONEDNN_CHUNK ? B - n0 : CONV_ONEDNN_CHUNK;
-        float *xc = (float *)x + n0 * xstep, *yc = (float *)y + n0 * ystep, *wc = wei + k * wstep;
-        if (stride == 1 && cout < CONV_NARROW_MAX_OUT) {
-            run_narrow(pass, xc, xs, yc, ys, wc, cin, cout, nb, h, w);
-            continue;
-        }
-        const Prim *p = lookup(pass, layout, cin, cout, nb, B, h, w, stride);
-        /* oneDNN takes non-const handles; only the pass's output is written. */
-        run_chunk(p, xc, yc, wc);
-    }
+    int n0 = k * CONV_ONEDNN_CHUNK;
+    Chunk c;
+    c.xs = strides(lay.x, cin, B, (long)h * w), c.ys = strides(lay.y, cout, B, (long)ho * wo);
+    /* oneDNN takes non-const handles; only a pass's output is written. x is NULL for
+     * a backward pass without dx. */
+    c.x = x ? (float *)x + n0 * c.xs.img : NULL, c.y = (float *)y + n0 * c.ys.img;
+    c.nb = B - n0 < CONV_ONEDNN_CHUNK ? B - n0 : CONV_ONEDNN_CHUNK;
+    return c;
+}
+
+/* conv2d_narrow.h takes the convs with few output channels (stride 1, plain layouts). */
+static int narrow(int cout, int stride) {
+    return stride == 1 && cout < CONV_NARROW_MAX_OUT;
+}
+
+/* A narrow conv reads planes: a blocked tensor is a caller's mistake. */
+static void check_plain(ConvLayouts lay) {
+    if (lay.x == CONV_BLOCKED || lay.y == CONV_BLOCKED)
+        check(dnnl_invalid_arguments, "blocked layout for a narrow convolution");
 }
 
 void conv2d_onednn_forward(const float *W, const float *x, float *y, int cin, int cout, int B,
-                           int h, int w, int stride, ConvLayout layout) {
-    run(PASS_FWD, layout, x, y, (float *)W, 0, cin, cout, B, h, w, stride);
+                           int h, int w, int stride, ConvLayouts lay) {
+    int nchunks = chunks(B);
+    if (narrow(cout, stride)) check_plain(lay);
+        /* Chunks go to threads; a call from inside a parallel region runs them in its own
+         * thread. */
+#pragma omp parallel for schedule(dynamic) if (nchunks > 1 && !omp_in_parallel())
+    for (int k = 0; k < nchunks; k++) {
+        Chunk c = chunk(k, x, y, lay, cin, cout, B, h, w, stride);
+        if (narrow(cout, stride))
+            conv2d_narrow_forward(W, c.x, c.xs, c.y, c.ys, cin, cout, c.nb, h, w);
+        else
+            run_chunk(lookup(PASS_FWD, lay, cin, cout, c.nb, B, h, w, stride), c.x, c.y, (float *)W,
+                      0);
+    }
 }
 
 long conv2d_onednn_workspace(int cin, int cout, int B) {
@@ -290,10 +310,29 @@ long conv2d_onednn_workspace(int cin, int cout, int B) {
 
 void conv2d_onednn_backward(const float *W, const float *x, const float *dy, float *work, float *dx,
                             float *dW, int accumulate, int cin, int cout, int B, int h, int w,
-                            int stride, ConvLayout layout) {
+                            int stride, ConvLayouts lay) {
     long nW = (long)cout * cin * 9;
     int nchunks = chunks(B);
-    run(PASS_BWD_WEIGHTS, layout, x, dy, work, nW, cin, cout, B, h, w, stride);
+    if (narrow(cout, stride)) check_plain(lay);
+        /* Per chunk: its weight-gradient partial, then dx, both in this thread, so the
+         * second pass reads the copy of dy the first made when they want the same layout. */
+#pragma omp parallel for schedule(dynamic) if (nchunks > 1 && !omp_in_parallel())
+    for (int k = 0; k < nchunks; k++) {
+        Chunk c = chunk(k, x, dy, lay, cin, cout, B, h, w, stride);
+        Chunk d = chunk(k, dx, dy, lay, cin, cout, B, h, w, stride);
+        float *part = work + k * nW;
+        if (narrow(cout, stride)) {
+            conv2d_narrow_backward_weights(c.x, c.xs, c.y, c.ys, part, cin, cout, c.nb, h, w);
+            if (dx) conv2d_narrow_backward_data(W, d.y, d.ys, d.x, d.xs, cin, cout, c.nb, h, w);
+            continue;
+        }
+        const Prim *pw = lookup(PASS_BWD_WEIGHTS, lay, cin, cout, c.nb, B, h, w, stride);
+        run_chunk(pw, c.x, c.y, part, 0);
+        if (!dx) continue;
+        const Prim *pd = lookup(PASS_BWD_DATA, lay, cin, cout, c.nb, B, h, w, stride);
+        int same = pw->r_dst && pd->r_dst && dnnl_memory_desc_equal(&pw->dst, &pd->dst);
+        run_chunk(pd, d.x, d.y, (float *)W, same);
+    }
     /* Partials in chunk order: the sum's bits do not depend on who computed what. */
 #pragma omp parallel for schedule(static) if (!omp_in_parallel())
     for (long i = 0; i < nW; i++) {
@@ -301,7 +340,6 @@ void conv2d_onednn_backward(const float *W, const float *x, const float *dy, flo
         for (int c = 0; c < nchunks; c++) s += work[c * nW + i];
         dW[i] = s;
     }
-    if (dx) run(PASS_BWD_DATA, layout, dx, dy, (float *)W, 0, cin, cout, B, h, w, stride);
 }
 
 /* The name of oneDNN's instruction-set level (dnnl_types.h). */

@@ -212,14 +212,30 @@ static const float *net_top(const ConvCoupling *cc, Acts a) {
     return cc->bottleneck > 0 ? a.U : a.H2;
 }
 
-/* Conv of the n images of a unit, x (n, cin, h, w) -> y (n, cout, h, w): oneDNN in
- * one call (one chunk, in this thread), or im2col image by image (cols: one image's
- * columns). */
-static void conv_fwd(const ConvCoupling *cc, const float *W, const float *x, float *cols, float *y,
-                     int cin, int cout, int n) {
+/* Whether H1, the first conv's output, stays in oneDNN's blocked layout (see
+ * conv2d_onednn.h) through its bias, ReLU and the middle conv, forward and backward:
+ * oneDNN convs and hidden a multiple of 16. H2 stays image-major: the last conv and
+ * the bottleneck read it as planes. */
+static int h1_blocked(const ConvCoupling *cc) {
+    return cc->conv == CONV_ONEDNN && cc->hidden % 16 == 0;
+}
+
+/* The layouts of the three convs' sides: X -> H1, H1 -> H2, H2 -> ST. */
+static ConvLayouts conv_layouts(const ConvCoupling *cc, int k) {
+    ConvLayout h1 = h1_blocked(cc) ? CONV_BLOCKED : CONV_BCHW;
+    return k == 0   ? (ConvLayouts){CONV_BCHW, h1}
+           : k == 1 ? (ConvLayouts){h1, CONV_BCHW}
+                    : (ConvLayouts){CONV_BCHW, CONV_BCHW};
+}
+
+/* Conv k (0, 1, 2) of the n images of a unit, x (n, cin, h, w) -> y (n, cout, h, w):
+ * oneDNN in one call (one chunk, in this thread), or im2col image by image (cols:
+ * one image's columns). */
+static void conv_fwd(const ConvCoupling *cc, int k, const float *W, const float *x, float *cols,
+                     float *y, int cin, int cout, int n) {
     int h = cc->h, w = cc->w;
     if (cc->conv == CONV_ONEDNN) {
-        conv2d_onednn_forward(W, x, y, cin, cout, n, h, w, 1, CONV_BCHW);
+        conv2d_onednn_forward(W, x, y, cin, cout, n, h, w, 1, conv_layouts(cc, k));
         return;
     }
     long xs = (long)cin * h * w, ys = (long)cout * h * w;
@@ -230,11 +246,12 @@ static void conv_fwd(const ConvCoupling *cc, const float *W, const float *x, flo
 /* Its gradients from dy (n, cout, h, w): dW (the unit's partial, overwritten) and dx
  * (n, cin, h, w) overwritten. im2col rebuilds the columns forward did not keep and
  * adds image after image into dW. */
-static void conv_bwd(const ConvCoupling *cc, const float *W, const float *x, const float *dy,
+static void conv_bwd(const ConvCoupling *cc, int k, const float *W, const float *x, const float *dy,
                      float *cols, float *work, float *dx, float *dW, int cin, int cout, int n) {
     int h = cc->h, w = cc->w;
     if (cc->conv == CONV_ONEDNN) {
-        conv2d_onednn_backward(W, x, dy, work, dx, dW, 0, cin, cout, n, h, w, 1, CONV_BCHW);
+        conv2d_onednn_backward(W, x, dy, work, dx, dW, 0, cin, cout, n, h, w, 1,
+                               conv_layouts(cc, k));
         return;
     }
     long xs = (long)cin * h * w, ys = (long)cout * h * w;
@@ -244,14 +261,43 @@ static void conv_bwd(const ConvCoupling *cc, const float *W, const float *x, con
     }
 }
 
-/* Per image of a unit: y (n, cout, hw) += bias, then ReLU when relu is set. */
-static void bias_act_unit(float *y, const float *bias, int cout, long hw, int relu, int n) {
-    for (int b = 0; b < n; b++) bias_act(y + (long)b * cout * hw, bias, cout, hw, relu);
+/* Per image of a unit: y (n, cout, hw) += bias, then ReLU when relu is set; blocked:
+ * y in (n, cout/16, hw, 16). */
+static void bias_act_unit(float *y, const float *bias, int cout, long hw, int relu, int n,
+                          int blocked) {
+    if (!blocked) {
+        for (int b = 0; b < n; b++) bias_act(y + (long)b * cout * hw, bias, cout, hw, relu);
+        return;
+    }
+    for (long blk = 0; blk < (long)n * (cout / 16); blk++) {
+        float *v = y + blk * hw * 16;
+        const float *bb = bias + (blk % (cout / 16)) * 16;
+        for (long p = 0; p < hw; p++)
+#pragma omp simd
+            for (int l = 0; l < 16; l++) {
+                float t = v[p * 16 + l] + bb[l];
+                v[p * 16 + l] = relu && !(t > 0.0f) ? 0.0f : t;
+            }
+    }
 }
 
-/* A unit's bias gradient, db (cout) = Σ over its images in order of bias_grad. */
-static void bias_grad_unit(const float *dy, float *db, int cout, long hw, int n) {
-    for (int b = 0; b < n; b++) bias_grad(dy + (long)b * cout * hw, db, cout, hw, b > 0);
+/* A unit's bias gradient, db (cout) = Σ over its images in order of bias_grad; blocked
+ * as above, with each channel's sum over positions in the same order and precision,
+ * so the same bits as the plain layout. */
+static void bias_grad_unit(const float *dy, float *db, int cout, long hw, int n, int blocked) {
+    if (!blocked) {
+        for (int b = 0; b < n; b++) bias_grad(dy + (long)b * cout * hw, db, cout, hw, b > 0);
+        return;
+    }
+    for (int b = 0; b < n; b++)
+        for (int cb = 0; cb < cout / 16; cb++) {
+            const float *v = dy + ((long)b * (cout / 16) + cb) * hw * 16;
+            double s[16] = {0};
+            for (long p = 0; p < hw; p++)
+                for (int l = 0; l < 16; l++) s[l] += v[p * 16 + l];
+            for (int l = 0; l < 16; l++)
+                db[cb * 16 + l] = (b > 0 ? db[cb * 16 + l] : 0.0f) + (float)s[l];
+        }
 }
 
 /* The images of unit u of a batch of B: [*b0, *b0 + n). */
@@ -273,13 +319,13 @@ static void net_forward(const ConvCoupling *cc, const float *params, const float
         int b0, n = unit_images(cc, u, B, &b0);
         float *X = a.X + b0 * d, *H1 = a.H1 + b0 * F, *H2 = a.H2 + b0 * F;
         for (int b = 0; b < n; b++) masked_input(cc, in + (b0 + b) * d, X + b * d);
-        conv_fwd(cc, params + o.W1, X, cols, H1, c, hd, n);
-        bias_act_unit(H1, params + o.b1, hd, hw, 1, n);
-        conv_fwd(cc, params + o.W2, H1, cols, H2, hd, hd, n);
-        bias_act_unit(H2, params + o.b2, hd, hw, 1, n);
+        conv_fwd(cc, 0, params + o.W1, X, cols, H1, c, hd, n);
+        bias_act_unit(H1, params + o.b1, hd, hw, 1, n, h1_blocked(cc));
+        conv_fwd(cc, 1, params + o.W2, H1, cols, H2, hd, hd, n);
+        bias_act_unit(H2, params + o.b2, hd, hw, 1, n, 0);
         if (l > 0) continue; /* the last conv waits for the bottleneck */
-        conv_fwd(cc, params + o.W3, H2, cols, a.ST + b0 * ss, hd, 2 * c, n);
-        bias_act_unit(a.ST + b0 * ss, params + o.b3, 2 * c, hw, 0, n);
+        conv_fwd(cc, 2, params + o.W3, H2, cols, a.ST + b0 * ss, hd, 2 * c, n);
+        bias_act_unit(a.ST + b0 * ss, params + o.b3, 2 * c, hw, 0, n, 0);
     }
     if (l == 0) return;
     /* Kirichenko §7: the whole feature map through l numbers and back. */
@@ -288,9 +334,9 @@ static void net_forward(const ConvCoupling *cc, const float *params, const float
 #pragma omp parallel for schedule(static) if (nunits(cc, B) > 1)
     for (int u = 0; u < nunits(cc, B); u++) {
         int b0, n = unit_images(cc, u, B, &b0);
-        conv_fwd(cc, params + o.W3, top + b0 * F, g.cols + u * cols_floats(cc), a.ST + b0 * ss, hd,
-                 2 * c, n);
-        bias_act_unit(a.ST + b0 * ss, params + o.b3, 2 * c, hw, 0, n);
+        conv_fwd(cc, 2, params + o.W3, top + b0 * F, g.cols + u * cols_floats(cc), a.ST + b0 * ss,
+                 hd, 2 * c, n);
+        bias_act_unit(a.ST + b0 * ss, params + o.b3, 2 * c, hw, 0, n, 0);
     }
 }
 
@@ -396,8 +442,8 @@ void conv_coupling_backward(const ConvCoupling *cc, const float *params, const f
         for (int b = b0; b < b0 + n; b++)
             affine_backward(cc, x + b * d, a.ST + b * ss, dy + b * d, dlogdet, dx + b * d,
                             g.dST + b * ss);
-        bias_grad_unit(g.dST + b0 * ss, part + pb3, 2 * c, hw, n);
-        conv_bwd(cc, params + o.W3, top + b0 * F, g.dST + b0 * ss, cols, work, g.dA + b0 * F,
+        bias_grad_unit(g.dST + b0 * ss, part + pb3, 2 * c, hw, n, 0);
+        conv_bwd(cc, 2, params + o.W3, top + b0 * F, g.dST + b0 * ss, cols, work, g.dA + b0 * F,
                  part + pW3, hd, 2 * c, n);
     }
     /* dH2 lands in dA without a bottleneck; with one, in dB (dA holds dU). */
@@ -414,11 +460,11 @@ void conv_coupling_backward(const ConvCoupling *cc, const float *params, const f
         int b0, n = unit_images(cc, u, B, &b0);
         float *d2 = dH2 + b0 * F, *d1 = dH1 + b0 * F, *dX = g.dX + b0 * d;
         relu_backward(a.H2 + b0 * F, d2, d2, n * F);
-        bias_grad_unit(d2, part + o.b2, hd, hw, n);
-        conv_bwd(cc, params + o.W2, a.H1 + b0 * F, d2, cols, work, d1, part + o.W2, hd, hd, n);
+        bias_grad_unit(d2, part + o.b2, hd, hw, n, 0);
+        conv_bwd(cc, 1, params + o.W2, a.H1 + b0 * F, d2, cols, work, d1, part + o.W2, hd, hd, n);
         relu_backward(a.H1 + b0 * F, d1, d1, n * F);
-        bias_grad_unit(d1, part + o.b1, hd, hw, n);
-        conv_bwd(cc, params + o.W1, a.X + b0 * d, d1, cols, work, dX, part + o.W1, c, hd, n);
+        bias_grad_unit(d1, part + o.b1, hd, hw, n, h1_blocked(cc));
+        conv_bwd(cc, 0, params + o.W1, a.X + b0 * d, d1, cols, work, dX, part + o.W1, c, hd, n);
         /* The network saw x ⊙ m: its input gradient reaches x on COND positions. */
         for (int b = 0; b < n; b++) {
             float *dxb = dx + (b0 + b) * d;

@@ -25,7 +25,9 @@
  * image at a time on its (c, h, w) block, so that an image's im2col columns (9·h·H·W
  * floats, 1.8 MB at h = 64 on 28×28) are still in cache when its GEMM reads them.
  * oneDNN: units of CONV_ONEDNN_CHUNK images, each conv one call on the unit's
- * (n, c, h, w) block: its kernels and its weight reorders pay off over many images.
+ * (n, c, h, w) block: its kernels and its weight reorders pay off over many images;
+ * the first conv's output stays in oneDNN's blocked layout through its bias, ReLU
+ * and the middle conv (hidden a multiple of 16), which saves the copies in and out.
  * Forward keeps the convs' inputs, not their 9× larger columns; backward rebuilds
  * them.
  * Params, in order: W1[h][c][3][3], b1[h], W2[h][h][3][3], b2[h], (bottleneck:

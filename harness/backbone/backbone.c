@@ -205,6 +205,9 @@ BackboneWork *backbone_work_new(const Backbone *bb, int cap) {
     return w;
 }
 
+/* The backbone's activations are channel-major, (C, B, h, w), in and out of every conv. */
+static const ConvLayouts CBHW = {CONV_CBHW, CONV_CBHW};
+
 void backbone_forward(Backbone *bb, BackboneWork *w, const float *x, int B, int train,
                       const float **feat, const float **logits) {
     const BackboneShape *sh = &bb->shape;
@@ -221,7 +224,7 @@ void backbone_forward(Backbone *bb, BackboneWork *w, const float *x, int B, int 
             long P = (long)B * L.side[s + 1] * L.side[s + 1];
             if (sh->conv == CONV_ONEDNN)
                 conv2d_onednn_forward(bb->params + L.w[s], in, w->z[s], L.in[s], out, B, side, side,
-                                      sh->stride[s], CONV_CBHW);
+                                      sh->stride[s], CBHW);
             else
                 conv2d_forward(bb->params + L.w[s], in, w->cols[s], w->z[s], L.in[s], out, B, side,
                                side, sh->stride[s]);
@@ -278,7 +281,7 @@ static void backward_from_logits(Backbone *bb, BackboneWork *w, int B, int train
                 batchnorm_backward_eval(bb->params + L.bn[s], bb->state + L.state[s], g, g, out, P);
             if (sh->conv == CONV_ONEDNN)
                 conv2d_onednn_backward(bb->params + L.w[s], in, g, w->work, gin, grad + L.w[s], 0,
-                                       L.in[s], out, B, side, side, sh->stride[s], CONV_CBHW);
+                                       L.in[s], out, B, side, side, sh->stride[s], CBHW);
             else
                 conv2d_backward(bb->params + L.w[s], w->cols[s], g, w->work, gin, grad + L.w[s], 0,
                                 L.in[s], out, B, side, side, sh->stride[s]);

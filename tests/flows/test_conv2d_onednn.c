@@ -4,7 +4,8 @@
  * ones (stride 2, one input channel, odd widths) and batches that are not a whole
  * number of chunks; a gradient check of its own on a tiny case; same bits at 1 and 2
  * threads and from inside a parallel loop; the image-major layout (B, C, h, w) the
- * image flows use against the same images one at a time. */
+ * image flows use against the same images one at a time, and the blocked layout
+ * against the image-major one. */
 #include "flows/conv2d.h"
 #include "flows/conv2d_onednn.h"
 #include "flows/rng.h"
@@ -14,6 +15,8 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+
+static const ConvLayouts CBHW = {CONV_CBHW, CONV_CBHW}, BCHW = {CONV_BCHW, CONV_BCHW};
 
 typedef struct {
     int cin, cout, B, h, w, stride;
@@ -60,10 +63,10 @@ static double compare(const Case *k, int acc) {
     float *w2 =
         malloc(sizeof(float) * conv2d_workspace(k->cin, k->cout, k->B, k->h, k->w, k->stride));
     for (long i = 0; i < k->nW; i++) dW1[i] = dW2[i] = 1.0f;
-    conv2d_onednn_forward(k->W, k->x, y1, k->cin, k->cout, k->B, k->h, k->w, k->stride, CONV_CBHW);
+    conv2d_onednn_forward(k->W, k->x, y1, k->cin, k->cout, k->B, k->h, k->w, k->stride, CBHW);
     conv2d_forward(k->W, k->x, cols, y2, k->cin, k->cout, k->B, k->h, k->w, k->stride);
     conv2d_onednn_backward(k->W, k->x, k->dy, w1, dx1, dW1, acc, k->cin, k->cout, k->B, k->h, k->w,
-                           k->stride, CONV_CBHW);
+                           k->stride, CBHW);
     conv2d_backward(k->W, cols, k->dy, w2, dx2, dW2, acc, k->cin, k->cout, k->B, k->h, k->w,
                     k->stride);
     double d =
@@ -97,7 +100,7 @@ static void test_onednn_conv_matches_conv2d(void) {
 /* L = Σ c ⊙ conv(x), for the finite differences below. */
 static double loss(const Case *k) {
     float *y = malloc(sizeof(float) * k->ny);
-    conv2d_onednn_forward(k->W, k->x, y, k->cin, k->cout, k->B, k->h, k->w, k->stride, CONV_CBHW);
+    conv2d_onednn_forward(k->W, k->x, y, k->cin, k->cout, k->B, k->h, k->w, k->stride, CBHW);
     double s = 0.0;
     for (long i = 0; i < k->ny; i++) s += (double)k->dy[i] * y[i];
     free(y);
@@ -111,7 +114,7 @@ static void test_onednn_conv_gradients_match_finite_differences(void) {
         Case k = make(2, 3, 2, 5, 6, stride);
         float *dW = malloc(sizeof(float) * k.nW), *dx = malloc(sizeof(float) * k.nx);
         float *work = malloc(sizeof(float) * conv2d_onednn_workspace(2, 3, 2));
-        conv2d_onednn_backward(k.W, k.x, k.dy, work, dx, dW, 0, 2, 3, 2, 5, 6, stride, CONV_CBHW);
+        conv2d_onednn_backward(k.W, k.x, k.dy, work, dx, dW, 0, 2, 3, 2, 5, 6, stride, CBHW);
         float *v[2] = {k.W, k.x}, *g[2] = {dW, dx};
         long n[2] = {k.nW, k.nx};
         int bad = 0;
@@ -143,9 +146,9 @@ static void test_onednn_conv_same_bits_at_one_and_two_threads(void) {
         omp_set_num_threads(t + 1);
         r[t][0] = malloc(sizeof(float) * k.ny), r[t][1] = malloc(sizeof(float) * k.nW);
         r[t][2] = malloc(sizeof(float) * k.nx);
-        conv2d_onednn_forward(k.W, k.x, r[t][0], 16, 48, B, 14, 14, 1, CONV_CBHW);
+        conv2d_onednn_forward(k.W, k.x, r[t][0], 16, 48, B, 14, 14, 1, CBHW);
         conv2d_onednn_backward(k.W, k.x, k.dy, work, r[t][2], r[t][1], 0, 16, 48, B, 14, 14, 1,
-                               CONV_CBHW);
+                               CBHW);
     }
     omp_set_num_threads(keep);
     CHECK(memcmp(r[0][0], r[1][0], sizeof(float) * k.ny) == 0);
@@ -167,15 +170,15 @@ static void test_onednn_conv_inside_a_parallel_loop(void) {
     float *dWa = malloc(sizeof(float) * N * k.nW), *dWp = malloc(sizeof(float) * N * k.nW);
     float *wa = malloc(sizeof(float) * N * k.nW), *wp = malloc(sizeof(float) * N * k.nW);
     for (int n = 0; n < N; n++) {
-        conv2d_onednn_forward(k.W, k.x + n * img, alone + n * img, C, C, 1, S, S, 1, CONV_CBHW);
+        conv2d_onednn_forward(k.W, k.x + n * img, alone + n * img, C, C, 1, S, S, 1, CBHW);
         conv2d_onednn_backward(k.W, k.x + n * img, k.dy + n * img, wa + n * k.nW, dxa + n * img,
-                               dWa + n * k.nW, 0, C, C, 1, S, S, 1, CONV_CBHW);
+                               dWa + n * k.nW, 0, C, C, 1, S, S, 1, CBHW);
     }
 #pragma omp parallel for schedule(dynamic)
     for (int n = 0; n < N; n++) {
-        conv2d_onednn_forward(k.W, k.x + n * img, par + n * img, C, C, 1, S, S, 1, CONV_CBHW);
+        conv2d_onednn_forward(k.W, k.x + n * img, par + n * img, C, C, 1, S, S, 1, CBHW);
         conv2d_onednn_backward(k.W, k.x + n * img, k.dy + n * img, wp + n * k.nW, dxp + n * img,
-                               dWp + n * k.nW, 0, C, C, 1, S, S, 1, CONV_CBHW);
+                               dWp + n * k.nW, 0, C, C, 1, S, S, 1, CBHW);
     }
     CHECK(memcmp(alone, par, sizeof(float) * N * img) == 0);
     CHECK(memcmp(dxa, dxp, sizeof(float) * N * img) == 0);
@@ -201,17 +204,16 @@ static void test_onednn_conv_image_major_layout(void) {
         }
         /* t = 0: image by image, the dW partials summed in order */
         for (int n = 0; n < N; n++) {
-            conv2d_onednn_forward(k.W, k.x + n * xi, y[0] + n * yi, cin, cout, 1, S, S, 1,
-                                  CONV_BCHW);
+            conv2d_onednn_forward(k.W, k.x + n * xi, y[0] + n * yi, cin, cout, 1, S, S, 1, BCHW);
             conv2d_onednn_backward(k.W, k.x + n * xi, k.dy + n * yi, work, dx[0] + n * xi, dW[0],
-                                   n > 0, cin, cout, 1, S, S, 1, CONV_BCHW);
+                                   n > 0, cin, cout, 1, S, S, 1, BCHW);
         }
         int keep = omp_get_max_threads();
         for (int t = 1; t < 3; t++) {
             omp_set_num_threads(t);
-            conv2d_onednn_forward(k.W, k.x, y[t], cin, cout, N, S, S, 1, CONV_BCHW);
+            conv2d_onednn_forward(k.W, k.x, y[t], cin, cout, N, S, S, 1, BCHW);
             conv2d_onednn_backward(k.W, k.x, k.dy, work, dx[t], dW[t], 0, cin, cout, N, S, S, 1,
-                                   CONV_BCHW);
+                                   BCHW);
         }
         omp_set_num_threads(keep);
         double d = fmax(rel_diff(y[1], y[0], k.ny),
@@ -222,6 +224,65 @@ static void test_onednn_conv_image_major_layout(void) {
         CHECK(memcmp(dW[1], dW[2], sizeof(float) * k.nW) == 0);
         for (int t = 0; t < 3; t++) free(y[t]), free(dx[t]), free(dW[t]);
         free(work);
+        drop(&k);
+    }
+}
+
+/* (B, C, h, w) <-> (B, C/16, h, w, 16), the blocked layout, written out by hand. */
+static void to_blocked(const float *a, float *b, int B, int C, long hw, int back) {
+    for (int n = 0; n < B; n++)
+        for (int c = 0; c < C; c++)
+            for (long p = 0; p < hw; p++) {
+                long i = ((long)n * C + c) * hw + p,
+                     j = (((long)n * (C / 16) + c / 16) * hw + p) * 16 + c % 16;
+                if (back)
+                    b[i] = a[j];
+                else
+                    b[j] = a[i];
+            }
+}
+
+/* A side in the blocked layout gives the bits of the same side image-major: the image
+ * flows keep the middle conv's input in it (64 -> 64 both sides; 1 -> 16 its output
+ * side, as the first conv writes it). */
+static void test_onednn_conv_blocked_layout(void) {
+    enum { N = 40, S = 7 };
+    int shapes[2][2] = {{64, 64}, {1, 16}};
+    for (int c = 0; c < 2; c++) {
+        int cin = shapes[c][0], cout = shapes[c][1];
+        Case k = make(cin, cout, N, S, S, 1);
+        long hw = S * S;
+        float *y[2], *dx[2], *dW[2], *xb = malloc(sizeof(float) * k.nx);
+        float *dyb = malloc(sizeof(float) * k.ny),
+              *t = malloc(sizeof(float) * (k.nx > k.ny ? k.nx : k.ny));
+        float *work = malloc(sizeof(float) * conv2d_onednn_workspace(cin, cout, N));
+        for (int i = 0; i < 2; i++) {
+            y[i] = malloc(sizeof(float) * k.ny), dx[i] = malloc(sizeof(float) * k.nx);
+            dW[i] = malloc(sizeof(float) * k.nW);
+        }
+        conv2d_onednn_forward(k.W, k.x, y[0], cin, cout, N, S, S, 1, BCHW);
+        conv2d_onednn_backward(k.W, k.x, k.dy, work, dx[0], dW[0], 0, cin, cout, N, S, S, 1, BCHW);
+        /* output side blocked */
+        ConvLayouts ob = {CONV_BCHW, CONV_BLOCKED};
+        to_blocked(k.dy, dyb, N, cout, hw, 0);
+        conv2d_onednn_forward(k.W, k.x, t, cin, cout, N, S, S, 1, ob);
+        to_blocked(t, y[1], N, cout, hw, 1);
+        conv2d_onednn_backward(k.W, k.x, dyb, work, dx[1], dW[1], 0, cin, cout, N, S, S, 1, ob);
+        CHECK(memcmp(y[0], y[1], sizeof(float) * k.ny) == 0);
+        CHECK(memcmp(dx[0], dx[1], sizeof(float) * k.nx) == 0);
+        CHECK(memcmp(dW[0], dW[1], sizeof(float) * k.nW) == 0);
+        if (cin % 16 == 0) { /* input side blocked */
+            ConvLayouts ib = {CONV_BLOCKED, CONV_BCHW};
+            to_blocked(k.x, xb, N, cin, hw, 0);
+            conv2d_onednn_forward(k.W, xb, y[1], cin, cout, N, S, S, 1, ib);
+            conv2d_onednn_backward(k.W, xb, k.dy, work, t, dW[1], 0, cin, cout, N, S, S, 1, ib);
+            to_blocked(t, dx[1], N, cin, hw, 1);
+            CHECK(memcmp(y[0], y[1], sizeof(float) * k.ny) == 0);
+            CHECK(memcmp(dx[0], dx[1], sizeof(float) * k.nx) == 0);
+            CHECK(memcmp(dW[0], dW[1], sizeof(float) * k.nW) == 0);
+        }
+        for (int i = 0; i < 2; i++) free(y[i]), free(dx[i]), free(dW[i]);
+        free(xb), free(dyb), free(t), free(work);
         drop(&k);
     }
 }
@@ -239,6 +300,7 @@ int main(int argc, char **argv) {
         UNIT(test_onednn_conv_same_bits_at_one_and_two_threads),
         UNIT(test_onednn_conv_inside_a_parallel_loop),
         UNIT(test_onednn_conv_image_major_layout),
+        UNIT(test_onednn_conv_blocked_layout),
         UNIT(test_onednn_describe_names_version_and_isa),
     };
     return unit_main(tests, (int)(sizeof tests / sizeof *tests), argc, argv);
