@@ -102,13 +102,14 @@ static inline void store(float *out, const v16 *v, int n) {
     for (int l = 0; l < n; l++) out[l] = (*v)[l];
 }
 
-/* out plane o (y, x) = Σ_i Σ_kx Σ_ky wt[o][i][ky·3 + kx] · P[i][y + ky][x + kx], for
- * o < nout, i < nin, summed in that order. Per pass OUTS planes × ROWS rows × 16
+/* out plane o (y, x) = bias[o] + Σ_i Σ_kx Σ_ky wt[o][i][ky·3 + kx] · P[i][y + ky][x + kx],
+ * for o < nout, i < nin, summed in that order from the bias (0 when bias is NULL),
+ * then max(·, 0) when relu is set (NaN to 0, as relu.h). Per pass OUTS planes × ROWS rows × 16
  * columns stay in registers; each of the ROWS + 2 input rows a pass reads at one kx
  * is loaded once and feeds every (row, ky) it meets. A missing plane of the last pass
  * gets zero weights. */
-static inline void direct(const float *P, Pad s, int nin, const float *wt, int nout, float *out,
-                          long och, int h, int w) {
+static inline void direct(const float *P, Pad s, int nin, const float *wt, const float *bias,
+                          int relu, int nout, float *out, long och, int h, int w) {
     long plane = (long)s.rows * s.wp;
     /* one pass's weights in the order the loop reads them: [i][kx][k][ky] */
     float *wp = buffer(BUF_PASS, 9L * OUTS * nin);
@@ -122,7 +123,12 @@ static inline void direct(const float *P, Pad s, int nin, const float *wt, int n
                                           : 0.0f;
         for (int y0 = 0; y0 < h; y0 += ROWS)
             for (int x0 = 0; x0 < w; x0 += VL) {
-                v16 acc[OUTS][ROWS] = {{{0}}};
+                v16 acc[OUTS][ROWS];
+                for (int k = 0; k < OUTS; k++) {
+                    float b0 = bias && o0 + k < nout ? bias[o0 + k] : 0.0f;
+                    for (int r = 0; r < ROWS; r++)
+                        for (int l = 0; l < VL; l++) acc[k][r][l] = b0;
+                }
                 for (int i = 0; i < nin; i++)
                     for (int kx = 0; kx < 3; kx++) {
                         const float *src = P + i * plane + (long)y0 * s.wp + x0 + kx;
@@ -142,19 +148,24 @@ static inline void direct(const float *P, Pad s, int nin, const float *wt, int n
                     }
                 int cols = w - x0 < VL ? w - x0 : VL;
                 for (int k = 0; k < OUTS && o0 + k < nout; k++)
-                    for (int r = 0; r < ROWS && y0 + r < h; r++)
+                    for (int r = 0; r < ROWS && y0 + r < h; r++) {
+                        if (relu)
+                            for (int l = 0; l < VL; l++)
+                                acc[k][r][l] = acc[k][r][l] > 0.0f ? acc[k][r][l] : 0.0f;
                         store(out + (o0 + k) * och + (long)(y0 + r) * w + x0, &acc[k][r], cols);
+                    }
             }
     }
 }
 
-CLONES void conv2d_narrow_forward(const float *W, const float *x, ConvStrides xs, float *y,
-                                  ConvStrides ys, int cin, int cout, int n, int h, int w) {
+CLONES void conv2d_narrow_forward(const float *W, const float *bias, int relu, const float *x,
+                                  ConvStrides xs, float *y, ConvStrides ys, int cin, int cout,
+                                  int n, int h, int w) {
     Pad s = pad_shape(h, w);
     float *P = buffer(BUF_A, (size_t)cin * s.rows * s.wp);
     for (int b = 0; b < n; b++) {
         pad_planes(x + b * xs.img, xs.ch, cin, h, w, s, P);
-        direct(P, s, cin, W, cout, y + b * ys.img, ys.ch, h, w);
+        direct(P, s, cin, W, bias, relu, cout, y + b * ys.img, ys.ch, h, w);
     }
 }
 
@@ -170,7 +181,7 @@ CLONES void conv2d_narrow_backward_data(const float *W, const float *dy, ConvStr
                 wt[((long)ci * cout + co) * 9 + t] = W[((long)co * cin + ci) * 9 + 8 - t];
     for (int b = 0; b < n; b++) {
         pad_planes(dy + b * ys.img, ys.ch, cout, h, w, s, Q);
-        direct(Q, s, cout, wt, cin, dx + b * xs.img, xs.ch, h, w);
+        direct(Q, s, cout, wt, NULL, 0, cin, dx + b * xs.img, xs.ch, h, w);
     }
 }
 

@@ -26,9 +26,12 @@ typedef struct {
     long img, ch; /* floats from an image to the next, from a channel to the next */
 } ConvStrides;
 
-/* x (n images of cin planes h×w) -> y (n images of cout planes), overwritten. */
-void conv2d_narrow_forward(const float *W, const float *x, ConvStrides xs, float *y, ConvStrides ys,
-                           int cin, int cout, int n, int h, int w);
+/* x (n images of cin planes h×w) -> y (n images of cout planes), overwritten; each
+ * sum starts from bias[co] (0 when bias is NULL), and max(·, 0) follows when relu is
+ * set. */
+void conv2d_narrow_forward(const float *W, const float *bias, int relu, const float *x,
+                           ConvStrides xs, float *y, ConvStrides ys, int cin, int cout, int n,
+                           int h, int w);
 
 /* dy (n, cout planes) -> dx (n, cin planes), overwritten: the gradient of forward
  * with respect to x. */

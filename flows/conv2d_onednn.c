@@ -20,9 +20,10 @@ typedef enum { PASS_FWD, PASS_BWD_DATA, PASS_BWD_WEIGHTS } Pass;
 typedef struct {
     Pass pass;
     ConvLayouts lay;
+    int bias, relu;                     /* forward: adds a bias, applies ReLU (oneDNN's post-op) */
     int cin, cout, nb, B, h, w, stride; /* B: 0 unless a side is CBHW, whose strides use it */
     dnnl_primitive_t conv, r_src, r_dst, r_wei;
-    dnnl_memory_desc_t src, dst, wei, scratch, usrc, udst, uwei;
+    dnnl_memory_desc_t src, dst, wei, bia, scratch, usrc, udst, uwei;
 } Prim;
 
 enum { CACHE_MAX = 256 };
@@ -84,10 +85,19 @@ static int create(Prim *p, dnnl_alg_kind_t alg) {
     check(dnnl_primitive_attr_create(&attr), "attr");
     /* Our own scratch per thread: the library's is shared between primitives. */
     check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad");
+    if (p->relu) {
+        dnnl_post_ops_t po;
+        check(dnnl_post_ops_create(&po), "post-ops");
+        check(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f), "relu");
+        check(dnnl_primitive_attr_set_post_ops(attr, po), "post-ops attr");
+        dnnl_post_ops_destroy(po);
+    }
+    dnnl_dims_t bdims = {p->cout};
+    check(dnnl_memory_desc_init_by_tag(&p->bia, 1, bdims, dnnl_f32, dnnl_x), "bias desc");
     dnnl_convolution_desc_t fd, bd;
     dnnl_primitive_desc_t fpd = NULL, pd = NULL;
-    check(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, alg, &as, &aw, NULL, &ad,
-                                             st, pad, pad),
+    check(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, alg, &as, &aw,
+                                             p->bias ? &p->bia : NULL, &ad, st, pad, pad),
           "forward desc");
     dnnl_status_t s = dnnl_primitive_desc_create(&fpd, &fd, attr, engine, NULL);
     if (s == dnnl_success && p->pass == PASS_FWD) pd = fpd, fpd = NULL;
@@ -125,17 +135,17 @@ static int create(Prim *p, dnnl_alg_kind_t alg) {
 /* The primitive for a pass and chunk shape, created on first use. Creation runs with
  * one thread as the OpenMP setting, because oneDNN picks its blocking for the thread
  * count it sees then: one thread, whatever the run's, keeps the bits fixed. */
-static const Prim *lookup(Pass pass, ConvLayouts lay, int cin, int cout, int nb, int B, int h,
-                          int w, int stride) {
+static const Prim *lookup(Pass pass, ConvLayouts lay, int bias, int relu, int cin, int cout, int nb,
+                          int B, int h, int w, int stride) {
     const Prim *found = NULL;
     if (lay.x != CONV_CBHW && lay.y != CONV_CBHW) B = 0;
 #pragma omp critical(conv2d_onednn)
     {
         for (int i = 0; i < ncache && !found; i++) {
             const Prim *c = &cache[i];
-            if (c->pass == pass && c->lay.x == lay.x && c->lay.y == lay.y && c->cin == cin &&
-                c->cout == cout && c->nb == nb && c->B == B && c->h == h && c->w == w &&
-                c->stride == stride)
+            if (c->pass == pass && c->lay.x == lay.x && c->lay.y == lay.y && c->bias == bias &&
+                c->relu == relu && c->cin == cin && c->cout == cout && c->nb == nb && c->B == B &&
+                c->h == h && c->w == w && c->stride == stride)
                 found = c;
         }
         if (!found) {
@@ -144,6 +154,8 @@ static const Prim *lookup(Pass pass, ConvLayouts lay, int cin, int cout, int nb,
             Prim *p = &cache[ncache];
             *p = (Prim){.pass = pass,
                         .lay = lay,
+                        .bias = bias,
+                        .relu = relu,
                         .cin = cin,
                         .cout = cout,
                         .nb = nb,
@@ -212,8 +224,10 @@ static const int slot_out[3] = {
  * this thread's buffers, the conv runs, the output is reordered back. One thread:
  * oneDNN runs a primitive on the calling thread alone when the OpenMP setting there
  * is one thread. dst_ready: this thread's dst buffer already holds udst in p's
- * layout (the other backward pass of the same chunk just copied it). */
-static void run_chunk(const Prim *p, float *usrc, float *udst, float *uwei, int dst_ready) {
+ * layout (the other backward pass of the same chunk just copied it). bias: the
+ * forward's bias (cout floats) when p adds one. */
+static void run_chunk(const Prim *p, float *usrc, float *udst, float *uwei, int dst_ready,
+                      const float *bias) {
     int saved = omp_get_max_threads();
     omp_set_num_threads(1);
     if (!tl_stream)
@@ -223,7 +237,7 @@ static void run_chunk(const Prim *p, float *usrc, float *udst, float *uwei, int 
     dnnl_primitive_t r[NSLOT] = {p->r_src, p->r_dst, p->r_wei};
     float *data[NSLOT] = {usrc, udst, uwei};
     dnnl_memory_t user[NSLOT], prim[NSLOT];
-    dnnl_exec_arg_t a[NSLOT + 1];
+    dnnl_exec_arg_t a[NSLOT + 2];
     int out = slot_out[p->pass];
     for (int k = 0; k < NSLOT; k++) {
         user[k] = memory(umd[k], data[k]);
@@ -234,7 +248,10 @@ static void run_chunk(const Prim *p, float *usrc, float *udst, float *uwei, int 
     }
     dnnl_memory_t sc = memory(&p->scratch, buffer(BUF_SCRATCH, &p->scratch));
     a[NSLOT] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, sc};
-    check(dnnl_primitive_execute(p->conv, tl_stream, NSLOT + 1, a), "convolution");
+    dnnl_memory_t bm = p->bias ? memory(&p->bia, (float *)bias) : NULL;
+    if (bm) a[NSLOT + 1] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, bm};
+    check(dnnl_primitive_execute(p->conv, tl_stream, NSLOT + 1 + (bm != NULL), a), "convolution");
+    if (bm) dnnl_memory_destroy(bm);
     exec2(r[out], DNNL_ARG_FROM, prim[out], DNNL_ARG_TO, user[out]);
     for (int k = 0; k < NSLOT; k++) {
         if (r[k]) dnnl_memory_destroy(prim[k]);
@@ -287,20 +304,20 @@ static void check_plain(ConvLayouts lay) {
         check(dnnl_invalid_arguments, "blocked layout for a narrow convolution");
 }
 
-void conv2d_onednn_forward(const float *W, const float *x, float *y, int cin, int cout, int B,
-                           int h, int w, int stride, ConvLayouts lay) {
+void conv2d_onednn_forward(const float *W, const float *bias, int relu, const float *x, float *y,
+                           int cin, int cout, int B, int h, int w, int stride, ConvLayouts lay) {
     int nchunks = chunks(B);
+    /* Chunks go to threads; a call from inside a parallel region runs them in its own
+     * thread. */
     if (narrow(cout, stride)) check_plain(lay);
-        /* Chunks go to threads; a call from inside a parallel region runs them in its own
-         * thread. */
 #pragma omp parallel for schedule(dynamic) if (nchunks > 1 && !omp_in_parallel())
     for (int k = 0; k < nchunks; k++) {
         Chunk c = chunk(k, x, y, lay, cin, cout, B, h, w, stride);
         if (narrow(cout, stride))
-            conv2d_narrow_forward(W, c.x, c.xs, c.y, c.ys, cin, cout, c.nb, h, w);
+            conv2d_narrow_forward(W, bias, relu, c.x, c.xs, c.y, c.ys, cin, cout, c.nb, h, w);
         else
-            run_chunk(lookup(PASS_FWD, lay, cin, cout, c.nb, B, h, w, stride), c.x, c.y, (float *)W,
-                      0);
+            run_chunk(lookup(PASS_FWD, lay, bias != NULL, relu, cin, cout, c.nb, B, h, w, stride),
+                      c.x, c.y, (float *)W, 0, bias);
     }
 }
 
@@ -326,12 +343,12 @@ void conv2d_onednn_backward(const float *W, const float *x, const float *dy, flo
             if (dx) conv2d_narrow_backward_data(W, d.y, d.ys, d.x, d.xs, cin, cout, c.nb, h, w);
             continue;
         }
-        const Prim *pw = lookup(PASS_BWD_WEIGHTS, lay, cin, cout, c.nb, B, h, w, stride);
-        run_chunk(pw, c.x, c.y, part, 0);
+        const Prim *pw = lookup(PASS_BWD_WEIGHTS, lay, 0, 0, cin, cout, c.nb, B, h, w, stride);
+        run_chunk(pw, c.x, c.y, part, 0, NULL);
         if (!dx) continue;
-        const Prim *pd = lookup(PASS_BWD_DATA, lay, cin, cout, c.nb, B, h, w, stride);
+        const Prim *pd = lookup(PASS_BWD_DATA, lay, 0, 0, cin, cout, c.nb, B, h, w, stride);
         int same = pw->r_dst && pd->r_dst && dnnl_memory_desc_equal(&pw->dst, &pd->dst);
-        run_chunk(pd, d.x, d.y, (float *)W, same);
+        run_chunk(pd, d.x, d.y, (float *)W, same, NULL);
     }
     /* Partials in chunk order: the sum's bits do not depend on who computed what. */
 #pragma omp parallel for schedule(static) if (!omp_in_parallel())

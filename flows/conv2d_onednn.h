@@ -36,9 +36,10 @@ typedef struct {
     ConvLayout x, y;
 } ConvLayouts;
 
-/* x (Cin, B, h, w) -> y (Cout, B, ho, wo), each in its layout. */
-void conv2d_onednn_forward(const float *W, const float *x, float *y, int cin, int cout, int B,
-                           int h, int w, int stride, ConvLayouts lay);
+/* x (Cin, B, h, w) -> y (Cout, B, ho, wo), each in its layout; then, fused into the
+ * same pass over y, + bias[co] when bias is not NULL and max(·, 0) when relu is set. */
+void conv2d_onednn_forward(const float *W, const float *bias, int relu, const float *x, float *y,
+                           int cin, int cout, int B, int h, int w, int stride, ConvLayouts lay);
 
 /* Floats of the workspace conv2d_onednn_backward needs: one weight-gradient partial
  * per chunk. */

@@ -228,19 +228,22 @@ static ConvLayouts conv_layouts(const ConvCoupling *cc, int k) {
                     : (ConvLayouts){CONV_BCHW, CONV_BCHW};
 }
 
-/* Conv k (0, 1, 2) of the n images of a unit, x (n, cin, h, w) -> y (n, cout, h, w):
- * oneDNN in one call (one chunk, in this thread), or im2col image by image (cols:
- * one image's columns). */
-static void conv_fwd(const ConvCoupling *cc, int k, const float *W, const float *x, float *cols,
-                     float *y, int cin, int cout, int n) {
+/* Conv k (0, 1, 2) of the n images of a unit, x (n, cin, h, w) -> y (n, cout, h, w),
+ * + bias per channel, then ReLU when relu is set: oneDNN in one call (one chunk, in
+ * this thread) with the bias and ReLU fused in, or im2col image by image (cols: one
+ * image's columns) and then bias_act. */
+static void conv_fwd(const ConvCoupling *cc, int k, const float *W, const float *bias, int relu,
+                     const float *x, float *cols, float *y, int cin, int cout, int n) {
     int h = cc->h, w = cc->w;
     if (cc->conv == CONV_ONEDNN) {
-        conv2d_onednn_forward(W, x, y, cin, cout, n, h, w, 1, conv_layouts(cc, k));
+        conv2d_onednn_forward(W, bias, relu, x, y, cin, cout, n, h, w, 1, conv_layouts(cc, k));
         return;
     }
     long xs = (long)cin * h * w, ys = (long)cout * h * w;
-    for (int b = 0; b < n; b++)
+    for (int b = 0; b < n; b++) {
         conv2d_forward(W, x + b * xs, cols, y + b * ys, cin, cout, 1, h, w, 1);
+        bias_act(y + b * ys, bias, cout, (long)h * w, relu);
+    }
 }
 
 /* Its gradients from dy (n, cout, h, w): dW (the unit's partial, overwritten) and dx
@@ -258,26 +261,6 @@ static void conv_bwd(const ConvCoupling *cc, int k, const float *W, const float 
     for (int b = 0; b < n; b++) {
         conv2d_im2col(x + b * xs, cols, cin, 1, h, w, 1);
         conv2d_backward(W, cols, dy + b * ys, work, dx + b * xs, dW, b > 0, cin, cout, 1, h, w, 1);
-    }
-}
-
-/* Per image of a unit: y (n, cout, hw) += bias, then ReLU when relu is set; blocked:
- * y in (n, cout/16, hw, 16). */
-static void bias_act_unit(float *y, const float *bias, int cout, long hw, int relu, int n,
-                          int blocked) {
-    if (!blocked) {
-        for (int b = 0; b < n; b++) bias_act(y + (long)b * cout * hw, bias, cout, hw, relu);
-        return;
-    }
-    for (long blk = 0; blk < (long)n * (cout / 16); blk++) {
-        float *v = y + blk * hw * 16;
-        const float *bb = bias + (blk % (cout / 16)) * 16;
-        for (long p = 0; p < hw; p++)
-#pragma omp simd
-            for (int l = 0; l < 16; l++) {
-                float t = v[p * 16 + l] + bb[l];
-                v[p * 16 + l] = relu && !(t > 0.0f) ? 0.0f : t;
-            }
     }
 }
 
@@ -319,13 +302,10 @@ static void net_forward(const ConvCoupling *cc, const float *params, const float
         int b0, n = unit_images(cc, u, B, &b0);
         float *X = a.X + b0 * d, *H1 = a.H1 + b0 * F, *H2 = a.H2 + b0 * F;
         for (int b = 0; b < n; b++) masked_input(cc, in + (b0 + b) * d, X + b * d);
-        conv_fwd(cc, 0, params + o.W1, X, cols, H1, c, hd, n);
-        bias_act_unit(H1, params + o.b1, hd, hw, 1, n, h1_blocked(cc));
-        conv_fwd(cc, 1, params + o.W2, H1, cols, H2, hd, hd, n);
-        bias_act_unit(H2, params + o.b2, hd, hw, 1, n, 0);
+        conv_fwd(cc, 0, params + o.W1, params + o.b1, 1, X, cols, H1, c, hd, n);
+        conv_fwd(cc, 1, params + o.W2, params + o.b2, 1, H1, cols, H2, hd, hd, n);
         if (l > 0) continue; /* the last conv waits for the bottleneck */
-        conv_fwd(cc, 2, params + o.W3, H2, cols, a.ST + b0 * ss, hd, 2 * c, n);
-        bias_act_unit(a.ST + b0 * ss, params + o.b3, 2 * c, hw, 0, n, 0);
+        conv_fwd(cc, 2, params + o.W3, params + o.b3, 0, H2, cols, a.ST + b0 * ss, hd, 2 * c, n);
     }
     if (l == 0) return;
     /* Kirichenko §7: the whole feature map through l numbers and back. */
@@ -334,9 +314,8 @@ static void net_forward(const ConvCoupling *cc, const float *params, const float
 #pragma omp parallel for schedule(static) if (nunits(cc, B) > 1)
     for (int u = 0; u < nunits(cc, B); u++) {
         int b0, n = unit_images(cc, u, B, &b0);
-        conv_fwd(cc, 2, params + o.W3, top + b0 * F, g.cols + u * cols_floats(cc), a.ST + b0 * ss,
-                 hd, 2 * c, n);
-        bias_act_unit(a.ST + b0 * ss, params + o.b3, 2 * c, hw, 0, n, 0);
+        conv_fwd(cc, 2, params + o.W3, params + o.b3, 0, top + b0 * F, g.cols + u * cols_floats(cc),
+                 a.ST + b0 * ss, hd, 2 * c, n);
     }
 }
 

@@ -223,8 +223,8 @@ void backbone_forward(Backbone *bb, BackboneWork *w, const float *x, int B, int 
             int side = L.side[s];
             long P = (long)B * L.side[s + 1] * L.side[s + 1];
             if (sh->conv == CONV_ONEDNN)
-                conv2d_onednn_forward(bb->params + L.w[s], in, w->z[s], L.in[s], out, B, side, side,
-                                      sh->stride[s], CBHW);
+                conv2d_onednn_forward(bb->params + L.w[s], NULL, 0, in, w->z[s], L.in[s], out, B,
+                                      side, side, sh->stride[s], CBHW);
             else
                 conv2d_forward(bb->params + L.w[s], in, w->cols[s], w->z[s], L.in[s], out, B, side,
                                side, sh->stride[s]);

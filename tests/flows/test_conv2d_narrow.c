@@ -48,13 +48,14 @@ static float wgt(const Case *k, int co, int ci, int ky, int kx) {
     return k->W[((long)co * k->cin + ci) * 9 + ky * 3 + kx];
 }
 
-/* forward: y(o) = fmaf chain over i, then kx, then ky */
-static void ref_forward(const Case *k, float *y) {
+/* forward: y(o) = fmaf chain over i, then kx, then ky, from bias[o] (or 0); then
+ * max(·, 0) when relu */
+static void ref_forward(const Case *k, const float *bias, int relu, float *y) {
     for (int b = 0; b < k->n; b++)
         for (int o = 0; o < k->cout; o++)
             for (int py = 0; py < k->h; py++)
                 for (int px = 0; px < k->w; px++) {
-                    float acc = 0.0f;
+                    float acc = bias ? bias[o] : 0.0f;
                     for (int i = 0; i < k->cin; i++)
                         for (int kx = 0; kx < 3; kx++)
                             for (int ky = 0; ky < 3; ky++)
@@ -62,6 +63,7 @@ static void ref_forward(const Case *k, float *y) {
                                     wgt(k, o, i, ky, kx),
                                     at(k->x, k->xs, b, i, k->h, k->w, py + ky - 1, px + kx - 1),
                                     acc);
+                    if (relu) acc = acc > 0.0f ? acc : 0.0f;
                     y[b * k->ys.img + o * k->ys.ch + (long)py * k->w + px] = acc;
                 }
 }
@@ -130,15 +132,21 @@ static void test_narrow_conv_bits_match_the_scalar_reference(void) {
             y[t] = malloc(sizeof(float) * ny), dx[t] = malloc(sizeof(float) * nx);
             dW[t] = malloc(sizeof(float) * nW);
         }
-        conv2d_narrow_forward(k.W, k.x, k.xs, y[0], k.ys, k.cin, k.cout, k.n, k.h, k.w);
+        conv2d_narrow_forward(k.W, NULL, 0, k.x, k.xs, y[0], k.ys, k.cin, k.cout, k.n, k.h, k.w);
         conv2d_narrow_backward_data(k.W, k.dy, k.ys, dx[0], k.xs, k.cin, k.cout, k.n, k.h, k.w);
         conv2d_narrow_backward_weights(k.x, k.xs, k.dy, k.ys, dW[0], k.cin, k.cout, k.n, k.h, k.w);
-        ref_forward(&k, y[1]);
+        ref_forward(&k, NULL, 0, y[1]);
         ref_backward_data(&k, dx[1]);
         ref_backward_weights(&k, dW[1]);
         CHECK(memcmp(y[0], y[1], sizeof(float) * ny) == 0);
         CHECK(memcmp(dx[0], dx[1], sizeof(float) * nx) == 0);
         CHECK(memcmp(dW[0], dW[1], sizeof(float) * nW) == 0);
+        /* forward with a bias and ReLU (the couplings' first two convs when hidden < 16) */
+        float bias[16];
+        rng_fill_normal(bias, k.cout, 0, 1, 6, 3, 0);
+        conv2d_narrow_forward(k.W, bias, 1, k.x, k.xs, y[0], k.ys, k.cin, k.cout, k.n, k.h, k.w);
+        ref_forward(&k, bias, 1, y[1]);
+        CHECK(memcmp(y[0], y[1], sizeof(float) * ny) == 0);
         for (int t = 0; t < 2; t++) free(y[t]), free(dx[t]), free(dW[t]);
         drop(&k);
     }

@@ -63,7 +63,8 @@ static double compare(const Case *k, int acc) {
     float *w2 =
         malloc(sizeof(float) * conv2d_workspace(k->cin, k->cout, k->B, k->h, k->w, k->stride));
     for (long i = 0; i < k->nW; i++) dW1[i] = dW2[i] = 1.0f;
-    conv2d_onednn_forward(k->W, k->x, y1, k->cin, k->cout, k->B, k->h, k->w, k->stride, CBHW);
+    conv2d_onednn_forward(k->W, NULL, 0, k->x, y1, k->cin, k->cout, k->B, k->h, k->w, k->stride,
+                          CBHW);
     conv2d_forward(k->W, k->x, cols, y2, k->cin, k->cout, k->B, k->h, k->w, k->stride);
     conv2d_onednn_backward(k->W, k->x, k->dy, w1, dx1, dW1, acc, k->cin, k->cout, k->B, k->h, k->w,
                            k->stride, CBHW);
@@ -100,7 +101,8 @@ static void test_onednn_conv_matches_conv2d(void) {
 /* L = Σ c ⊙ conv(x), for the finite differences below. */
 static double loss(const Case *k) {
     float *y = malloc(sizeof(float) * k->ny);
-    conv2d_onednn_forward(k->W, k->x, y, k->cin, k->cout, k->B, k->h, k->w, k->stride, CBHW);
+    conv2d_onednn_forward(k->W, NULL, 0, k->x, y, k->cin, k->cout, k->B, k->h, k->w, k->stride,
+                          CBHW);
     double s = 0.0;
     for (long i = 0; i < k->ny; i++) s += (double)k->dy[i] * y[i];
     free(y);
@@ -146,7 +148,7 @@ static void test_onednn_conv_same_bits_at_one_and_two_threads(void) {
         omp_set_num_threads(t + 1);
         r[t][0] = malloc(sizeof(float) * k.ny), r[t][1] = malloc(sizeof(float) * k.nW);
         r[t][2] = malloc(sizeof(float) * k.nx);
-        conv2d_onednn_forward(k.W, k.x, r[t][0], 16, 48, B, 14, 14, 1, CBHW);
+        conv2d_onednn_forward(k.W, NULL, 0, k.x, r[t][0], 16, 48, B, 14, 14, 1, CBHW);
         conv2d_onednn_backward(k.W, k.x, k.dy, work, r[t][2], r[t][1], 0, 16, 48, B, 14, 14, 1,
                                CBHW);
     }
@@ -170,13 +172,13 @@ static void test_onednn_conv_inside_a_parallel_loop(void) {
     float *dWa = malloc(sizeof(float) * N * k.nW), *dWp = malloc(sizeof(float) * N * k.nW);
     float *wa = malloc(sizeof(float) * N * k.nW), *wp = malloc(sizeof(float) * N * k.nW);
     for (int n = 0; n < N; n++) {
-        conv2d_onednn_forward(k.W, k.x + n * img, alone + n * img, C, C, 1, S, S, 1, CBHW);
+        conv2d_onednn_forward(k.W, NULL, 0, k.x + n * img, alone + n * img, C, C, 1, S, S, 1, CBHW);
         conv2d_onednn_backward(k.W, k.x + n * img, k.dy + n * img, wa + n * k.nW, dxa + n * img,
                                dWa + n * k.nW, 0, C, C, 1, S, S, 1, CBHW);
     }
 #pragma omp parallel for schedule(dynamic)
     for (int n = 0; n < N; n++) {
-        conv2d_onednn_forward(k.W, k.x + n * img, par + n * img, C, C, 1, S, S, 1, CBHW);
+        conv2d_onednn_forward(k.W, NULL, 0, k.x + n * img, par + n * img, C, C, 1, S, S, 1, CBHW);
         conv2d_onednn_backward(k.W, k.x + n * img, k.dy + n * img, wp + n * k.nW, dxp + n * img,
                                dWp + n * k.nW, 0, C, C, 1, S, S, 1, CBHW);
     }
@@ -204,14 +206,15 @@ static void test_onednn_conv_image_major_layout(void) {
         }
         /* t = 0: image by image, the dW partials summed in order */
         for (int n = 0; n < N; n++) {
-            conv2d_onednn_forward(k.W, k.x + n * xi, y[0] + n * yi, cin, cout, 1, S, S, 1, BCHW);
+            conv2d_onednn_forward(k.W, NULL, 0, k.x + n * xi, y[0] + n * yi, cin, cout, 1, S, S, 1,
+                                  BCHW);
             conv2d_onednn_backward(k.W, k.x + n * xi, k.dy + n * yi, work, dx[0] + n * xi, dW[0],
                                    n > 0, cin, cout, 1, S, S, 1, BCHW);
         }
         int keep = omp_get_max_threads();
         for (int t = 1; t < 3; t++) {
             omp_set_num_threads(t);
-            conv2d_onednn_forward(k.W, k.x, y[t], cin, cout, N, S, S, 1, BCHW);
+            conv2d_onednn_forward(k.W, NULL, 0, k.x, y[t], cin, cout, N, S, S, 1, BCHW);
             conv2d_onednn_backward(k.W, k.x, k.dy, work, dx[t], dW[t], 0, cin, cout, N, S, S, 1,
                                    BCHW);
         }
@@ -226,6 +229,32 @@ static void test_onednn_conv_image_major_layout(void) {
         free(work);
         drop(&k);
     }
+}
+
+/* The bias and ReLU fused into the forward pass give conv2d.h's conv followed by the
+ * bias and max(·, 0), to 1e-5: Winograd (16 -> 32), direct (1 -> 16, read in place),
+ * narrow (64 -> 2), with and without ReLU. */
+static void test_onednn_conv_fused_bias_and_relu(void) {
+    static const int shapes[][3] = {{16, 32, 40}, {1, 16, 3}, {64, 2, 3}};
+    for (int i = 0; i < 3; i++)
+        for (int relu = 0; relu < 2; relu++) {
+            int cin = shapes[i][0], cout = shapes[i][1], B = shapes[i][2], S = 9;
+            Case k = make(cin, cout, B, S, S, 1);
+            float *bias = malloc(sizeof(float) * cout), *y1 = malloc(sizeof(float) * k.ny);
+            float *y2 = malloc(sizeof(float) * k.ny);
+            float *cols = malloc(sizeof(float) * (long)cin * 9 * B * S * S);
+            rng_fill_normal(bias, cout, 0, 1, 5, 3, 0);
+            conv2d_onednn_forward(k.W, bias, relu, k.x, y1, cin, cout, B, S, S, 1, CBHW);
+            conv2d_forward(k.W, k.x, cols, y2, cin, cout, B, S, S, 1);
+            long P = (long)B * S * S;
+            for (long j = 0; j < k.ny; j++) {
+                float t = y2[j] + bias[j / P];
+                y2[j] = relu && t < 0.0f ? 0.0f : t;
+            }
+            CHECK(rel_diff(y1, y2, k.ny) < 1e-5);
+            free(bias), free(y1), free(y2), free(cols);
+            drop(&k);
+        }
 }
 
 /* (B, C, h, w) <-> (B, C/16, h, w, 16), the blocked layout, written out by hand. */
@@ -260,12 +289,12 @@ static void test_onednn_conv_blocked_layout(void) {
             y[i] = malloc(sizeof(float) * k.ny), dx[i] = malloc(sizeof(float) * k.nx);
             dW[i] = malloc(sizeof(float) * k.nW);
         }
-        conv2d_onednn_forward(k.W, k.x, y[0], cin, cout, N, S, S, 1, BCHW);
+        conv2d_onednn_forward(k.W, NULL, 0, k.x, y[0], cin, cout, N, S, S, 1, BCHW);
         conv2d_onednn_backward(k.W, k.x, k.dy, work, dx[0], dW[0], 0, cin, cout, N, S, S, 1, BCHW);
         /* output side blocked */
         ConvLayouts ob = {CONV_BCHW, CONV_BLOCKED};
         to_blocked(k.dy, dyb, N, cout, hw, 0);
-        conv2d_onednn_forward(k.W, k.x, t, cin, cout, N, S, S, 1, ob);
+        conv2d_onednn_forward(k.W, NULL, 0, k.x, t, cin, cout, N, S, S, 1, ob);
         to_blocked(t, y[1], N, cout, hw, 1);
         conv2d_onednn_backward(k.W, k.x, dyb, work, dx[1], dW[1], 0, cin, cout, N, S, S, 1, ob);
         CHECK(memcmp(y[0], y[1], sizeof(float) * k.ny) == 0);
@@ -274,7 +303,7 @@ static void test_onednn_conv_blocked_layout(void) {
         if (cin % 16 == 0) { /* input side blocked */
             ConvLayouts ib = {CONV_BLOCKED, CONV_BCHW};
             to_blocked(k.x, xb, N, cin, hw, 0);
-            conv2d_onednn_forward(k.W, xb, y[1], cin, cout, N, S, S, 1, ib);
+            conv2d_onednn_forward(k.W, NULL, 0, xb, y[1], cin, cout, N, S, S, 1, ib);
             conv2d_onednn_backward(k.W, xb, k.dy, work, t, dW[1], 0, cin, cout, N, S, S, 1, ib);
             to_blocked(t, dx[1], N, cin, hw, 1);
             CHECK(memcmp(y[0], y[1], sizeof(float) * k.ny) == 0);
@@ -301,6 +330,7 @@ int main(int argc, char **argv) {
         UNIT(test_onednn_conv_inside_a_parallel_loop),
         UNIT(test_onednn_conv_image_major_layout),
         UNIT(test_onednn_conv_blocked_layout),
+        UNIT(test_onednn_conv_fused_bias_and_relu),
         UNIT(test_onednn_describe_names_version_and_isa),
     };
     return unit_main(tests, (int)(sizeof tests / sizeof *tests), argc, argv);
