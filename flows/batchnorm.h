@@ -38,4 +38,17 @@ void batchnorm_backward_train(const float *params, const float *x, const float *
 void batchnorm_backward_eval(const float *params, const float *state, const float *dy, float *dx,
                              int C, long P);
 
+/* The same four on oneDNN's blocked layout (conv2d_onednn.h): x, y, dy, dx as
+ * (B, C/16, hw, 16), C a multiple of 16, P = B·hw. Every channel gets the operations
+ * of the (C, P) versions in the same order: the same bits. */
+void batchnorm_forward_train_blocked(const float *params, float *state, const float *x, float *y,
+                                     float *mean, float *invstd, int C, int B, long hw);
+void batchnorm_forward_eval_blocked(const float *params, const float *state, const float *x,
+                                    float *y, int C, int B, long hw);
+void batchnorm_backward_train_blocked(const float *params, const float *x, const float *mean,
+                                      const float *invstd, const float *dy, float *dx,
+                                      float *dparams, int accumulate, int C, int B, long hw);
+void batchnorm_backward_eval_blocked(const float *params, const float *state, const float *dy,
+                                     float *dx, int C, int B, long hw);
+
 #endif

@@ -205,8 +205,23 @@ BackboneWork *backbone_work_new(const Backbone *bb, int cap) {
     return w;
 }
 
-/* The backbone's activations are channel-major, (C, B, h, w), in and out of every conv. */
-static const ConvLayouts CBHW = {CONV_CBHW, CONV_CBHW};
+/* Whether the conv stages' activations stay in oneDNN's blocked layout (B, C/16, h, w,
+ * 16) from one conv to the next, through batch norm, ReLU and the pooling (their
+ * _blocked versions, same bits): oneDNN convs, every width a multiple of 16. Else
+ * they are channel-major, (C, B, h, w), as conv2d.h has them. */
+static int blocked(const BackboneShape *sh) {
+    if (sh->arch != BACKBONE_CNN || sh->conv != CONV_ONEDNN) return 0;
+    for (int s = 0; s < sh->nstages; s++)
+        if (sh->width[s] % 16) return 0;
+    return 1;
+}
+
+/* Stage s's conv layouts: the image (one channel, so (C, B, h, w) is (B, h, w)) or
+ * the previous stage's output in, its own out. */
+static ConvLayouts stage_layouts(const BackboneShape *sh, int s) {
+    ConvLayout a = blocked(sh) ? CONV_BLOCKED : CONV_CBHW;
+    return (ConvLayouts){s == 0 ? CONV_CBHW : a, a};
+}
 
 void backbone_forward(Backbone *bb, BackboneWork *w, const float *x, int B, int train,
                       const float **feat, const float **logits) {
@@ -222,18 +237,24 @@ void backbone_forward(Backbone *bb, BackboneWork *w, const float *x, int B, int 
         if (sh->arch == BACKBONE_CNN) {
             int side = L.side[s];
             long P = (long)B * L.side[s + 1] * L.side[s + 1];
+            long hw = (long)L.side[s + 1] * L.side[s + 1];
+            const float *bn = bb->params + L.bn[s];
+            float *st = bb->state + L.state[s];
             if (sh->conv == CONV_ONEDNN)
                 conv2d_onednn_forward(bb->params + L.w[s], NULL, 0, in, w->z[s], L.in[s], out, B,
-                                      side, side, sh->stride[s], CBHW);
+                                      side, side, sh->stride[s], stage_layouts(sh, s));
             else
                 conv2d_forward(bb->params + L.w[s], in, w->cols[s], w->z[s], L.in[s], out, B, side,
                                side, sh->stride[s]);
-            if (train)
-                batchnorm_forward_train(bb->params + L.bn[s], bb->state + L.state[s], w->z[s],
-                                        w->a[s], w->mean[s], w->invstd[s], out, P);
+            if (blocked(sh) && train)
+                batchnorm_forward_train_blocked(bn, st, w->z[s], w->a[s], w->mean[s], w->invstd[s],
+                                                out, B, hw);
+            else if (blocked(sh))
+                batchnorm_forward_eval_blocked(bn, st, w->z[s], w->a[s], out, B, hw);
+            else if (train)
+                batchnorm_forward_train(bn, st, w->z[s], w->a[s], w->mean[s], w->invstd[s], out, P);
             else
-                batchnorm_forward_eval(bb->params + L.bn[s], bb->state + L.state[s], w->z[s],
-                                       w->a[s], out, P);
+                batchnorm_forward_eval(bn, st, w->z[s], w->a[s], out, P);
             relu_forward(w->a[s], w->a[s], (long)out * P);
         } else {
             linear_forward(bb->params + L.w[s], in, w->z[s], B, L.in[s], out);
@@ -242,7 +263,9 @@ void backbone_forward(Backbone *bb, BackboneWork *w, const float *x, int B, int 
         in = w->a[s];
     }
     int S = sh->nstages, F = bb->feat_dim;
-    if (sh->arch == BACKBONE_CNN)
+    if (blocked(sh))
+        avgpool_forward_blocked(w->a[S - 1], w->feat, F, B, L.side[S] * L.side[S]);
+    else if (sh->arch == BACKBONE_CNN)
         avgpool_forward(w->a[S - 1], w->feat, F, B, L.side[S] * L.side[S]);
     else
         memcpy(w->feat, w->a[S - 1], sizeof(float) * B * F);
@@ -262,7 +285,9 @@ static void backward_from_logits(Backbone *bb, BackboneWork *w, int B, int train
     linear_backward(bb->params + L.head, w->feat, w->probs, w->dfeat, grad + L.head, 0, B, F,
                     sh->nclasses);
     float *g = w->g1, *gnext = w->g2;
-    if (sh->arch == BACKBONE_CNN)
+    if (blocked(sh))
+        avgpool_backward_blocked(w->dfeat, g, F, B, L.side[S] * L.side[S]);
+    else if (sh->arch == BACKBONE_CNN)
         avgpool_backward(w->dfeat, g, F, B, L.side[S] * L.side[S]);
     else
         memcpy(g, w->dfeat, sizeof(float) * B * F);
@@ -273,15 +298,23 @@ static void backward_from_logits(Backbone *bb, BackboneWork *w, int B, int train
         if (sh->arch == BACKBONE_CNN) {
             int side = L.side[s];
             long P = (long)B * L.side[s + 1] * L.side[s + 1];
+            long hw = (long)L.side[s + 1] * L.side[s + 1];
+            const float *bn = bb->params + L.bn[s], *st = bb->state + L.state[s];
             relu_backward(w->a[s], g, g, (long)out * P);
-            if (train)
-                batchnorm_backward_train(bb->params + L.bn[s], w->z[s], w->mean[s], w->invstd[s], g,
-                                         g, grad + L.bn[s], 0, out, P);
+            if (blocked(sh) && train)
+                batchnorm_backward_train_blocked(bn, w->z[s], w->mean[s], w->invstd[s], g, g,
+                                                 grad + L.bn[s], 0, out, B, hw);
+            else if (blocked(sh))
+                batchnorm_backward_eval_blocked(bn, st, g, g, out, B, hw);
+            else if (train)
+                batchnorm_backward_train(bn, w->z[s], w->mean[s], w->invstd[s], g, g,
+                                         grad + L.bn[s], 0, out, P);
             else
-                batchnorm_backward_eval(bb->params + L.bn[s], bb->state + L.state[s], g, g, out, P);
+                batchnorm_backward_eval(bn, st, g, g, out, P);
             if (sh->conv == CONV_ONEDNN)
                 conv2d_onednn_backward(bb->params + L.w[s], in, g, w->work, gin, grad + L.w[s], 0,
-                                       L.in[s], out, B, side, side, sh->stride[s], CBHW);
+                                       L.in[s], out, B, side, side, sh->stride[s],
+                                       stage_layouts(sh, s));
             else
                 conv2d_backward(bb->params + L.w[s], w->cols[s], g, w->work, gin, grad + L.w[s], 0,
                                 L.in[s], out, B, side, side, sh->stride[s]);

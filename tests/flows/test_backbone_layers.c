@@ -329,6 +329,65 @@ static int xent_gradcheck(int break_it) {
     return gradcheck(xent_loss, &k, k.logits, 20, d, 1e-3);
 }
 
+/* (C, B, hw) <-> (B, C/16, hw, 16), oneDNN's blocked layout, written out by hand. */
+static void to_blocked(const float *a, float *b, int C, int B, long hw, int back) {
+    for (int c = 0; c < C; c++)
+        for (int n = 0; n < B; n++)
+            for (long p = 0; p < hw; p++) {
+                long i = ((long)c * B + n) * hw + p;
+                long j = (((long)n * (C / 16) + c / 16) * hw + p) * 16 + c % 16;
+                if (back)
+                    b[i] = a[j];
+                else
+                    b[j] = a[i];
+            }
+}
+
+/* The _blocked batch norm and pooling give the bits of the (C, P) ones on the same
+ * values: the backbone with conv: onednn keeps its activations blocked and must not
+ * change a bit by it. Both batch-norm modes, 2 channel blocks, 3 images of 5×5. */
+static void test_batchnorm_and_avgpool_blocked_same_bits(void) {
+    enum { C = 32, B = 3, HW = 25, N = C * B * HW };
+    float *x = malloc(sizeof(float) * N), *dy = malloc(sizeof(float) * N);
+    float *xb = malloc(sizeof(float) * N), *dyb = malloc(sizeof(float) * N);
+    float *y[2], *dx[2], *t = malloc(sizeof(float) * N);
+    float params[2 * C], st[2][2 * C], mean[2][C], inv[2][C], dp[2][2 * C];
+    for (int i = 0; i < 2; i++) y[i] = malloc(sizeof(float) * N), dx[i] = malloc(sizeof(float) * N);
+    rng_fill_normal(x, N, 0.5f, 2, 12, 0, 0);
+    rng_fill_normal(dy, N, 0, 1, 12, 1, 0);
+    rng_fill_normal(params, 2 * C, 1, 0.3f, 12, 2, 0);
+    to_blocked(x, xb, C, B, HW, 0);
+    to_blocked(dy, dyb, C, B, HW, 0);
+    for (int i = 0; i < 2; i++) batchnorm_init(dp[i], st[i], C); /* dp: scratch here */
+    batchnorm_forward_train(params, st[0], x, y[0], mean[0], inv[0], C, (long)B * HW);
+    batchnorm_forward_train_blocked(params, st[1], xb, t, mean[1], inv[1], C, B, HW);
+    to_blocked(t, y[1], C, B, HW, 1);
+    CHECK(memcmp(y[0], y[1], sizeof(float) * N) == 0);
+    CHECK(memcmp(st[0], st[1], sizeof st[0]) == 0 && memcmp(mean[0], mean[1], sizeof mean[0]) == 0);
+    batchnorm_backward_train(params, x, mean[0], inv[0], dy, dx[0], dp[0], 0, C, (long)B * HW);
+    batchnorm_backward_train_blocked(params, xb, mean[1], inv[1], dyb, t, dp[1], 0, C, B, HW);
+    to_blocked(t, dx[1], C, B, HW, 1);
+    CHECK(memcmp(dx[0], dx[1], sizeof(float) * N) == 0 && memcmp(dp[0], dp[1], sizeof dp[0]) == 0);
+    batchnorm_forward_eval(params, st[0], x, y[0], C, (long)B * HW);
+    batchnorm_forward_eval_blocked(params, st[0], xb, t, C, B, HW);
+    to_blocked(t, y[1], C, B, HW, 1);
+    CHECK(memcmp(y[0], y[1], sizeof(float) * N) == 0);
+    batchnorm_backward_eval(params, st[0], dy, dx[0], C, (long)B * HW);
+    batchnorm_backward_eval_blocked(params, st[0], dyb, t, C, B, HW);
+    to_blocked(t, dx[1], C, B, HW, 1);
+    CHECK(memcmp(dx[0], dx[1], sizeof(float) * N) == 0);
+    float f[2][B * C];
+    avgpool_forward(x, f[0], C, B, HW);
+    avgpool_forward_blocked(xb, f[1], C, B, HW);
+    CHECK(memcmp(f[0], f[1], sizeof f[0]) == 0);
+    avgpool_backward(f[0], dx[0], C, B, HW);
+    avgpool_backward_blocked(f[0], t, C, B, HW);
+    to_blocked(t, dx[1], C, B, HW, 1);
+    CHECK(memcmp(dx[0], dx[1], sizeof(float) * N) == 0);
+    for (int i = 0; i < 2; i++) free(y[i]), free(dx[i]);
+    free(x), free(dy), free(xb), free(dyb), free(t);
+}
+
 static void test_softmax_xent_gradient_matches_finite_differences(void) {
     CHECK(xent_gradcheck(0) == 0);
     CHECK(xent_gradcheck(1) == 1);
@@ -359,6 +418,7 @@ int main(int argc, char **argv) {
         UNIT(test_batchnorm_eval_input_gradient_matches_finite_differences),
         UNIT(test_batchnorm_train_normalizes_and_updates_running_stats),
         UNIT(test_avgpool_forward_and_gradient),
+        UNIT(test_batchnorm_and_avgpool_blocked_same_bits),
         UNIT(test_softmax_xent_gradient_matches_finite_differences),
         UNIT(test_softmax_xent_known_values_and_large_logits),
     };
