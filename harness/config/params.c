@@ -87,7 +87,7 @@ const Param params[] = {
      .scope = SCOPE_BACKBONE,
      .id_unless_default = 1,
      .help = "cnn conv layers: im2col (+ OpenBLAS GEMM) or onednn (oneDNN's Winograd and "
-             "direct kernels, 1.6-2.1x faster here; other last bits, so other features)"},
+             "direct kernels, 1.7-2x faster here; other last bits, so other features)"},
     {.path = "data.backbone.epochs",
      .type = PT_INT,
      .offset = OFF(data.backbone.epochs),
@@ -223,7 +223,7 @@ const Param params[] = {
      .scope = SCOPE_PIXELS,
      .id_unless_default = 1,
      .help = "pixels: st-network convs, im2col (+ OpenBLAS GEMM) or onednn (oneDNN's Winograd "
-             "and direct kernels, about 2x faster here; other last bits)"},
+             "and lde's narrow kernel, about 4x faster training here; other last bits)"},
     {.path = "flow.squeeze",
      .type = PT_INT,
      .offset = OFF(flow.squeeze),
