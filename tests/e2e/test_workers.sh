@@ -78,8 +78,10 @@ done
 check status_names_holder grep -Eq "held by $(hostname) pid $w, heartbeat [0-9]+ s ago" <<<"$held"
 # SIGSTOP: no heartbeat; past the grace another worker takes the point over. A
 # worker frozen inside a write transaction would block every other (SQLite's
-# lock; busy_timeout): stop it again until it holds no lock.
-for _ in $(seq 20); do
+# lock; busy_timeout): stop it again until it holds no lock. Up to about 50 s of
+# tries: writing an evaluation's per-sample scores holds the lock for seconds on a
+# busy machine, and 20 tries (5 s) missed it there.
+for _ in $(seq 200); do
     kill -STOP $w
     sqlite3 -cmd ".timeout 200" st.db "BEGIN IMMEDIATE; ROLLBACK" 2>/dev/null && break
     kill -CONT $w
