@@ -86,6 +86,17 @@ static const float *slab(const float *x, int C, long hw, int b, int k) {
     return x + ((long)b * (C / 16) + k) * hw * 16;
 }
 
+/* y = x·scale + shift over channel block k of every image, per channel of the block. */
+static void scale_shift_block(const float *x, float *y, const float *scale, const float *shift,
+                              int C, int B, long hw, int k) {
+    for (int b = 0; b < B; b++) {
+        const float *xs = slab(x, C, hw, b, k);
+        float *ys = y + (xs - x);
+        for (long p = 0; p < hw; p++)
+            for (int l = 0; l < 16; l++) ys[p * 16 + l] = xs[p * 16 + l] * scale[l] + shift[l];
+    }
+}
+
 void batchnorm_forward_train_blocked(const float *params, float *state, const float *x, float *y,
                                      float *mean, float *invstd, int C, int B, long hw) {
     const float *gamma = params, *beta = params + C;
@@ -115,12 +126,7 @@ void batchnorm_forward_train_blocked(const float *params, float *state, const fl
             rvar[c] = (1.0f - BATCHNORM_MOMENTUM) * rvar[c] +
                       BATCHNORM_MOMENTUM * (float)(ss[l] / (P - 1));
         }
-        for (int b = 0; b < B; b++) {
-            const float *xs = slab(x, C, hw, b, k);
-            float *ys = y + (xs - x);
-            for (long p = 0; p < hw; p++)
-                for (int l = 0; l < 16; l++) ys[p * 16 + l] = xs[p * 16 + l] * scale[l] + shift[l];
-        }
+        scale_shift_block(x, y, scale, shift, C, B, hw, k);
     }
 }
 
@@ -135,12 +141,7 @@ void batchnorm_forward_eval_blocked(const float *params, const float *state, con
             scale[l] = gamma[c] / sqrtf(rvar[c] + BATCHNORM_EPS);
             shift[l] = beta[c] - rmean[c] * scale[l];
         }
-        for (int b = 0; b < B; b++) {
-            const float *xs = slab(x, C, hw, b, k);
-            float *ys = y + (xs - x);
-            for (long p = 0; p < hw; p++)
-                for (int l = 0; l < 16; l++) ys[p * 16 + l] = xs[p * 16 + l] * scale[l] + shift[l];
-        }
+        scale_shift_block(x, y, scale, shift, C, B, hw, k);
     }
 }
 

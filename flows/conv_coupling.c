@@ -264,9 +264,9 @@ static void conv_bwd(const ConvCoupling *cc, int k, const float *W, const float 
     }
 }
 
-/* A unit's bias gradient, db (cout) = Σ over its images in order of bias_grad; blocked
- * as above, with each channel's sum over positions in the same order and precision,
- * so the same bits as the plain layout. */
+/* A unit's bias gradient, db (cout) = Σ over its images in order of bias_grad; blocked:
+ * dy in (n, cout/16, hw, 16), each channel's sum over positions in the same order and
+ * precision, so the same bits as the plain layout. */
 static void bias_grad_unit(const float *dy, float *db, int cout, long hw, int n, int blocked) {
     if (!blocked) {
         for (int b = 0; b < n; b++) bias_grad(dy + (long)b * cout * hw, db, cout, hw, b > 0);
