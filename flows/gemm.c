@@ -18,14 +18,35 @@ static void gemm_tile(int transA, int transB, int i0, int j0, int m, int n, int 
                 C + (long)i0 * ldc + j0, ldc);
 }
 
+/* Columns per tile of an M×N×K product: GEMM_TILE_N, halved while the product has
+ * fewer than GEMM_MIN_TILES tiles and every tile would still do more than
+ * GEMM_SPLIT_MIN multiply-adds. Without it, a batch of 64 rows times at most 256
+ * outputs (a coupling's last layer, the input gradient of its first) is one tile and
+ * one thread: a third of a latent Glow step ran on one core. A function of the
+ * shape only, so never of the thread count. Why the bits do not move: OpenBLAS
+ * reduces each element over K in an order set by K alone (its K blocking) on its
+ * normal path; only its small-matrix kernel (m·n·K <= 100³ on SkylakeX) sums
+ * otherwise, and GEMM_SPLIT_MIN keeps every narrower tile far above that.
+ * test_gemm.c compares the bits with one 256-column tile. */
+static int tile_cols(int M, int N, int K) {
+    int tm = (M + GEMM_TILE_M - 1) / GEMM_TILE_M, lastrows = M - (tm - 1) * GEMM_TILE_M;
+    int cols = GEMM_TILE_N;
+    while (tm * ((N + cols - 1) / cols) < GEMM_MIN_TILES && cols / 2 >= GEMM_TILE_N_MIN) {
+        int half = cols / 2, last = N - (N - 1) / half * half; /* the narrowest tile */
+        if ((double)lastrows * last * K <= GEMM_SPLIT_MIN) break;
+        cols = half;
+    }
+    return cols;
+}
+
 /* The tiles of C, all of them or (lower) only those holding an element on or below
  * the diagonal. A tile's bits never depend on which other tiles are computed. */
 static void gemm_tiles(int lower, int transA, int transB, int M, int N, int K, float alpha,
                        const float *A, int lda, const float *B, int ldb, float beta, float *C,
                        int ldc) {
     if (M <= 0 || N <= 0) return;
-    int tm = (M + GEMM_TILE_M - 1) / GEMM_TILE_M;
-    int tn = (N + GEMM_TILE_N - 1) / GEMM_TILE_N;
+    int tm = (M + GEMM_TILE_M - 1) / GEMM_TILE_M, cols = lower ? GEMM_TILE_N : tile_cols(M, N, K);
+    int tn = (N + cols - 1) / cols;
     int ntiles = tm * tn;
     /* Even a one-tile product runs inside the team (one thread works): OpenBLAS
      * called outside a parallel region threads the product itself, and its split
@@ -37,9 +58,9 @@ static void gemm_tiles(int lower, int transA, int transB, int M, int N, int K, f
 #pragma omp parallel for schedule(dynamic) if (!omp_in_parallel() &&                               \
                                                (ntiles > 1 || (double)M * N * K > 65536.0 * 4))
     for (int t = 0; t < ntiles; t++) {
-        int i0 = (t / tn) * GEMM_TILE_M, j0 = (t % tn) * GEMM_TILE_N;
+        int i0 = (t / tn) * GEMM_TILE_M, j0 = (t % tn) * cols;
         int m = M - i0 < GEMM_TILE_M ? M - i0 : GEMM_TILE_M;
-        int n = N - j0 < GEMM_TILE_N ? N - j0 : GEMM_TILE_N;
+        int n = N - j0 < cols ? N - j0 : cols;
         if (lower && j0 > i0 + m - 1) continue;
         gemm_tile(transA, transB, i0, j0, m, n, K, alpha, A, lda, B, ldb, beta, C, ldc);
     }

@@ -14,6 +14,12 @@
 
 enum { GEMM_TILE_M = 128, GEMM_TILE_N = 256 };
 
+/* A product with fewer than GEMM_MIN_TILES such tiles has them cut into narrower
+ * column tiles (down to GEMM_TILE_N_MIN columns, each over GEMM_SPLIT_MIN
+ * multiply-adds), so two threads share it; the bits stay those of the wide tile
+ * (gemm.c's tile_cols says why). */
+enum { GEMM_MIN_TILES = 4, GEMM_TILE_N_MIN = 64, GEMM_SPLIT_MIN = 1 << 22 };
+
 /* C (M,N) = alpha · op(A) · op(B) + beta · C, all row-major.
  *   op(A) is (M,K): A (M,K) with lda >= K, or Aᵀ of A (K,M) with lda >= M when transA.
  *   op(B) is (K,N): B (K,N) with ldb >= N, or Bᵀ of B (N,K) with ldb >= K when transB.

@@ -1,5 +1,6 @@
 /* test_gemm.c — the fixed-tile GEMM: right answers for every transpose, and the
  * same bits with 1 and 2 threads. */
+#include "flows/blas.h"
 #include "flows/gemm.h"
 #include "flows/rng.h"
 #include "tests/unit.h"
@@ -8,6 +9,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Shapes that cross tile edges in both directions (GEMM_TILE_M 128, _N 256). */
 enum { M = 300, N = 517, K = 77 };
@@ -106,6 +108,39 @@ static void test_gemm_lower_has_gemm_bits_below_the_diagonal(void) {
     free(A), free(full), free(low);
 }
 
+/* A batch of 64 rows times 256 or 128 outputs with a long K (a coupling's last layer
+ * and its first layer's input gradient) is cut into narrower column tiles so two
+ * threads share it. Its bits must be the same at 1 and 2 threads on any kernel. On
+ * OpenBLAS's SkylakeX kernels (the project machine's) they must also be those of
+ * one wide tile, one OpenBLAS call in one thread: what gemm computed before the cut,
+ * and what stored results hold. (Other kernel families, Haswell and Zen, sum in an
+ * order that depends on the tile width; there the cut moves the last bits once.) */
+static void test_gemm_column_split_keeps_the_bits(void) {
+    static const int shapes[][5] = {
+        {0, 1, 64, 256, 2048}, {0, 0, 64, 128, 2048}, {0, 1, 64, 200, 2048}, {0, 0, 100, 256, 512}};
+    int skylakex = strcasecmp(openblas_get_corename(), "skylakex") == 0;
+    for (int s = 0; s < 4; s++) {
+        int ta = shapes[s][0], tb = shapes[s][1], m = shapes[s][2], n = shapes[s][3];
+        int k = shapes[s][4], lda = ta ? m : k, ldb = tb ? k : n;
+        float *A = randn((long)m * k, 8), *B = randn((long)k * n, 9);
+        for (int beta = 0; beta < 2; beta++) {
+            float *C1 = randn((long)m * n, 10), *C2 = randn((long)m * n, 10);
+            float *wide = randn((long)m * n, 10);
+            omp_set_num_threads(1);
+            gemm(ta, tb, m, n, k, 1.0f, A, lda, B, ldb, (float)beta, C1, n);
+            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                        tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, A, lda, B, ldb, (float)beta,
+                        wide, n);
+            omp_set_num_threads(2);
+            gemm(ta, tb, m, n, k, 1.0f, A, lda, B, ldb, (float)beta, C2, n);
+            CHECK(memcmp(C1, C2, sizeof(float) * m * n) == 0);
+            if (skylakex) CHECK(memcmp(C2, wide, sizeof(float) * m * n) == 0);
+            free(C1), free(C2), free(wide);
+        }
+        free(A), free(B);
+    }
+}
+
 int main(int argc, char **argv) {
     static const struct unit_test tests[] = {
         UNIT(test_gemm_matches_double_reference_all_transposes),
@@ -113,6 +148,7 @@ int main(int argc, char **argv) {
         UNIT(test_gemm_single_tile_same_bits_with_one_and_two_threads),
         UNIT(test_gemm_lower_has_gemm_bits_below_the_diagonal),
         UNIT(test_gemm_long_k_tile_same_bits_with_one_and_two_threads),
+        UNIT(test_gemm_column_split_keeps_the_bits),
     };
     return unit_main(tests, sizeof tests / sizeof tests[0], argc, argv);
 }
