@@ -22,6 +22,11 @@ void adam_step(float *params, const float *grad, float *m, float *v, long n, lon
  * is the same bits for any thread count. */
 double grad_norm(const float *grad, long n);
 
+/* 1 when every value of grad is finite, else 0: what the norm answers when no
+ * clipping needs its value, at memory speed (a vector reduction whose result, 0 or
+ * NaN, does not depend on the order it adds in). */
+int grad_finite(const float *grad, long n);
+
 /* Scales grad so its norm is at most max_norm (torch's clip_grad_norm_); returns the
  * norm before clipping. */
 double clip_grad_norm(float *grad, long n, double max_norm);

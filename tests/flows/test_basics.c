@@ -7,6 +7,7 @@
 #include "util/err.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,6 +145,64 @@ static void test_adam_first_step_is_lr_sign(void) {
     CHECK_NEAR(p[2], 1 - 1e-3, 1e-5);
 }
 
+/* adam_step runs clones per instruction set over chunks shared by threads; every
+ * element must still be the plain formula's bits (a scalar loop here), for a size
+ * that spans several chunks and a partial one, at 1 and 2 threads. */
+static void test_adam_step_has_the_scalar_formulas_bits(void) {
+    enum { N = 100003 };
+    float *p = malloc(4 * N), *g = malloc(4 * N), *m = malloc(4 * N), *v = malloc(4 * N);
+    float *p2 = malloc(4 * N), *m2 = malloc(4 * N), *v2 = malloc(4 * N);
+    rng_fill_normal(p, N, 0, 1, 3, 1, 0);
+    rng_fill_normal(g, N, 0, 1, 3, 2, 0);
+    rng_fill_uniform(v, N, 0, 1, 3, 3, 0);
+    rng_fill_normal(m, N, 0, 1, 3, 4, 0);
+    memcpy(p2, p, 4 * N), memcpy(m2, m, 4 * N), memcpy(v2, v, 4 * N);
+    AdamConfig c = adam_defaults();
+    c.weight_decay = 0.01f;
+    long t = 7;
+    double bc1 = 1.0 - pow(c.beta1, (double)t), bc2 = 1.0 - pow(c.beta2, (double)t);
+    float step = (float)(c.lr * sqrt(bc2) / bc1), eps = (float)(c.eps * sqrt(bc2));
+    for (long i = 0; i < N; i++) {
+        float gi = g[i] + c.weight_decay * p2[i];
+        m2[i] = c.beta1 * m2[i] + (1.0f - c.beta1) * gi;
+        v2[i] = c.beta2 * v2[i] + (1.0f - c.beta2) * gi * gi;
+        p2[i] -= step * m2[i] / (sqrtf(v2[i]) + eps);
+    }
+    for (int threads = 1; threads <= 2; threads++) {
+        float *pp = malloc(4 * N), *mm = malloc(4 * N), *vv = malloc(4 * N);
+        memcpy(pp, p, 4 * N), memcpy(mm, m, 4 * N), memcpy(vv, v, 4 * N);
+        omp_set_num_threads(threads);
+        adam_step(pp, g, mm, vv, N, t, &c);
+        CHECK(memcmp(pp, p2, 4 * N) == 0);
+        CHECK(memcmp(mm, m2, 4 * N) == 0);
+        CHECK(memcmp(vv, v2, 4 * N) == 0);
+        free(pp), free(mm), free(vv);
+    }
+    free(p), free(g), free(m), free(v), free(p2), free(m2), free(v2);
+}
+
+/* grad_finite: 1 for finite values however large or small, 0 for one ±inf or NaN
+ * anywhere (first, last, either side of a chunk edge), 1 for an empty gradient. */
+static void test_grad_finite_finds_any_nonfinite_value(void) {
+    enum { N = 200001 };
+    float *g = malloc(4 * N);
+    rng_fill_normal(g, N, 0, 1, 4, 1, 0);
+    g[5] = 3.4e38f, g[6] = -3.4e38f, g[7] = 1e-45f;
+    CHECK(grad_finite(g, N) == 1);
+    CHECK(grad_finite(g, 0) == 1);
+    const long at[] = {0, 65535, 65536, 131072, N - 1};
+    const float bad[] = {INFINITY, -INFINITY, NAN};
+    for (int i = 0; i < 5; i++)
+        for (int b = 0; b < 3; b++) {
+            float keep = g[at[i]];
+            g[at[i]] = bad[b];
+            CHECK(grad_finite(g, N) == 0);
+            g[at[i]] = keep;
+        }
+    CHECK(grad_finite(g, N) == 1);
+    free(g);
+}
+
 static void test_clip_grad_norm_scales_to_max(void) {
     float g[2] = {3, 4};
     double before = clip_grad_norm(g, 2, 1.0);
@@ -175,6 +234,8 @@ int main(int argc, char **argv) {
         UNIT(test_adam_minimises_a_quadratic),
         UNIT(test_adam_first_step_is_lr_sign),
         UNIT(test_clip_grad_norm_scales_to_max),
+        UNIT(test_adam_step_has_the_scalar_formulas_bits),
+        UNIT(test_grad_finite_finds_any_nonfinite_value),
     };
     return unit_main(tests, (int)(sizeof tests / sizeof tests[0]), argc, argv) ? 1 : 0;
 }
