@@ -172,11 +172,11 @@ paper: deps
 	./$(LDE_BIN) paper
 
 # Throughput against the SGEMM peak (about a minute); results vary with machine load.
-# Passive OpenMP waiting: with other processes on the cores, spinning threads made a
-# Glow training step 30x slower (measured 13 vs 437 samples/s at load 7 on 2 cores).
+# lde picks how its idle threads wait as it starts (util/waitpolicy.h): a short spin
+# on an idle machine, passive waiting on a busy one; `lde --version` says which.
 bench: deps
 	@$(MAKE) --no-print-directory all
-	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} ./$(LDE_BIN) bench
+	./$(LDE_BIN) bench
 
 # lde bench, then the same models in PyTorch (Debian's python3-torch, installed here
 # when missing; tests/bench/torch_compare.py) on the same threads and with the same
@@ -187,7 +187,7 @@ bench-compare: deps
 	@$(MAKE) --no-print-directory all
 	@mkdir -p results
 	./$(LDE_BIN) --version
-	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} ./$(LDE_BIN) bench --json > results/bench.jsonl
+	./$(LDE_BIN) bench --json > results/bench.jsonl
 	OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-$$(./$(LDE_BIN) --version | grep -o '[A-Za-z0-9]* MAX_THREADS' | cut -d' ' -f1)} \
 	  OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} /usr/bin/python3 tests/bench/torch_compare.py results/bench.jsonl
 
@@ -200,7 +200,7 @@ BENCH_ROWS ?= 1281167
 bench-scale: deps
 	@$(MAKE) --no-print-directory deps DEB_PKGS="python3-numpy bc time"
 	@$(MAKE) --no-print-directory all
-	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} tests/bench/bench_scale.sh $(BENCH_ROWS)
+	tests/bench/bench_scale.sh $(BENCH_ROWS)
 
 # The layering of harness/ (harness/README.md: which folder may include which, no
 # include or link cycles; tests/lint/check_layers.sh), then static analysis of flows/

@@ -240,7 +240,7 @@ const Command cmd_bench = {
     "  --only   one model (glow, realnvp, resflow, realnvp-px, realnvp-px-onednn, backbone,\n"
     "           backbone-onednn), at one batch\n"
     "           size if given: for perf record\n"
-    "Run it on an idle machine: other processes lower every figure. On a shared one,\n"
-    "OMP_WAIT_POLICY=passive keeps waiting threads from fighting them for the cores.\n",
+    "Run it on an idle machine: other processes lower every figure, and on a busy one\n"
+    "lde's idle threads wait passively instead of spinning (lde --version says which).\n",
     bench_run,
 };

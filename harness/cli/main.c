@@ -5,6 +5,7 @@
 #include "flows/blas.h"
 #include "flows/conv2d_onednn.h"
 #include "util/filedigest.h"
+#include "util/waitpolicy.h"
 
 #include <omp.h>
 #include <signal.h>
@@ -40,26 +41,13 @@ static void print_help(FILE *f) {
     fprintf(f, "\nexit codes: 0 success, 1 a run failed, 2 bad input\n");
 }
 
-/* OpenMP's idle threads spin by default, and lde enters a parallel region for
- * every GEMM: on a machine shared with other work (a cluster node, a laptop with a
- * browser) spinning threads take the time slices the working ones need. Measured
- * on this project's 2-core machine under a load of ~8: Glow (d=512, h=2048, batch
- * 64) trained at 13 samples/s spinning and 437 with passive waiting. So lde runs
- * with OMP_WAIT_POLICY=passive unless the user chose a policy
- * (OMP_WAIT_POLICY=active keeps spinning, the faster choice on an otherwise idle
- * machine). Returns 1 when it set the variable. */
-static int prefer_passive_waiting(void) {
-    if (getenv("OMP_WAIT_POLICY")) return 0;
-    return setenv("OMP_WAIT_POLICY", "passive", 1) == 0;
-}
-
 /* OpenBLAS picks its kernels from the CPU's family and model; one it does not know
  * gets the generic "Prescott" (SSE3) kernels. Debian 12's OpenBLAS 0.3.21 does not
  * know Intel's Xeon model 207 (Emerald Rapids), on which this project's machines
  * run: a 128×25088×576 SGEMM ran at ~40 GFLOP/s with Prescott kernels against
  * ~300 with SkylakeX's. When the user has not chosen (OPENBLAS_CORETYPE unset) and
  * OpenBLAS fell back although the CPU has AVX-512 (or AVX2), lde re-executes itself
- * with the matching kernels, as for OMP_WAIT_POLICY. The choice is printed by
+ * with the matching kernels, as for the wait policy. The choice is printed by
  * `lde --version` and recorded in every run's provenance (its blas column). */
 static int prefer_known_kernels(void) {
     if (getenv("OPENBLAS_CORETYPE") || strcasecmp(openblas_get_corename(), "prescott") != 0)
@@ -71,10 +59,12 @@ static int prefer_known_kernels(void) {
     return core && setenv("OPENBLAS_CORETYPE", core, 1) == 0;
 }
 
-/* Both are read once, before main, by libgomp and OpenBLAS: a change needs a new
- * process image. If the re-exec fails, lde goes on as it is. */
+/* The wait policy (util/waitpolicy.h) and the kernels are read once, before main,
+ * by libgomp and OpenBLAS: a change needs a new process image. If the re-exec
+ * fails, lde goes on as it is. */
 static void reexec_if_needed(char **argv) {
-    int a = prefer_passive_waiting(), b = prefer_known_kernels();
+    int a = waitpolicy_choose(omp_get_max_threads(), (int)sysconf(_SC_NPROCESSORS_ONLN));
+    int b = prefer_known_kernels();
     if (a || b) execv("/proc/self/exe", argv);
 }
 
@@ -97,11 +87,13 @@ int main(int argc, char **argv) {
         /* The BLAS line names OpenBLAS's kernel family (Haswell, SkylakeX, ...): the
          * one thing that moves every speed figure of `lde bench` by 1.5x. */
         const char *core = getenv("OPENBLAS_CORETYPE");
-        printf("lde %s (git %s)\nOpenMP: %d threads, OMP_WAIT_POLICY=%s\nBLAS: %s%s%s%s\n"
+        char wait[128];
+        printf("lde %s (git %s)\nOpenMP: %d threads, waiting: %s\nBLAS: %s%s%s%s\n"
                "Convolutions (conv: onednn): %s\n",
-               lde_version, lde_git_rev, omp_get_max_threads(), getenv("OMP_WAIT_POLICY"),
-               openblas_get_config(), core ? " (OPENBLAS_CORETYPE=" : "", core ? core : "",
-               core ? ")" : "", conv2d_onednn_describe());
+               lde_version, lde_git_rev, omp_get_max_threads(),
+               waitpolicy_describe(wait, sizeof wait), openblas_get_config(),
+               core ? " (OPENBLAS_CORETYPE=" : "", core ? core : "", core ? ")" : "",
+               conv2d_onednn_describe());
         return LDE_OK;
     }
     for (int i = 0; commands[i]; i++) {

@@ -9,11 +9,16 @@ check help_lists_datasets_and_inspect grep -Eq '^  datasets .*' <<<"$help"
 check help_lists_inspect grep -Eq '^  inspect .*' <<<"$help"
 check version_prints_version_and_git_rev \
     grep -Eq '^lde [0-9]+\.[0-9]+\.[0-9]+ \(git [^)]+\)$' <<<"$("$LDE" --version)"
-# lde sets OMP_WAIT_POLICY=passive for itself unless the user chose a policy.
-check version_wait_policy_defaults_to_passive \
-    grep -q "OMP_WAIT_POLICY=passive" <<<"$(env -u OMP_WAIT_POLICY "$LDE" --version)"
+# Unless the user chose, lde spins briefly on an idle machine and waits passively on
+# a busy one (util/waitpolicy.h); either way --version says which.
+check version_wait_policy_is_chosen \
+    grep -Eq "waiting: (OMP_WAIT_POLICY=passive|spin [0-9]+ then sleep)" \
+    <<<"$(env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$LDE" --version)"
 check version_wait_policy_keeps_users_choice \
-    grep -q "OMP_WAIT_POLICY=active" <<<"$(OMP_WAIT_POLICY=active "$LDE" --version)"
+    grep -q "waiting: OMP_WAIT_POLICY=active" <<<"$(OMP_WAIT_POLICY=active "$LDE" --version)"
+check version_wait_policy_keeps_users_spincount \
+    grep -q "waiting: spin 500 then sleep" \
+    <<<"$(env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=500 "$LDE" --version)"
 # The BLAS line names OpenBLAS's kernel family, which follows OPENBLAS_CORETYPE.
 check version_names_blas_kernels \
     grep -q "^BLAS: OpenBLAS .*Haswell" <<<"$(OPENBLAS_CORETYPE=Haswell "$LDE" --version)"
