@@ -110,6 +110,41 @@ static double sn_loss(const float *W, const float *C, const float *u, const floa
     return L;
 }
 
+/* spectral_norm_backward's ⟨G,W⟩ is 64 fixed chunks of ⌈n/64⌉ terms, each summed in
+ * index order in double, the partials then added in chunk order: the same bits at 1
+ * and 2 threads however the chunks are interleaved. Checked against that plain loop
+ * for a size past the parallel threshold whose last chunk is short (n = 300·250). */
+static void test_spectral_norm_backward_has_the_sequential_bits(void) {
+    enum { OUT = 300, IN = 250, N = OUT * IN, CHUNKS = 64 };
+    float *W = malloc(sizeof(float) * N), *G = malloc(sizeof(float) * N);
+    float *want = malloc(sizeof(float) * N), *got = malloc(sizeof(float) * N);
+    float u[OUT], v[IN], tmp[OUT], c = 0.5f;
+    rng_fill_normal(W, N, 0, 1, 5, 0, 0);
+    rng_fill_normal(G, N, 0, 1, 5, 1, 0);
+    spectral_norm_init(W, u, v, OUT, IN, 5, 2);
+    double sigma = spectral_norm_sigma(W, u, v, OUT, IN, tmp);
+    CHECK(sigma > c);
+    long chunk = (N + CHUNKS - 1) / CHUNKS;
+    double gw = 0;
+    for (int k = 0; k < CHUNKS; k++) {
+        double acc = 0;
+        for (long i = k * chunk; i < (k + 1) * chunk && i < N; i++) acc += (double)G[i] * W[i];
+        gw += acc;
+    }
+    double sc = c / sigma;
+    float coef = (float)(sc / sigma * gw);
+    for (int i = 0; i < OUT; i++)
+        for (int j = 0; j < IN; j++)
+            want[i * IN + j] = (float)sc * G[i * IN + j] - coef * u[i] * v[j];
+    for (int threads = 1; threads <= 2; threads++) {
+        memcpy(got, G, sizeof(float) * N);
+        omp_set_num_threads(threads);
+        spectral_norm_backward(W, u, v, sigma, c, got, OUT, IN);
+        CHECK(memcmp(got, want, sizeof(float) * N) == 0);
+    }
+    free(W), free(G), free(want), free(got);
+}
+
 static void test_spectral_norm_backward_matches_finite_differences(void) {
     enum { OUT = 6, IN = 5 };
     float W[OUT * IN], C[OUT * IN], G[OUT * IN], u[OUT], v[IN], tmp[OUT], c = 0.97f;
@@ -510,6 +545,7 @@ int main(int argc, char **argv) {
         UNIT(test_lipswish_is_one_lipschitz),
         UNIT(test_spectral_norm_matches_reference_sigma),
         UNIT(test_spectral_norm_backward_matches_finite_differences),
+        UNIT(test_spectral_norm_backward_has_the_sequential_bits),
         UNIT(test_roulette_number_of_terms_is_geometric),
         UNIT(test_resblock_exact_logdet_matches_finite_difference_jacobian),
         UNIT(test_resblock_lipschitz_at_most_c),
