@@ -26,20 +26,23 @@ int waitpolicy_spin(int min_running, int threads, int cpus) {
 }
 
 /* The fewest tasks running over 5 reads of /proc/stat 2 ms apart: a task that runs
- * for a moment (the shell that started lde, a timer) is not load. -1 without /proc. */
+ * for a moment (the shell that started lde, a timer) is not load. Read line by line:
+ * its "intr" line alone runs to tens of kilobytes on a large machine. -1 without
+ * /proc. */
 static int fewest_running(void) {
     int fewest = -1;
+    char *line = NULL;
+    size_t cap = 0;
     for (int i = 0; i < 5; i++) {
-        char buf[16384];
         FILE *f = fopen("/proc/stat", "r");
-        if (!f) return -1;
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        if (!f) break;
+        int r = -1;
+        while (r < 0 && getline(&line, &cap, f) > 0) r = waitpolicy_running(line);
         fclose(f);
-        buf[n] = '\0';
-        int r = waitpolicy_running(buf);
         if (r >= 0 && (fewest < 0 || r < fewest)) fewest = r;
         if (i < 4) nanosleep(&(struct timespec){0, 2000000}, NULL);
     }
+    free(line);
     return fewest;
 }
 
