@@ -16,6 +16,7 @@
 #include "flows/linear.h"
 #include "flows/relu.h"
 #include "flows/rng.h"
+#include "flows/zero_net.h"
 
 #include <math.h>
 #include <string.h>
@@ -357,14 +358,50 @@ static double affine_image(const ConvCoupling *cc, const float *st, const float 
     return ld;
 }
 
-void conv_coupling_forward(const ConvCoupling *cc, const float *params, const float *x, float *y,
-                           double *logdet, float *saved, float *scratch, int B) {
-    Acts a = acts_view(cc, saved, B);
-    net_forward(cc, params, x, a, scratch_view(cc, scratch, B), B);
+/* The affine part of every image from a.ST: y = x·e^s + t, logdet[B] += Σs. */
+static void affine_forward(const ConvCoupling *cc, Acts a, const float *x, float *y, double *logdet,
+                           int B) {
     long d = (long)cc->h * cc->w * cc->c, ss = 2 * d; /* per image: x, ST */
 #pragma omp parallel for schedule(static) if (B * d > 8192)
     for (int b = 0; b < B; b++)
         logdet[b] += affine_image(cc, a.ST + b * ss, x + b * d, y + b * d, +1, NULL, NULL);
+}
+
+void conv_coupling_forward(const ConvCoupling *cc, const float *params, const float *x, float *y,
+                           double *logdet, float *saved, float *scratch, int B) {
+    Acts a = acts_view(cc, saved, B);
+    net_forward(cc, params, x, a, scratch_view(cc, scratch, B), B);
+    affine_forward(cc, a, x, y, logdet, B);
+}
+
+/* Whether NN(x ⊙ m) is exactly +0 for every image of x (zero_net.h): the last conv is
+ * all +0, and a bound from max |x| (the masked input is at most that) through the
+ * convs (fan-in 9·cin) and the bottleneck keeps every activation finite. */
+static int net_is_zero(const ConvCoupling *cc, const float *params, const float *x, int B) {
+    Offsets o = offsets(cc);
+    int c = cc->c, hd = cc->hidden, l = cc->bottleneck;
+    long F = fmap_size(cc);
+    if (!zero_net_all_zero(params + o.W3, o.total - o.W3)) return 0;
+    const float *p = params;
+    double bound = zero_net_abs_max(x, (long)B * cc->h * cc->w * c);
+    bound = zero_net_layer_bound(bound, p + o.W1, o.b1 - o.W1, p + o.b1, hd, 9L * c);
+    bound = zero_net_layer_bound(bound, p + o.W2, o.b2 - o.W2, p + o.b2, hd, 9L * hd);
+    if (l > 0) {
+        bound = zero_net_layer_bound(bound, p + o.down, F * l, p + o.down + F * l, l, F);
+        bound = zero_net_layer_bound(bound, p + o.up, F * l, p + o.up + F * l, F, l);
+    }
+    return bound < ZERO_NET_FINITE_BOUND;
+}
+
+void conv_coupling_forward_eval(const ConvCoupling *cc, const float *params, const float *x,
+                                float *y, double *logdet, float *saved, float *scratch, int B) {
+    if (!net_is_zero(cc, params, x, B)) {
+        conv_coupling_forward(cc, params, x, y, logdet, saved, scratch, B);
+        return;
+    }
+    Acts a = acts_view(cc, saved, B);
+    memset(a.ST, 0, sizeof(float) * (size_t)B * 2 * cc->h * cc->w * cc->c); /* NN = +0 */
+    affine_forward(cc, a, x, y, logdet, B);
 }
 
 void conv_coupling_st(const ConvCoupling *cc, const float *saved, float *s, float *t, int B) {

@@ -75,6 +75,14 @@ void conv_coupling_init(const ConvCoupling *cc, float *params, uint64_t seed, ui
 void conv_coupling_forward(const ConvCoupling *cc, const float *params, const float *x, float *y,
                            double *logdet, float *saved, float *scratch, int B);
 
+/* conv_coupling_forward for a pass that no backward follows (evaluation): while the
+ * last conv is still +0 (a new coupling) the network's output is +0 and it is
+ * skipped, with the same bits (zero_net.h says when that holds); else
+ * conv_coupling_forward. saved then holds the network's output (s, t) only, which is
+ * what conv_coupling_st reads. */
+void conv_coupling_forward_eval(const ConvCoupling *cc, const float *params, const float *x,
+                                float *y, double *logdet, float *saved, float *scratch, int B);
+
 /* x (B, h·w·c), saved from forward, dy (B, h·w·c), dlogdet (the loss's weight on each
  * image's log-det) -> dx (B, h·w·c) and dparams (nparams, overwritten). */
 void conv_coupling_backward(const ConvCoupling *cc, const float *params, const float *x,
@@ -85,7 +93,7 @@ void conv_coupling_backward(const ConvCoupling *cc, const float *params, const f
 void conv_coupling_inverse(const ConvCoupling *cc, const float *params, const float *y, float *x,
                            float *saved, float *scratch, int B);
 
-/* After conv_coupling_forward over B images with this saved: the layer's scale s
+/* After conv_coupling_forward (or _eval) over B images with this saved: the layer's scale s
  * (clamped, as applied) and shift t, NHWC (B, h·w·c) each, 0 where the layer does
  * not transform (what Kirichenko et al. Fig. 3 draws). */
 void conv_coupling_st(const ConvCoupling *cc, const float *saved, float *s, float *t, int B);

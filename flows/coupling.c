@@ -4,6 +4,7 @@
 
 #include "flows/linear.h"
 #include "flows/relu.h"
+#include "flows/zero_net.h"
 
 #include <math.h>
 #include <string.h>
@@ -98,14 +99,13 @@ static float clamp_scale(float raw) {
     return 2.0f * tanhf(0.5f * raw);
 }
 
-void coupling_forward(const Coupling *c, const float *params, const float *x, float *y,
-                      double *logdet, float *saved, int B) {
-    Saved s = saved_view(c, saved, B);
-    net_forward(c, params, x, s, B);
+/* y_t = x_t ⊙ exp(s) + t from st (B, 2·tr_n) = (raw_s, t); logdet[B] += Σ s. */
+static void affine_forward(const Coupling *c, const float *st_all, const float *x, float *y,
+                           double *logdet, int B) {
     int d = c->d, n = c->tr_n;
 #pragma omp parallel for schedule(static) if ((long)B * d > 8192)
     for (int r = 0; r < B; r++) {
-        const float *xr = x + (long)r * d, *st = s.st + (long)r * 2 * n;
+        const float *xr = x + (long)r * d, *st = st_all + (long)r * 2 * n;
         float *yr = y + (long)r * d;
         memcpy(yr + c->cond_off, xr + c->cond_off, sizeof(float) * (size_t)c->cond_n);
         double ld = 0.0;
@@ -116,6 +116,48 @@ void coupling_forward(const Coupling *c, const float *params, const float *x, fl
         }
         logdet[r] += ld;
     }
+}
+
+void coupling_forward(const Coupling *c, const float *params, const float *x, float *y,
+                      double *logdet, float *saved, int B) {
+    Saved s = saved_view(c, saved, B);
+    net_forward(c, params, x, s, B);
+    affine_forward(c, s.st, x, y, logdet, B);
+}
+
+/* Whether NN(x_c) is exactly +0 on every row of x (zero_net.h): the last layer is all
+ * +0, and the hidden activations are bounded, so finite, from max |x_c| through
+ * each layer. */
+static int net_is_zero(const Coupling *c, const float *params, const float *x, int B) {
+    Offsets o = offsets(c);
+    int h = c->hidden, l = c->bottleneck;
+    if (!zero_net_all_zero(params + o.last, o.total - o.last)) return 0;
+    double in = 0.0;
+    for (int r = 0; r < B; r++) {
+        double m = zero_net_abs_max(x + (long)r * c->d + c->cond_off, c->cond_n);
+        if (m > in) in = m;
+    }
+    const float *p = params + o.first;
+    double bound =
+        zero_net_layer_bound(in, p, (long)h * c->cond_n, p + (long)h * c->cond_n, h, c->cond_n);
+    if (l > 0) {
+        p = params + o.down;
+        bound = zero_net_layer_bound(bound, p, (long)l * h, p + (long)l * h, l, h);
+        p = params + o.up;
+        bound = zero_net_layer_bound(bound, p, (long)h * l, p + (long)h * l, h, l);
+    }
+    return bound < ZERO_NET_FINITE_BOUND;
+}
+
+void coupling_forward_eval(const Coupling *c, const float *params, const float *x, float *y,
+                           double *logdet, float *saved, int B) {
+    if (!net_is_zero(c, params, x, B)) {
+        coupling_forward(c, params, x, y, logdet, saved, B);
+        return;
+    }
+    Saved s = saved_view(c, saved, B);
+    memset(s.st, 0, sizeof(float) * (size_t)B * 2 * c->tr_n); /* NN(x_c) = +0 */
+    affine_forward(c, s.st, x, y, logdet, B);
 }
 
 void coupling_backward(const Coupling *c, const float *params, const float *x, const float *saved,

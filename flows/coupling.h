@@ -38,6 +38,13 @@ void coupling_init(const Coupling *c, float *params, uint64_t seed, uint64_t str
 void coupling_forward(const Coupling *c, const float *params, const float *x, float *y,
                       double *logdet, float *saved, int B);
 
+/* coupling_forward for a pass that no backward follows (evaluation): while the last
+ * layer is still +0 (a new coupling), NN(x_c) is +0 and the network is skipped, with
+ * the same bits (zero_net.h says when that holds); else coupling_forward. saved then
+ * holds st only. */
+void coupling_forward_eval(const Coupling *c, const float *params, const float *x, float *y,
+                           double *logdet, float *saved, int B);
+
 /* x (B,d), saved from forward, dy (B,d), dlogdet -> dx (B,d) and dparams (overwritten);
  * scratch (B·nscratch). */
 void coupling_backward(const Coupling *c, const float *params, const float *x, const float *saved,

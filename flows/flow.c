@@ -496,14 +496,20 @@ static void layer_forward(Flow *f, int i, const float *x, float *y, double *logd
             pixel_logdets(b.pixld, logdet, B, hw);
         }
         break;
-    case FLOW_LAYER_COUPLING:
-        coupling_forward(&l->c, p, x, y, logdet, b.saved, B);
+    case FLOW_LAYER_COUPLING: /* _eval: a new coupling's identity costs no network */
+        if (pass.train)
+            coupling_forward(&l->c, p, x, y, logdet, b.saved, B);
+        else
+            coupling_forward_eval(&l->c, p, x, y, logdet, b.saved, B);
         break;
     case FLOW_LAYER_RESBLOCK:
         resblock_layer_forward(f, i, x, y, logdet, B, b, pass);
         break;
     case FLOW_LAYER_CONV_COUPLING:
-        conv_coupling_forward(&l->cc, p, x, y, logdet, b.saved, b.scratch, B);
+        if (pass.train)
+            conv_coupling_forward(&l->cc, p, x, y, logdet, b.saved, b.scratch, B);
+        else
+            conv_coupling_forward_eval(&l->cc, p, x, y, logdet, b.saved, b.scratch, B);
         break;
     case FLOW_LAYER_SQUEEZE:
         squeeze_forward(x, y, B, l->h, l->w, c);
