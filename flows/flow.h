@@ -18,7 +18,8 @@
  * model: ActNorm's "initialised" flags and the spectral-norm power-iteration
  * vectors. Log densities are accumulated in double; arrays are float32.
  *
- * Contract for callers (harness, bench): this header. The layer files behind it
+ * Contract for callers (harness, bench): this header. flow.c builds the chain of
+ * layers, flow_pass.c runs the passes over it; the layer files behind them
  * (actnorm.c, invlinear.c, coupling.c, conv_coupling.c, squeeze.c, resblock.c) each
  * own one layer. */
 #ifndef LDE_FLOW_H
@@ -73,7 +74,7 @@ typedef struct {
     float lipschitz; /* resflow: spectral-norm coefficient, default 0.97 */
     int eval_terms;  /* resflow evaluation log-det: 0 = exact (LU, default); n > 0 = the
                       * n-term series with FLOW_EVAL_PROBES fixed probes, much faster at
-                      * large hidden, error bounded by a test (see flow.c) */
+                      * large hidden, error bounded by a test (see flow_pass.c) */
     /* Images. All three 0: a vector flow (as before these fields existed). Set: each
      * row is an img_h×img_w×img_c image, NHWC, and d must equal img_c·img_h·img_w. */
     int img_c, img_h, img_w;
@@ -118,6 +119,9 @@ FlowConfig flow_config_image(FlowArch arch, int c, int h, int w);
  * (mask_valid), sides that do not divide by 2^squeeze, resflow on images, ...) or
  * memory runs out. */
 int flow_create(Flow *f, const FlowConfig *cfg, uint64_t seed);
+
+/* 1 when the config describes images (img_c, img_h or img_w set), 0 for vectors. */
+int flow_config_is_image(const FlowConfig *cfg);
 
 /* The parameter and state counts flow_create would allocate for cfg, without
  * allocating them (a model file is checked against them before anything is built).

@@ -616,6 +616,8 @@ static void test_image_config_validation_names_and_flops(void) {
     FlowConfig c = flow_config_image(FLOW_REALNVP, 1, 28, 28);
     CHECK(c.d == 784 && c.blocks == 8 && c.hidden == 64 && c.mask == FLOW_MASK_CHECKERBOARD &&
           c.squeeze == 0 && c.bottleneck == 0);
+    FlowConfig v = flow_config_default(FLOW_REALNVP, 784);
+    CHECK(flow_config_is_image(&c) && !flow_config_is_image(&v));
     CHECK(flow_size(&c, &np, &ns) == 0);
     /* 8 couplings: conv 1->64, 64->64, 64->2, each 9 taps, with biases */
     CHECK(np == 8L * (64 * 9 + 64 + 64 * 64 * 9 + 64 + 2 * 64 * 9 + 2) && ns == 0);
