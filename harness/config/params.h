@@ -2,9 +2,9 @@
  *
  * One table (params[]) lists each parameter once: its key path in the YAML
  * ("preprocess.pca"), type, default, allowed range or choices and a line of help.
- * Config loading, validation, grid expansion, canonical JSON (run ids) and the
- * unknown-key suggestions all read this table, so adding a parameter is one row
- * plus one RunSpec field.
+ * Config loading, validation, grid expansion, canonical JSON (run ids,
+ * paramjson.h) and the unknown-key suggestions all read this table, so adding a
+ * parameter is one row plus one RunSpec field.
  *
  * A RunSpec is one fully resolved grid point: every field holds a value (a default
  * when the config is silent). Feature sources are owned by the Config that made
@@ -172,15 +172,6 @@ int runspec_defaults(RunSpec *s, Err *e);
  * id_classes, user features take no built-in OOD sets, ...). src[i] is the node
  * that set params[i] (NULL = default), for the error's file:line:col. */
 int runspec_finish(RunSpec *s, const YtNode *const *src, const char *file, Err *e);
-
-/* Appends the canonical JSON of p's value in s to buf (of size cap, at *len):
- * shortest round-trip numbers, so 1e-4 and 0.0001 (and 1 and 1.0 for a float)
- * write the same text. Returns 0, or -1 when buf is too small. */
-int param_json(const Param *p, const RunSpec *s, char *buf, size_t cap, size_t *len);
-
-/* 1 when p's value in s writes the same canonical JSON as in defaults (a list of
- * epochs is at most 64 numbers, so a fixed buffer holds either). */
-int param_is_default(const Param *p, const RunSpec *s, const RunSpec *defaults);
 
 const char *ood_set_name(int set);
 

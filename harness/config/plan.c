@@ -1,6 +1,8 @@
 /* plan.c — grid expansion, canonical parameters and run ids (plan.h). */
 #include "config/plan.h"
 
+#include "config/paramjson.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
