@@ -259,6 +259,14 @@ static void layer_forward(Flow *f, int i, const float *x, float *y, double *logd
     }
 }
 
+/* A residual block's activations bound to b.saved and its normalisation in force
+ * (a pure function of params and state), for backward and inverse. */
+static void resblock_layer_bind(const FlowLayer *l, const float *p, const float *s, LayerBuf b,
+                                float *scratch, ResBlockActs *acts, ResBlockNorm *norm, int B) {
+    resblock_acts_bind(&l->rb, acts, b.saved, B);
+    resblock_normalize(&l->rb, p, s, norm, scratch);
+}
+
 /* Layer i backward: dy (B,dout) (may be overwritten) -> dx (B,din) and its slice of
  * grad. A split takes the gradient of its factored half from w->zt (dL/dz by then). */
 static void layer_backward(const Flow *f, int i, const float *x, float *dy, float dlogdet,
@@ -284,8 +292,7 @@ static void layer_backward(const Flow *f, int i, const float *x, float *dy, floa
          * the forward pass: recomputing it costs three matrix-vector products. */
         ResBlockActs acts;
         ResBlockNorm norm;
-        resblock_acts_bind(&l->rb, &acts, b.saved, B);
-        resblock_normalize(&l->rb, p, s, &norm, w->scratch);
+        resblock_layer_bind(l, p, s, b, w->scratch, &acts, &norm, B);
         resblock_backward(&l->rb, p, s, &norm, x, &acts, dy, dlogdet, dx, g, w->scratch, B);
         break;
     }
@@ -323,8 +330,7 @@ static void layer_inverse(const Flow *f, int i, const float *y, float *x, int B,
     case FLOW_LAYER_RESBLOCK: {
         ResBlockActs acts;
         ResBlockNorm norm;
-        resblock_acts_bind(&l->rb, &acts, b.saved, B);
-        resblock_normalize(&l->rb, p, s, &norm, w->scratch);
+        resblock_layer_bind(l, p, s, b, w->scratch, &acts, &norm, B);
         /* No contraction (only with non-finite inputs or weights): say so with NaN. */
         if (resblock_inverse(&l->rb, p, &norm, y, x, &acts, B) < 0)
             for (long k = 0; k < (long)B * d; k++) x[k] = NAN;
