@@ -8,13 +8,16 @@
  * (+0) plus a sum of products 0·a, which is +0 whenever every activation a is
  * finite (0·inf is NaN). The layers add the bias as +0 first (linear_forward) or
  * last (a conv's bias), and +0 + (-0) = +0 in round-to-nearest, so the output is +0
- * either way. The helpers here decide the two conditions: the last layer is all +0
- * bits, and a bound through the hidden layers keeps every activation finite. */
+ * either way (tests/flows/test_zero_net.c checks it bit for bit through linear.h,
+ * im2col and oneDNN convolutions). The helpers here decide the two conditions: the
+ * last layer is all +0 bits, and a bound through the hidden layers keeps every
+ * activation finite. */
 #ifndef LDE_ZERO_NET_H
 #define LDE_ZERO_NET_H
 
 /* 1 when every one of the n floats is +0.0 (bit pattern 0; -0.0 is not), else 0.
- * Stops at the first other value, so a trained layer costs a read or two. */
+ * Stops after the first 4096-float block that holds another value, so a trained
+ * layer costs one block's read. */
 int zero_net_all_zero(const float *v, long n);
 
 /* The largest |v[i]| over n floats, or INFINITY when any is infinite or NaN. */
